@@ -1,0 +1,5 @@
+import sys
+
+from engage.cli import main
+
+sys.exit(main())

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, get
+
+from engage.accounts.guards import any_organizer
+from engage.web.deps import problems
+
+
+@dataclass
+class Me:
+    id: int
+    email: str
+    role: str
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["organizers"]
+    guards = [any_organizer]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get(summary="The organizer this token belongs to", responses=problems(401, 403))
+    async def me(self, request: Request[Any, Any, Any]) -> Me:
+        organizer = request.user
+        return Me(id=organizer.id, email=organizer.email, role=organizer.role)

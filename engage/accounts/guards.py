@@ -1,0 +1,71 @@
+"""Who is asking: a bearer token on the API, a server-side session on pages. Guards are tiny."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from engage.accounts.models import Organizer, Role
+from engage.accounts.services import organizer_for_token
+
+SESSION_KEY = "organizer_id"
+
+
+async def _organizer_from_session(scope: Scope) -> Organizer | None:
+    session = scope.get("session") or {}
+    organizer_id = session.get(SESSION_KEY) if isinstance(session, dict) else None
+    if not isinstance(organizer_id, int):
+        return None
+    async with scope["app"].state.db_sessions() as db:
+        organizer = await db.get(Organizer, organizer_id)
+    return organizer if organizer is not None and organizer.active else None
+
+
+async def _organizer_from_token(scope: Scope) -> Organizer | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token:
+                async with scope["app"].state.db_sessions() as db:
+                    return await organizer_for_token(db, token.strip())
+    return None
+
+
+class IdentifyOrganizer(ASGIMiddleware):
+    """Sets scope["user"] to the organizer (or None). It never refuses anything: guards do."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path = scope["path"]
+        if path.startswith("/api/"):
+            scope["user"] = await _organizer_from_token(scope)
+        elif path.startswith(("/static/", "/healthz", "/schema")):
+            scope["user"] = None
+        else:
+            scope["user"] = await _organizer_from_session(scope)
+        await next_app(scope, receive, send)
+
+
+def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    allowed = {role.value for role in roles}
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        organizer = connection.scope.get("user")
+        if organizer is None:
+            raise NotAuthorizedException("sign in first (a bearer token on /api/v1)")
+        if organizer.role not in allowed:
+            raise PermissionDeniedException(f"needs one of the roles: {', '.join(sorted(allowed))}")
+
+    return guard
+
+
+any_organizer = requires(Role.ADMIN, Role.ORGANIZER, Role.AUDITOR)
+staff = requires(Role.ADMIN, Role.ORGANIZER)
+admin_only = requires(Role.ADMIN)

@@ -1,0 +1,161 @@
+"""The one factory: create_app(settings) wires everything; nothing else reads the environment."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Request
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
+from litestar.template import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+from redis.asyncio import Redis
+
+from engage import __version__, i18n
+from engage.accounts.controllers import MeController
+from engage.accounts.guards import IdentifyOrganizer
+from engage.audit.controllers import AuditController
+from engage.db import async_session_factory, make_async_engine
+from engage.errors import EXCEPTION_HANDLERS
+from engage.health.controllers import healthz
+from engage.settings import ROOT, Settings
+from engage.sms.controllers import MessageController
+from engage.web.deps import provide_db
+from engage.web.dev import outbox
+from engage.web.pages import OrganizerPages, PublicPages
+
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "engage" / "static"
+
+
+class ChooseLocale(ASGIMiddleware):
+    """The page language: the `lang` cookie set by the switch, else Accept-Language."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        cookie = accept = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                for part in value.decode("latin-1").split(";"):
+                    key, _, val = part.strip().partition("=")
+                    if key == "lang":
+                        cookie = i18n.parse_locale(val)
+            elif name == b"accept-language":
+                accept = value.decode("latin-1")
+        locale = cookie or i18n.negotiate(accept)
+        scope.setdefault("state", {})["locale"] = locale
+        token = i18n.current_locale.set(locale)
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            i18n.current_locale.reset(token)
+
+
+def _jinja(settings: Settings) -> JinjaTemplateEngine:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=settings.is_dev,
+    )
+    environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    environment.globals.update(
+        locales=i18n.LOCALES,
+        locale_names=i18n.LOCALE_NAMES,
+        current_locale=i18n.current_locale.get,
+        html_lang=i18n.html_lang,
+        is_dev=settings.is_dev,
+    )
+    return JinjaTemplateEngine.from_environment(environment)
+
+
+def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
+    """Build the app. `redis_url` overrides settings.redis_url (used when an embedded server was started)."""
+    resolved_redis_url = redis_url or settings.redis_url
+    if not resolved_redis_url:
+        raise ValueError("create_app needs a Redis URL: set REDIS_URL or start the embedded server")
+    engine = make_async_engine(settings.database_url)
+    redis = Redis.from_url(resolved_redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            await redis.aclose()
+
+    session_store = RedisStore(redis, namespace="engage")
+    session_config = ServerSideSessionConfig(
+        store="sessions",
+        max_age=int(timedelta(hours=8).total_seconds()),
+        secure=not settings.is_dev and settings.public_base_url.startswith("https://"),
+        samesite="lax",
+        httponly=True,
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_secure=session_config.secure,
+        cookie_samesite="lax",
+        # The JSON API authenticates with bearer tokens, never cookies, so a forged cross-site form
+        # cannot use it; gateway webhooks are checked by their own signature.
+        exclude=["/api/", "/webhooks/"],
+    )
+    route_handlers: list[Any] = [
+        healthz,
+        MeController,
+        AuditController,
+        MessageController,
+        PublicPages,
+        OrganizerPages,
+        create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+    ]
+    if settings.is_dev:
+        route_handlers.append(outbox)
+
+    return Litestar(
+        route_handlers=route_handlers,
+        state=State(
+            {
+                "settings": settings,
+                "db_sessions": async_session_factory(engine),
+                "redis": redis,
+                "redis_url": resolved_redis_url,
+            }
+        ),
+        dependencies={"db": Provide(provide_db)},
+        stores={"sessions": session_store.with_namespace("sessions")},
+        middleware=[ChooseLocale(), session_config.middleware, IdentifyOrganizer()],
+        csrf_config=csrf,
+        template_config=TemplateConfig(engine=_jinja(settings)),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Engage API",
+            version=__version__,
+            description="Public participation in appointments. Authenticate with `Authorization: Bearer "
+            "<token>` (create one with `engage token create EMAIL`).",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(log_exceptions="debug"),
+        lifespan=[lifespan],
+        debug=False,
+    )
+
+
+def request_locale(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("locale", i18n.DEFAULT_LOCALE))

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, get
+from litestar.params import Parameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage.accounts.guards import any_organizer
+from engage.audit.models import AuditEntry
+from engage.web.deps import problems
+
+
+@dataclass
+class AuditEntryOut:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass
+class AuditPage:
+    entries: list[AuditEntryOut]
+    next_before: int | None
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+    guards = [any_organizer]  # noqa: RUF012
+
+    @get(summary="Audit log entries, newest first", responses=problems(400, 401, 403))
+    async def list_entries(
+        self,
+        db: AsyncSession,
+        limit: Annotated[int, Parameter(ge=1, le=500, description="entries per page")] = 50,
+        before: Annotated[int | None, Parameter(ge=1, description="entries with an id below this")] = None,
+        action: Annotated[str | None, Parameter(max_length=64)] = None,
+    ) -> AuditPage:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(AuditEntry.id < before)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        rows = (await db.execute(query)).scalars().all()
+        entries = [
+            AuditEntryOut(
+                id=e.id,
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                subject_type=e.subject_type,
+                subject_id=e.subject_id,
+                details=e.details,
+                prev_hash=e.prev_hash,
+                hash=e.hash,
+            )
+            for e in rows
+        ]
+        next_before = entries[-1].id if len(entries) == limit else None
+        return AuditPage(entries=entries, next_before=next_before)

@@ -1,0 +1,241 @@
+"""The `engage` command. Bad input or configuration: one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.exc import OperationalError
+
+from engage.errors import EngageError
+from engage.settings import ConfigError, Settings, load_settings
+
+USAGE_ERROR = 2
+
+
+class CommandFailed(Exception):
+    """A command that ran but found a problem (exit 1), such as a broken audit chain."""
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"engage: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+
+
+def cmd_db_downgrade(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.migrate import downgrade
+
+    downgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+
+
+def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    from engage.db import make_sync_engine, sync_session
+
+    return sync_session(make_sync_engine(settings.database_url))
+
+
+def cmd_organizer_create(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import create_organizer
+
+    with _session(settings) as session:
+        organizer, password = create_organizer(session, args.email, args.role)
+        print(f"organizer {organizer.email} ({organizer.role}) created")
+        print(f"password: {password}")
+
+
+def cmd_organizer_password(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import reset_password
+
+    with _session(settings) as session:
+        password = reset_password(session, args.email)
+        print(f"new password for {args.email}: {password}")
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import create_token
+
+    with _session(settings) as session:
+        token = create_token(session, args.email)
+    print(token)
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.audit.services import verify
+
+    with _session(settings) as session:
+        count, broken = verify(session)
+    if broken is not None:
+        raise CommandFailed(f"audit chain broken at entry {broken.entry_id}: {broken.reason}")
+    print(f"audit chain intact: {count} entries")
+
+
+def cmd_sms_send(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.redis_embedded import running_url
+    from engage.sms.services import enqueue_send, queue_message
+
+    redis_url = settings.redis_url or running_url(settings.var_dir)
+    if not redis_url:
+        raise ConfigError("REDIS_URL", "unset and no embedded server is running (start `make run`)")
+    with _session(settings) as session:
+        message = queue_message(session, "cli", args.to, args.body, settings.default_region)
+        message_id = message.id
+    enqueue_send(redis_url, message_id)
+    print(f"message {message_id} queued")
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.seed import seed_demo
+
+    with _session(settings) as session:
+        result = seed_demo(session, residents=args.residents)
+    if not result.created:
+        print(f"already seeded: {result.communities} communities, {result.residents} residents")
+        return
+    print(f"seeded {result.communities} communities and {result.residents} residents")
+    if result.admin_password:
+        print(f"admin sign-in: {result.admin_email} / {result.admin_password}")
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.runner import serve
+
+    serve(settings, host=args.host, port=args.port)
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.runner import worker
+
+    worker(settings, burst=args.burst)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.runner import run_dev
+
+    run_dev(settings, host=args.host, port=args.port)
+
+
+Handler = Callable[[Settings, argparse.Namespace], None]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+def _default_port() -> int:
+    import os
+
+    value = os.environ.get("PORT", "8000")
+    return int(value) if value.isdigit() else 8000
+
+
+def _host_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=_default_port(), help="default: $PORT or 8000")
+
+
+def _email(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email")
+
+
+def _organizer_create(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email")
+    parser.add_argument("--role", required=True, help="admin, organizer or auditor")
+
+
+def _sms_send(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("to", help="phone number, e.g. 138 0013 8000")
+    parser.add_argument("body")
+
+
+# Every command, in the order `engage --help` lists them: (words, one-line summary, handler, arguments).
+COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
+    (("run",), "Development: migrate, seed, start Redis, a worker and the web server", cmd_run, _host_port),
+    (("serve",), "Serve the web app (Procfile: web)", cmd_serve, _host_port),
+    (
+        ("worker",),
+        "Run an rq worker for the SMS and background queues (Procfile: worker)",
+        cmd_worker,
+        lambda p: p.add_argument("--burst", action="store_true", help="exit when the queues are empty"),
+    ),
+    (
+        ("db", "upgrade"),
+        "Apply database migrations (Procfile: release)",
+        cmd_db_upgrade,
+        lambda p: p.add_argument("revision", nargs="?", default="head"),
+    ),
+    (("db", "downgrade"), "Revert database migrations to REVISION", cmd_db_downgrade, lambda p: p.add_argument("revision")),
+    (("organizer", "create"), "Create an organizer; prints a generated password", cmd_organizer_create, _organizer_create),
+    (("organizer", "password"), "Give an organizer a new generated password and print it", cmd_organizer_password, _email),
+    (("token", "create"), "Print a new bearer token for the JSON API under /api/v1", cmd_token_create, _email),
+    (("audit", "verify"), "Recompute the audit hash chain; exit 1 naming the first broken entry", cmd_audit_verify, None),
+    (("sms", "send"), "Queue one SMS through the configured gateway", cmd_sms_send, _sms_send),
+    (
+        ("seed",),
+        "Seed the demo district (once; later runs change nothing)",
+        cmd_seed,
+        lambda p: p.add_argument("--residents", type=int, default=300),
+    ),
+]
+GROUPS = {
+    "db": "Database migrations",
+    "organizer": "Organizer accounts",
+    "token": "API tokens",
+    "audit": "The audit log",
+    "sms": "Text messages",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    width = max(len(" ".join(words)) for words, *_ in COMMANDS) + 2
+    listing = "\n".join(f"  engage {' '.join(words):<{width}}{summary}" for words, summary, *_ in COMMANDS)
+    parser = argparse.ArgumentParser(
+        prog="engage",
+        usage="engage COMMAND [ARGS]  (engage COMMAND --help for its arguments)",
+        description="Engage: public participation in appointments.",
+        epilog=f"commands:\n{listing}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top = parser.add_subparsers(metavar="COMMAND", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}  # type: ignore[type-arg]
+    for words, summary, handler, configure in COMMANDS:
+        parent = top
+        if len(words) == 2:
+            if words[0] not in groups:
+                group = top.add_parser(words[0], help=GROUPS[words[0]], description=GROUPS[words[0]])
+                groups[words[0]] = group.add_subparsers(metavar="COMMAND", required=True)
+            parent = groups[words[0]]
+        command = parent.add_parser(words[-1], help=summary, description=summary)
+        command.set_defaults(handler=handler)
+        if configure:
+            configure(command)
+    top.help = argparse.SUPPRESS
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        args.handler(settings, args)
+    except ConfigError as error:
+        return _fail(f"configuration: {error}", USAGE_ERROR)
+    except EngageError as error:
+        return _fail(str(error), USAGE_ERROR)
+    except CommandFailed as error:
+        return _fail(str(error), 1)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
+        return _fail(f"database: {reason}", 1)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

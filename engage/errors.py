@@ -1,0 +1,106 @@
+"""Domain errors and their one mapping to answers: JSON problem details for the API, a page for
+browsers. Every error names the field it is about, so a form can show it next to the input."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+
+class EngageError(Exception):
+    status_code = 400
+
+    def __init__(self, field: str | None, detail: str) -> None:
+        super().__init__(f"{field}: {detail}" if field else detail)
+        self.field = field
+        self.detail = detail
+
+
+class InvalidInput(EngageError):
+    status_code = 400
+
+
+class NotFound(EngageError):
+    status_code = 404
+
+
+class Conflict(EngageError):
+    status_code = 409
+
+
+class RateLimited(EngageError):
+    status_code = 429
+
+    def __init__(self, field: str | None, detail: str, retry_after: int) -> None:
+        super().__init__(field, detail)
+        self.retry_after = retry_after
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    if request.url.path.startswith(("/api/", "/schema", "/healthz", "/webhooks/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _answer(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    field: str | None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    if _wants_html(request):
+        return Template(
+            template_name="pages/error.html",
+            context={"status": status, "detail": detail, "field": field},
+            status_code=status,
+            headers=headers,
+        ).to_asgi_response(request.app, request)  # type: ignore[return-value]
+    content: dict[str, Any] = {"status_code": status, "detail": detail, "field": field}
+    if extra:
+        content["extra"] = extra
+    return Response(content=content, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def engage_error_handler(request: Request[Any, Any, Any], exc: EngageError) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return _answer(request, exc.status_code, exc.detail, exc.field, headers)
+
+
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    field = None
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    if problems and isinstance(problems[0], dict):
+        field = problems[0].get("key")
+    detail = exc.detail
+    if field and problems and problems[0].get("message"):
+        detail = f"{field}: {problems[0]['message']}"
+    return _answer(request, 400, detail, field, extra={"problems": problems} if problems else None)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 401 and _wants_html(request):
+        return Redirect(f"/login?next={quote(request.url.path)}").to_asgi_response(  # type: ignore[return-value]
+            request.app, request
+        )
+    headers = dict(exc.headers) if exc.headers else None
+    return _answer(request, exc.status_code, exc.detail, None, headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _answer(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged", None)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    EngageError: engage_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}

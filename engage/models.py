@@ -1,0 +1,20 @@
+"""Every mapped class, imported once so metadata (Alembic, tests) sees the whole schema."""
+
+from engage.accounts.models import ApiToken, Organizer, Role
+from engage.audit.models import AuditEntry, AuditHead
+from engage.db import Base
+from engage.residents.models import Community, Resident, ResidentRole
+from engage.sms.models import SmsMessage
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Community",
+    "Organizer",
+    "Resident",
+    "ResidentRole",
+    "Role",
+    "SmsMessage",
+]

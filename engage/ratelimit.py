@@ -1,0 +1,22 @@
+"""Fixed-window counters in Redis, shared by every web process."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+
+async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | None:
+    """Count one hit; returns None while under `limit`, else the seconds until the window ends."""
+    full_key = f"engage:rl:{key}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(full_key)
+        pipe.expire(full_key, window_seconds, nx=True)
+        pipe.ttl(full_key)
+        count, _, ttl = await pipe.execute()
+    if int(count) > limit:
+        return max(int(ttl), 1)
+    return None
+
+
+async def clear(redis: Redis, key: str) -> None:
+    await redis.delete(f"engage:rl:{key}")

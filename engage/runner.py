@@ -1,0 +1,111 @@
+"""Processes: the web server, the worker, and `engage run`, which starts everything for a laptop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from engage.settings import ConfigError, Settings
+
+
+def redis_url_for(settings: Settings) -> str:
+    if settings.redis_url:
+        return settings.redis_url
+    from engage.redis_embedded import running_url
+
+    url = running_url(settings.var_dir) if settings.is_dev else None
+    if url is None:
+        raise ConfigError("REDIS_URL", "unset and no embedded Redis is running (use `make run`, or set it)")
+    return url
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from engage.app import create_app
+
+    app = create_app(settings, redis_url=redis_url_for(settings))
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+def worker(settings: Settings, burst: bool = False) -> None:
+    from workers.main import run
+
+    run(redis_url_for(settings), burst=burst)
+
+
+def _prepare(settings: Settings) -> None:
+    from engage.db import make_sync_engine, sync_session
+    from engage.migrate import upgrade
+    from engage.seed import seed_demo
+
+    upgrade(settings.database_url)
+    engine = make_sync_engine(settings.database_url)
+    with sync_session(engine) as session:
+        result = seed_demo(session)
+    engine.dispose()
+    if result.created:
+        print(f"Seeded a demo district: {result.communities} communities, {result.residents} residents.")
+    if result.admin_password:
+        print(f"Admin sign-in: {result.admin_email} / {result.admin_password}")
+    else:
+        print(
+            f"Admin sign-in: {result.admin_email} (password shown at first start; "
+            f"`engage organizer password {result.admin_email}` sets a new one)"
+        )
+
+
+def run_dev(settings: Settings, host: str, port: int) -> None:
+    """Migrate, seed, then run Redis (embedded unless REDIS_URL is set), one worker and the web server
+    as children. Ctrl-C (or SIGTERM) stops every child."""
+    _prepare(settings)
+    children: list[subprocess.Popen[bytes]] = []
+    env = dict(os.environ)
+    if settings.redis_url:
+        redis_url = settings.redis_url
+    else:
+        from engage.redis_embedded import start
+
+        redis_url, redis_process = start(settings.var_dir)
+        children.append(redis_process)
+        print(f"Embedded Redis at {redis_url}")
+    env["REDIS_URL"] = redis_url
+    python = sys.executable
+    children.append(subprocess.Popen([python, "-m", "engage", "worker"], env=env))  # noqa: S603
+    children.append(
+        subprocess.Popen([python, "-m", "engage", "serve", "--host", host, "--port", str(port)], env=env)  # noqa: S603
+    )
+    print(f"Engage is starting on http://{host}:{port} (Ctrl-C stops it)")
+    print(f"Console SMS outbox: {settings.outbox_path} and http://{host}:{port}/dev/outbox")
+
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    finally:
+        _stop_all(children)
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    # Web and worker first, Redis last, so nothing loses its connection while finishing a job.
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for child in reversed(children):
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

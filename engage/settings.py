@@ -1,0 +1,157 @@
+"""Settings from the environment: the one place that reads it.
+
+A bad or missing value raises ConfigError naming the variable; entry points turn it into one line on
+stderr and exit code 2, so a misconfigured deployment stops before serving anything.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+import phonenumbers
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside dev, see below
+
+
+class ConfigError(Exception):
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class GatewayKind(StrEnum):
+    CONSOLE = "console"
+    TWILIO = "twilio"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    engage_env: Environment = Environment.DEV
+    database_url: str = ""
+    redis_url: str | None = None
+    sms_gateway: GatewayKind = GatewayKind.CONSOLE
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_from: str | None = None
+    twilio_api_base_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = DEV_SECRET_KEY
+    default_region: str = "CN"
+    timezone: str = "Asia/Shanghai"
+    var_dir: Path = Field(default=ROOT / "var")
+    sms_signature: str = "【沈河区委组织部】"
+    login_attempts_per_15_minutes: int = Field(default=10, ge=1)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        # load_settings() reads the environment itself, so tests can hand in their own.
+        return (init_settings,)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}: use postgresql or sqlite")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("public_base_url", "twilio_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (a two-letter code such as CN)")
+        return value.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'engage.db'}")
+        if self.engage_env is not Environment.DEV and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError("SECRET_KEY", f"required when ENGAGE_ENV={self.engage_env.value}")
+        if len(self.secret_key) < 16:
+            raise ConfigError("SECRET_KEY", "must be at least 16 characters")
+        if self.sms_gateway is GatewayKind.TWILIO:
+            for name in ("twilio_account_sid", "twilio_auth_token"):
+                if not getattr(self, name):
+                    raise ConfigError(name.upper(), "required when SMS_GATEWAY=twilio")
+            if not (self.twilio_messaging_service_sid or self.twilio_from):
+                raise ConfigError(
+                    "TWILIO_MESSAGING_SERVICE_SID", "or TWILIO_FROM is required when SMS_GATEWAY=twilio"
+                )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.engage_env is Environment.DEV
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.var_dir / "outbox.jsonl"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Read settings from `environ` (default: the process environment), raising ConfigError."""
+    env = dict(os.environ if environ is None else environ)
+    values = {key.lower(): value for key, value in env.items() if key.lower() in Settings.model_fields}
+    values.update(overrides)
+    try:
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        # The input is left out on purpose: URLs and tokens may carry secrets.
+        message = str(cause) if cause else first["msg"]
+        raise ConfigError(variable, message) from None

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from msgspec import Meta
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage.accounts.guards import staff
+from engage.audit.services import organizer_actor
+from engage.errors import NotFound
+from engage.phones import mask
+from engage.sms.models import SmsMessage
+from engage.sms.services import MAX_BODY, enqueue_send, queue_message_async
+from engage.web.deps import problems
+
+
+@dataclass
+class NewMessage:
+    to: Annotated[str, Meta(min_length=1, max_length=32, description="phone number, any common format")]
+    body: Annotated[str, Meta(min_length=1, max_length=MAX_BODY)]
+
+
+@dataclass
+class MessageOut:
+    id: int
+    to: str  # masked: the API does not hand out full numbers
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+    error_code: int | None
+
+
+def _out(message: SmsMessage) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        to=mask(message.to),
+        status=message.status,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        error_code=message.error_code,
+    )
+
+
+class MessageController(Controller):
+    path = "/api/v1/messages"
+    tags = ["sms"]
+    guards = [staff]  # noqa: RUF012
+
+    @post(summary="Queue one SMS (e.g. to test the gateway)", responses=problems(400, 401, 403))
+    async def send(
+        self, data: NewMessage, db: AsyncSession, state: State, request: Request[Any, Any, Any]
+    ) -> MessageOut:
+        settings = state.settings
+        actor = organizer_actor(request.user.id)
+        message = await queue_message_async(db, actor, data.to, data.body, settings.default_region)
+        await db.commit()
+        enqueue_send(state.redis_url, message.id)
+        return _out(message)
+
+    @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))
+    async def show(
+        self, db: AsyncSession, message_id: Annotated[int, Parameter(ge=1, le=2**62)]
+    ) -> MessageOut:
+        message = await db.get(SmsMessage, message_id)
+        if message is None:
+            raise NotFound("message_id", f"no message {message_id}")
+        return _out(message)

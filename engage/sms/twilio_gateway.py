@@ -1,0 +1,165 @@
+"""Send SMS through Twilio's REST API with the official SDK, or through anything that speaks that API.
+
+Error messages carry the HTTP status and Twilio's error code but never Twilio's own text: for an
+invalid number that text contains the phone number, and these messages end up in logs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from engage.sms.gateway import GatewayError, SendResult
+
+
+def rewrite_twilio_url(url: str, base_url: str) -> str:
+    """Move an https://<anything>.twilio.com URL onto base_url, keeping its path and query.
+
+    A path in base_url is kept as a prefix, so a proxy mounted under /twilio works too.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not (host == "twilio.com" or host.endswith(".twilio.com")):
+        return url
+    base = urlsplit(base_url)
+    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
+
+
+# The SDK ships without type information, so its classes are Any to mypy.
+class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """The SDK's own HTTP client, sending everything meant for Twilio to another server.
+
+    Rewriting here rather than in the SDK's domain objects keeps every SDK feature working:
+    paging, for one, follows absolute next-page URLs built from api.twilio.com.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        return super().request(method, rewrite_twilio_url(url, self.base_url), *args, **kwargs)
+
+
+class TwilioGateway:
+    """An SmsGateway over Twilio's Messages API.
+
+    With both messaging_service_sid and from_number set, both are sent: Twilio then uses that
+    number from the service's sender pool.
+    """
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        messaging_service_sid: str | None = None,
+        from_number: str | None = None,
+        api_base_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        if not (messaging_service_sid or from_number):
+            raise ValueError("TwilioGateway needs a messaging_service_sid or a from_number")
+        http_client = (
+            _BaseUrlHttpClient(api_base_url, timeout=timeout)
+            if api_base_url
+            else TwilioHttpClient(timeout=timeout)
+        )
+        self._client = Client(account_sid, auth_token, http_client=http_client)
+        self._sender: dict[str, str] = {}
+        if messaging_service_sid:
+            self._sender["messaging_service_sid"] = messaging_service_sid
+        if from_number:
+            self._sender["from_"] = from_number
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        with _gateway_errors():
+            message = self._client.messages.create(
+                to=to, body=body, status_callback=status_callback, **self._sender
+            )
+        return _send_result(message)
+
+    def fetch(self, gateway_id: str) -> SendResult | None:
+        """The message's current state, or None when Twilio does not know the id."""
+        try:
+            with _gateway_errors():
+                message = self._client.messages(gateway_id).fetch()
+        except GatewayError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        return _send_result(message)
+
+    def find_sent(self, to: str, since: datetime) -> list[SendResult]:
+        """Messages to `to` created at or after `since`, for reconciling sends whose answer was lost.
+
+        Twilio documents its DateSent filter by calendar date, so the list is narrowed here to the
+        second as well; otherwise an earlier text to the same number that day would match.
+        """
+        cutoff = _utc(since).replace(microsecond=0)  # Twilio's timestamps have whole seconds
+        with _gateway_errors():
+            messages = self._client.messages.list(to=to, date_sent_after=cutoff)
+        return [_send_result(m) for m in messages if _created_since(m, cutoff)]
+
+
+@contextmanager
+def _gateway_errors() -> Iterator[None]:
+    """Turn what the SDK and requests raise into GatewayError, transient or not."""
+    try:
+        yield
+    except (TwilioRestException, TwilioServiceException) as error:
+        raise _refusal(error.status, error.code) from error
+    except TwilioException as error:
+        # A failed list page raises the bare base class, with the HTTP response as its second arg.
+        response = error.args[1] if len(error.args) > 1 else None
+        status = getattr(response, "status_code", None)
+        raise _refusal(status, _error_code(getattr(response, "text", ""))) from error
+    except requests.ConnectTimeout as error:
+        raise GatewayError("could not connect to Twilio in time", transient=True) from error
+    except requests.Timeout as error:
+        # The request went out; Twilio may have accepted the message. Reconcile before resending.
+        raise GatewayError("no answer from Twilio in time; it may have been sent", transient=True) from error
+    except requests.ConnectionError as error:
+        raise GatewayError("connection to Twilio failed", transient=True) from error
+
+
+def _refusal(status: int | None, code: int | None) -> GatewayError:
+    transient = status is None or status == 429 or status >= 500
+    return GatewayError(
+        f"Twilio refused the request: HTTP {status}, error {code}",
+        transient=transient,
+        http_status=status,
+        code=code,
+    )
+
+
+def _error_code(body: str) -> int | None:
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
+
+
+def _send_result(message: Any) -> SendResult:
+    return SendResult(gateway_id=str(message.sid), status=str(message.status))
+
+
+def _created_since(message: Any, cutoff: datetime) -> bool:
+    created: datetime | None = message.date_created or message.date_sent
+    return created is None or created >= cutoff
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("since must be timezone-aware")
+    return moment.astimezone(UTC)

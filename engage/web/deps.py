@@ -1,0 +1,38 @@
+"""Dependencies shared by handlers: a database session per request, and the API's problem responses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    async with state.db_sessions() as session:
+        yield session
+
+
+@dataclass
+class Problem:
+    status_code: int
+    detail: str
+    field: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "invalid input; `field` names it",
+    401: "no valid bearer token",
+    403: "the token's organizer lacks the role",
+    404: "not found",
+    409: "conflicts with existing data",
+    429: "too many requests; see Retry-After",
+}
+
+
+def problems(*codes: int) -> dict[int, ResponseSpec]:
+    return {code: ResponseSpec(Problem, description=_DESCRIPTIONS[code]) for code in codes}

@@ -1,0 +1,97 @@
+"""Pages for people: the public front page, organizer sign-in, the organizer's desk, language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie, State
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage import ratelimit
+from engage.accounts.guards import SESSION_KEY, any_organizer
+from engage.accounts.services import authenticate, record_login
+from engage.audit.models import AuditEntry
+from engage.i18n import LOCALES, gettext as _, parse_locale
+from engage.residents.models import Community, Resident
+
+LOGIN_WINDOW = 15 * 60
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an attacker's link must not bounce a signed-in organizer elsewhere.
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/"
+    return target
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, db: AsyncSession) -> Template:
+        residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
+        communities = (await db.execute(select(func.count(Community.id)))).scalar_one()
+        return Template("pages/home.html", context={"residents": residents, "communities": communities})
+
+    @get("/lang/{code:str}")
+    async def switch_language(self, code: str, next: str | None = None) -> Redirect:  # noqa: A002
+        locale = parse_locale(code)
+        response = Redirect(_safe_next(next))
+        if locale in LOCALES:
+            response.cookies.append(Cookie(key="lang", value=locale, max_age=365 * 86400, samesite="lax"))
+        return response
+
+
+class OrganizerPages(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_form(self, next: str | None = None) -> Template:  # noqa: A002
+        return Template("pages/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""})
+
+    @post("/login")
+    async def login(self, request: Request[Any, Any, Any], db: AsyncSession, state: State) -> Any:
+        form = await request.form()
+        email = str(form.get("email", "")).strip()
+        password = str(form.get("password", ""))
+        next_path = _safe_next(str(form.get("next", "/organizer")))
+        errors: dict[str, str] = {}
+        if not email:
+            errors["email"] = _("Enter your email address.")
+        if not password:
+            errors["password"] = _("Enter your password.")
+        if not errors:
+            client = request.client.host if request.client else "unknown"
+            limit = state.settings.login_attempts_per_15_minutes
+            wait = await ratelimit.hit(state.redis, f"login:ip:{client}", limit * 5, LOGIN_WINDOW)
+            wait = wait or await ratelimit.hit(state.redis, f"login:email:{email.lower()}", limit, LOGIN_WINDOW)
+            if wait:
+                context = {"next": next_path, "email": email, "errors": {"email": _("Too many attempts.")}}
+                return Template(
+                    "pages/login.html", context=context, status_code=429, headers={"Retry-After": str(wait)}
+                )
+            organizer = await authenticate(db, email, password)
+            if organizer is not None:
+                await record_login(db, organizer)
+                await db.commit()
+                request.set_session({SESSION_KEY: organizer.id})
+                return Redirect(next_path if next_path != "/" else "/organizer")
+            errors["password"] = _("Email or password is not right.")
+        context = {"next": next_path, "email": email, "errors": errors}
+        return Template("pages/login.html", context=context, status_code=400)
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect("/")
+
+    @get("/organizer", guards=[any_organizer])
+    async def desk(self, request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+        entries = (await db.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(20))).scalars()
+        residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
+        context = {"organizer": request.user, "entries": list(entries), "residents": residents}
+        return Template("pages/organizer/desk.html", context=context)

@@ -1,0 +1,19 @@
+"""The worker entry point: `engage worker` (Procfile `worker`)."""
+
+from __future__ import annotations
+
+import logging
+
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from engage.queues import WORKER_QUEUES, redis_connection
+
+
+def run(redis_url: str, *, burst: bool = False) -> bool:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    connection = redis_connection(redis_url)
+    worker = Worker(
+        [q.value for q in WORKER_QUEUES], connection=connection, serializer=JSONSerializer
+    )
+    return bool(worker.work(burst=burst, with_scheduler=True))

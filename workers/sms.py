@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+
+from engage.audit.services import SYSTEM, record
+from engage.db import sync_session, utcnow
+from engage.sms.gateway import GatewayError
+from engage.sms.models import MessageStatus, SmsMessage
+from workers import context
+
+log = logging.getLogger(__name__)
+
+
+def send_message(message_id: int) -> str:
+    """Send one queued message. Safe to run twice: only a worker that claims the row sends it."""
+    with sync_session(context.engine()) as session:
+        claimed = session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.id == message_id, SmsMessage.status == MessageStatus.QUEUED)
+            .values(status=MessageStatus.SENDING, claimed_at=utcnow(), attempts=SmsMessage.attempts + 1)
+            .returning(SmsMessage.to, SmsMessage.body)
+        ).first()
+    if claimed is None:
+        log.info("sms %s: not queued any more, nothing to do", message_id)
+        return "skipped"
+    to, body = claimed
+    # No transaction is open across the gateway call: a slow gateway must not hold database locks.
+    try:
+        result = context.gateway().send(to, body)
+    except GatewayError as error:
+        _record_failure(message_id, error)
+        if error.transient:
+            raise  # rq's Retry brings the job back later
+        return "failed"
+    with sync_session(context.engine()) as session:
+        session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.id == message_id)
+            .values(status=MessageStatus.SENT, gateway_id=result.gateway_id, sent_at=utcnow())
+        )
+    log.info("sms %s: sent as %s", message_id, result.gateway_id)
+    return "sent"
+
+
+def _record_failure(message_id: int, error: GatewayError) -> None:
+    status = MessageStatus.QUEUED if error.transient else MessageStatus.FAILED
+    with sync_session(context.engine()) as session:
+        session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.id == message_id)
+            .values(status=status, error_code=error.code, error_message=str(error)[:500])
+        )
+        if not error.transient:
+            record(session, SYSTEM, "sms.failed", "sms_message", message_id, {"code": error.code})
