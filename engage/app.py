@@ -10,7 +10,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -18,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
@@ -106,6 +106,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         secure=not settings.is_dev and settings.public_base_url.startswith("https://"),
         samesite="lax",
         httponly=True,
+        # Only pages use sessions; the API, health checks and files must not touch the session store.
+        exclude=["/api/", "/healthz", "/schema", "/static/", "/webhooks/"],
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,

@@ -3,6 +3,7 @@ browsers. Every error names the field it is about, so a form can show it next to
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -61,7 +62,7 @@ def _answer(
             context={"status": status, "detail": detail, "field": field},
             status_code=status,
             headers=headers,
-        ).to_asgi_response(request.app, request)  # type: ignore[return-value]
+        )
     content: dict[str, Any] = {"status_code": status, "detail": detail, "field": field}
     if extra:
         content["extra"] = extra
@@ -73,22 +74,31 @@ def engage_error_handler(request: Request[Any, Any, Any], exc: EngageError) -> R
     return _answer(request, exc.status_code, exc.detail, exc.field, headers)
 
 
+_FIELD_IN_MESSAGE = re.compile(r"at `\$\.([\w.\[\]]+)`|field `(\w+)`")
+
+
+def _problem_field(problem: dict[str, Any]) -> str | None:
+    """The field a validation problem is about: for a JSON body, the member named in the message."""
+    key = problem.get("key")
+    if problem.get("source") == "body" or key == "data":
+        found = _FIELD_IN_MESSAGE.search(str(problem.get("message", "")))
+        if found:
+            return found.group(1) or found.group(2)
+    return str(key) if key else None
+
+
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    field = None
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    if problems and isinstance(problems[0], dict):
-        field = problems[0].get("key")
+    problems = [p for p in exc.extra if isinstance(p, dict)] if isinstance(exc.extra, list) else []
+    field = _problem_field(problems[0]) if problems else None
     detail = exc.detail
-    if field and problems and problems[0].get("message"):
-        detail = f"{field}: {problems[0]['message']}"
+    if problems and problems[0].get("message"):
+        detail = f"{field}: {problems[0]['message']}" if field else str(problems[0]["message"])
     return _answer(request, 400, detail, field, extra={"problems": problems} if problems else None)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 401 and _wants_html(request):
-        return Redirect(f"/login?next={quote(request.url.path)}").to_asgi_response(  # type: ignore[return-value]
-            request.app, request
-        )
+        return Redirect(f"/login?next={quote(request.url.path)}")
     headers = dict(exc.headers) if exc.headers else None
     return _answer(request, exc.status_code, exc.detail, None, headers)
 

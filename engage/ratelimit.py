@@ -9,10 +9,11 @@ async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | 
     """Count one hit; returns None while under `limit`, else the seconds until the window ends."""
     full_key = f"engage:rl:{key}"
     async with redis.pipeline(transaction=True) as pipe:
+        # SET NX EX starts the window only once (EXPIRE NX would need Redis 7; the embedded one is 6.2).
+        pipe.set(full_key, 0, ex=window_seconds, nx=True)
         pipe.incr(full_key)
-        pipe.expire(full_key, window_seconds, nx=True)
         pipe.ttl(full_key)
-        count, _, ttl = await pipe.execute()
+        _, count, ttl = await pipe.execute()
     if int(count) > limit:
         return max(int(ttl), 1)
     return None

@@ -33,8 +33,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
 
 def worker(settings: Settings, burst: bool = False) -> None:
+    from workers import context
     from workers.main import run
 
+    context.use(settings)
     run(redis_url_for(settings), burst=burst)
 
 

@@ -81,8 +81,10 @@ def _occupation(rng: random.Random, age_band: str) -> str:
     if age_band in ("60-74", "75+"):
         return rng.choices(("retired", "self_employed", "not_working"), weights=(80, 10, 10))[0]
     if age_band == "18-29":
-        return rng.choices(("student", "employed", "self_employed", "not_working"), weights=(25, 50, 15, 10))[0]
-    return rng.choices(OCCUPATION_GROUPS[:3] + ("not_working",), weights=(55, 20, 15, 10))[0]
+        return rng.choices(("student", "employed", "self_employed", "not_working"), weights=(25, 50, 15, 10))[
+            0
+        ]
+    return rng.choices((*OCCUPATION_GROUPS[:3], "not_working"), weights=(55, 20, 15, 10))[0]
 
 
 def _resident(rng: random.Random, number: int, communities: list[Community]) -> Resident:
@@ -125,5 +127,12 @@ def seed_demo(session: Session, residents: int = 300, rng_seed: int = 2026) -> S
     password: str | None = None
     if session.execute(select(Organizer.id).where(Organizer.email == DEMO_ADMIN_EMAIL)).first() is None:
         _, password = create_organizer(session, DEMO_ADMIN_EMAIL, Role.ADMIN.value)
-    record(session, SYSTEM, "demo.seed", "district", "demo", {"communities": len(communities), "residents": residents})
+    record(
+        session,
+        SYSTEM,
+        "demo.seed",
+        "district",
+        "demo",
+        {"communities": len(communities), "residents": residents},
+    )
     return SeedResult(True, len(communities), residents, DEMO_ADMIN_EMAIL, password)

@@ -11,10 +11,22 @@ from engage.settings import Settings, load_settings
 from engage.sms.gateway import SmsGateway
 from engage.sms.gateways import make_gateway
 
+_configured: Settings | None = None
 
-@cache
+
+def use(chosen: Settings) -> None:
+    """Run jobs in this process with these settings instead of the environment's (the worker, tests)."""
+    global _configured
+    _configured = chosen
+    engine.cache_clear()
+    gateway.cache_clear()
+
+
 def settings() -> Settings:
-    return load_settings()
+    global _configured
+    if _configured is None:
+        _configured = load_settings()
+    return _configured
 
 
 @cache

@@ -13,7 +13,5 @@ from engage.queues import WORKER_QUEUES, redis_connection
 def run(redis_url: str, *, burst: bool = False) -> bool:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     connection = redis_connection(redis_url)
-    worker = Worker(
-        [q.value for q in WORKER_QUEUES], connection=connection, serializer=JSONSerializer
-    )
+    worker = Worker([q.value for q in WORKER_QUEUES], connection=connection, serializer=JSONSerializer)
     return bool(worker.work(burst=burst, with_scheduler=True))

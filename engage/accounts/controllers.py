@@ -19,7 +19,7 @@ class Me:
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["organizers"]
-    guards = [any_organizer]  # noqa: RUF012 - Litestar reads this class attribute
+    guards = [any_organizer]
 
     @get(summary="The organizer this token belongs to", responses=problems(401, 403))
     async def me(self, request: Request[Any, Any, Any]) -> Me:

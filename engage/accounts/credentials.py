@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-TOKEN_PREFIX = "eng_"
+TOKEN_PREFIX = "eng_"  # noqa: S105 - a label, not a secret
 
 
 def generate_password() -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 
 from anyio import to_thread
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -72,7 +71,9 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Orga
     except InvalidInput:
         await to_thread.run_sync(check_password, DUMMY_HASH, password)
         return None
-    organizer = (await session.execute(select(Organizer).where(Organizer.email == email))).scalar_one_or_none()
+    organizer = (
+        await session.execute(select(Organizer).where(Organizer.email == email))
+    ).scalar_one_or_none()
     # Hashing is deliberately slow; it runs off the event loop so other requests go on meanwhile.
     if organizer is None or not organizer.active:
         await to_thread.run_sync(check_password, DUMMY_HASH, password)

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.accounts.guards import any_organizer
 from engage.audit.models import AuditEntry
-from engage.web.deps import problems
+from engage.web.deps import DB, problems
 
 
 @dataclass
@@ -36,12 +35,12 @@ class AuditPage:
 class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ["audit"]
-    guards = [any_organizer]  # noqa: RUF012
+    guards = [any_organizer]
 
     @get(summary="Audit log entries, newest first", responses=problems(400, 401, 403))
     async def list_entries(
         self,
-        db: AsyncSession,
+        db: DB,
         limit: Annotated[int, Parameter(ge=1, le=500, description="entries per page")] = 50,
         before: Annotated[int | None, Parameter(ge=1, description="entries with an id below this")] = None,
         action: Annotated[str | None, Parameter(max_length=64)] = None,

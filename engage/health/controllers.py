@@ -16,9 +16,9 @@ class Health:
     redis: str
 
 
-async def _check(probe: Any, timeout: float = 2.0) -> str:
+async def _check(probe: Any, seconds: float = 2.0) -> str:
     try:
-        await asyncio.wait_for(probe, timeout)
+        await asyncio.wait_for(probe, seconds)
     except Exception as error:  # any failure means "down"; the reason is reported, not raised
         return f"down: {type(error).__name__}"
     return "ok"

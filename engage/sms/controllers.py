@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from msgspec import Meta
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.accounts.guards import staff
 from engage.audit.services import organizer_actor
@@ -16,7 +15,7 @@ from engage.errors import NotFound
 from engage.phones import mask
 from engage.sms.models import SmsMessage
 from engage.sms.services import MAX_BODY, enqueue_send, queue_message_async
-from engage.web.deps import problems
+from engage.web.deps import DB, problems
 
 
 @dataclass
@@ -49,11 +48,11 @@ def _out(message: SmsMessage) -> MessageOut:
 class MessageController(Controller):
     path = "/api/v1/messages"
     tags = ["sms"]
-    guards = [staff]  # noqa: RUF012
+    guards = [staff]
 
     @post(summary="Queue one SMS (e.g. to test the gateway)", responses=problems(400, 401, 403))
     async def send(
-        self, data: NewMessage, db: AsyncSession, state: State, request: Request[Any, Any, Any]
+        self, data: JSONBody[NewMessage], db: DB, state: State, request: Request[Any, Any, Any]
     ) -> MessageOut:
         settings = state.settings
         actor = organizer_actor(request.user.id)
@@ -63,9 +62,7 @@ class MessageController(Controller):
         return _out(message)
 
     @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))
-    async def show(
-        self, db: AsyncSession, message_id: Annotated[int, Parameter(ge=1, le=2**62)]
-    ) -> MessageOut:
+    async def show(self, db: DB, message_id: Annotated[int, Parameter(ge=1, le=2**62)]) -> MessageOut:
         message = await db.get(SmsMessage, message_id)
         if message is None:
             raise NotFound("message_id", f"no message {message_id}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,3 +37,7 @@ _DESCRIPTIONS = {
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:
     return {code: ResponseSpec(Problem, description=_DESCRIPTIONS[code]) for code in codes}
+
+
+DB = NamedDependency[AsyncSession]
+"""A handler parameter `db: DB` gets this request's database session."""

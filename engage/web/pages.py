@@ -7,16 +7,18 @@ from urllib.parse import urlsplit
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage import ratelimit
 from engage.accounts.guards import SESSION_KEY, any_organizer
 from engage.accounts.services import authenticate, record_login
 from engage.audit.models import AuditEntry
-from engage.i18n import LOCALES, gettext as _, parse_locale
+from engage.i18n import LOCALES, parse_locale
+from engage.i18n import gettext as _
 from engage.residents.models import Community, Resident
+from engage.web.deps import DB
 
 LOGIN_WINDOW = 15 * 60
 
@@ -32,13 +34,13 @@ class PublicPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, db: AsyncSession) -> Template:
+    async def home(self, db: DB) -> Template:
         residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
         communities = (await db.execute(select(func.count(Community.id)))).scalar_one()
         return Template("pages/home.html", context={"residents": residents, "communities": communities})
 
     @get("/lang/{code:str}")
-    async def switch_language(self, code: str, next: str | None = None) -> Redirect:  # noqa: A002
+    async def switch_language(self, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
         locale = parse_locale(code)
         response = Redirect(_safe_next(next))
         if locale in LOCALES:
@@ -50,11 +52,11 @@ class OrganizerPages(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_form(self, next: str | None = None) -> Template:  # noqa: A002
+    async def login_form(self, next: FromQuery[str | None] = None) -> Template:
         return Template("pages/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""})
 
     @post("/login")
-    async def login(self, request: Request[Any, Any, Any], db: AsyncSession, state: State) -> Any:
+    async def login(self, request: Request[Any, Any, Any], db: DB, state: State) -> Any:
         form = await request.form()
         email = str(form.get("email", "")).strip()
         password = str(form.get("password", ""))
@@ -68,7 +70,9 @@ class OrganizerPages(Controller):
             client = request.client.host if request.client else "unknown"
             limit = state.settings.login_attempts_per_15_minutes
             wait = await ratelimit.hit(state.redis, f"login:ip:{client}", limit * 5, LOGIN_WINDOW)
-            wait = wait or await ratelimit.hit(state.redis, f"login:email:{email.lower()}", limit, LOGIN_WINDOW)
+            wait = wait or await ratelimit.hit(
+                state.redis, f"login:email:{email.lower()}", limit, LOGIN_WINDOW
+            )
             if wait:
                 context = {"next": next_path, "email": email, "errors": {"email": _("Too many attempts.")}}
                 return Template(
@@ -90,7 +94,7 @@ class OrganizerPages(Controller):
         return Redirect("/")
 
     @get("/organizer", guards=[any_organizer])
-    async def desk(self, request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+    async def desk(self, request: Request[Any, Any, Any], db: DB) -> Template:
         entries = (await db.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(20))).scalars()
         residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
         context = {"organizer": request.user, "entries": list(entries), "residents": residents}

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from litestar.testing import TestClient
+from sqlalchemy import select
+
+from engage.audit.models import AuditEntry
+from engage.settings import Settings
+from tests.support import csrf_token, organizer, sign_in, token_for
+
+
+def test_organizer_create_prints_a_password_that_signs_in(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "engage", "organizer", "create", "Lin@District.gov.cn", "--role", "organizer"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    password = re.search(r"password: (\S+)", result.stdout).group(1)  # type: ignore[union-attr]
+    sign_in(client, "lin@district.gov.cn", password)
+    desk = client.get("/organizer")
+    assert desk.status_code == 200
+    assert "lin@district.gov.cn" in desk.text
+
+
+def test_token_create_prints_a_bearer_token_for_the_api(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    organizer(settings, "audit@district.gov.cn", "auditor")
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "engage", "token", "create", "audit@district.gov.cn"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["role"] == "auditor"
+
+
+def test_password_is_stored_only_as_an_argon2_hash(settings: Settings, db: object) -> None:
+    from engage.accounts.models import Organizer
+
+    password = organizer(settings, "a@b.cn", "admin")
+    stored = db.execute(select(Organizer.password_hash)).scalar_one()  # type: ignore[attr-defined]
+    assert stored.startswith("$argon2")
+    assert password not in stored
+
+
+def test_unknown_token_and_missing_token_get_401(client: TestClient) -> None:  # type: ignore[type-arg]
+    assert client.get("/api/v1/me").status_code == 401
+    response = client.get("/api/v1/me", headers={"Authorization": "Bearer eng_made_up"})
+    assert response.status_code == 401
+    assert response.json()["detail"]
+
+
+def test_auditor_may_read_the_audit_log_but_not_send_messages(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    headers = {"Authorization": f"Bearer {token_for(settings, 'aud@x.cn', 'auditor')}"}
+    assert client.get("/api/v1/audit", headers=headers).status_code == 200
+    refused = client.post("/api/v1/messages", json={"to": "13800138000", "body": "hi"}, headers=headers)
+    assert refused.status_code == 403
+    assert "organizer" in refused.json()["detail"]
+
+
+def test_wrong_password_shows_the_form_again_with_an_error(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    organizer(settings, "o@x.cn", "organizer")
+    response = client.post(
+        "/login",
+        data={"email": "o@x.cn", "password": "wrong", "_csrf_token": csrf_token(client)},
+        headers={"Accept": "text/html", "Accept-Language": "en"},
+    )
+    assert response.status_code == 400
+    assert "Email or password is not right." in response.text
+    assert 'aria-invalid="true"' in response.text
+
+
+def test_form_post_without_csrf_token_is_refused(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    password = organizer(settings, "o@x.cn", "organizer")
+    client.get("/login")
+    response = client.post("/login", data={"email": "o@x.cn", "password": password})
+    assert response.status_code == 403
+    assert (
+        client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False).status_code == 302
+    )
+
+
+def test_login_is_rate_limited_per_email(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    password = organizer(settings, "o@x.cn", "organizer")
+    token = csrf_token(client)
+    statuses = [
+        client.post("/login", data={"email": "o@x.cn", "password": "nope", "_csrf_token": token}).status_code
+        for _ in range(settings.login_attempts_per_15_minutes + 1)
+    ]
+    assert statuses[-1] == 429
+    assert set(statuses[:-1]) == {400}
+    blocked = client.post("/login", data={"email": "o@x.cn", "password": password, "_csrf_token": token})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_signing_in_and_out_is_audited(settings: Settings, client: TestClient, db: object) -> None:  # type: ignore[type-arg]
+    password = organizer(settings, "o@x.cn", "organizer")
+    sign_in(client, "o@x.cn", password)
+    actions = db.execute(select(AuditEntry.action)).scalars().all()  # type: ignore[attr-defined]
+    assert actions == ["organizer.create", "organizer.login"]
+    client.post("/logout", data={"_csrf_token": csrf_token(client, "/organizer")})
+    assert (
+        client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False).status_code == 302
+    )
+
+
+def test_organizer_desk_sends_strangers_to_sign_in(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert response.status_code in (302, 303, 307)
+    assert response.headers["location"].startswith("/login?next=/organizer")
+
+
+def test_sign_in_never_redirects_off_site(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    password = organizer(settings, "o@x.cn", "organizer")
+    response = client.post(
+        "/login",
+        data={
+            "email": "o@x.cn",
+            "password": password,
+            "_csrf_token": csrf_token(client),
+            "next": "//evil.example",
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] in ("/", "/organizer")
