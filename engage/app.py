@@ -17,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
@@ -80,6 +81,9 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         html_lang=i18n.html_lang,
         is_dev=settings.is_dev,
     )
+    environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
+        settings.tz
+    ).strftime(fmt)
     return JinjaTemplateEngine.from_environment(environment)
 
 
@@ -151,6 +155,13 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
             description="Public participation in appointments. Authenticate with `Authorization: Bearer "
             "<token>` (create one with `engage token create EMAIL`).",
             path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", description="`engage token create EMAIL` prints one"
+                    )
+                }
+            ),
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
         ),
         logging_config=LoggingConfig(log_exceptions="debug"),

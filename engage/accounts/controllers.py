@@ -19,6 +19,7 @@ class Me:
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["organizers"]
+    security = [{"BearerToken": []}]
     guards = [any_organizer]
 
     @get(summary="The organizer this token belongs to", responses=problems(401, 403))

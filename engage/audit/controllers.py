@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engage.accounts.guards import any_organizer
 from engage.audit.models import AuditEntry
-from engage.web.deps import DB, problems
+from engage.web.deps import DB, MAX_ID, problems
 
 
 @dataclass
@@ -35,6 +35,7 @@ class AuditPage:
 class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ["audit"]
+    security = [{"BearerToken": []}]
     guards = [any_organizer]
 
     @get(summary="Audit log entries, newest first", responses=problems(400, 401, 403))
@@ -42,7 +43,9 @@ class AuditController(Controller):
         self,
         db: DB,
         limit: Annotated[int, Parameter(ge=1, le=500, description="entries per page")] = 50,
-        before: Annotated[int | None, Parameter(ge=1, description="entries with an id below this")] = None,
+        before: Annotated[
+            int | None, Parameter(ge=1, le=MAX_ID, description="entries with an id below this")
+        ] = None,
         action: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> AuditPage:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

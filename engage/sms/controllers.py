@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
-from msgspec import Meta
+from msgspec import Meta, Struct
 
 from engage.accounts.guards import staff
 from engage.audit.services import organizer_actor
@@ -15,11 +15,10 @@ from engage.errors import NotFound
 from engage.phones import mask
 from engage.sms.models import SmsMessage
 from engage.sms.services import MAX_BODY, enqueue_send, queue_message_async
-from engage.web.deps import DB, problems
+from engage.web.deps import DB, MAX_ID, problems
 
 
-@dataclass
-class NewMessage:
+class NewMessage(Struct):
     to: Annotated[str, Meta(min_length=1, max_length=32, description="phone number, any common format")]
     body: Annotated[str, Meta(min_length=1, max_length=MAX_BODY)]
 
@@ -48,6 +47,7 @@ def _out(message: SmsMessage) -> MessageOut:
 class MessageController(Controller):
     path = "/api/v1/messages"
     tags = ["sms"]
+    security = [{"BearerToken": []}]
     guards = [staff]
 
     @post(summary="Queue one SMS (e.g. to test the gateway)", responses=problems(400, 401, 403))
@@ -62,7 +62,7 @@ class MessageController(Controller):
         return _out(message)
 
     @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))
-    async def show(self, db: DB, message_id: Annotated[int, Parameter(ge=1, le=2**62)]) -> MessageOut:
+    async def show(self, db: DB, message_id: Annotated[int, Parameter(ge=1, le=MAX_ID)]) -> MessageOut:
         message = await db.get(SmsMessage, message_id)
         if message is None:
             raise NotFound("message_id", f"no message {message_id}")

@@ -41,3 +41,5 @@ def problems(*codes: int) -> dict[int, ResponseSpec]:
 
 DB = NamedDependency[AsyncSession]
 """A handler parameter `db: DB` gets this request's database session."""
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; larger ones cannot exist

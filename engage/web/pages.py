@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -55,7 +55,7 @@ class OrganizerPages(Controller):
     async def login_form(self, next: FromQuery[str | None] = None) -> Template:
         return Template("pages/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""})
 
-    @post("/login")
+    @post("/login", media_type=MediaType.HTML)
     async def login(self, request: Request[Any, Any, Any], db: DB, state: State) -> Any:
         form = await request.form()
         email = str(form.get("email", "")).strip()

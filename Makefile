@@ -1,0 +1,40 @@
+# Two commands: `make run` (a working Engage on http://127.0.0.1:8000) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck messages clean
+
+run: $(STAMP)
+	$(BIN)/engage run
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Engage needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the dependencies change. requirements.lock pins every package for reproducible installs.
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy engage workers
+
+# Refresh the translation catalogues after adding or changing texts.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d engage/locale -D messages --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
