@@ -124,7 +124,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 
 
 Handler = Callable[[Settings, argparse.Namespace], None]
-Configure = Callable[[argparse.ArgumentParser], None]
+Configure = Callable[[argparse.ArgumentParser], object]
 
 
 def _default_port() -> int:

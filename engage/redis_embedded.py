@@ -55,6 +55,8 @@ def start(var_dir: Path, timeout: float = 10.0) -> tuple[str, subprocess.Popen[b
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: a terminal's Ctrl-C must not stop Redis before the worker has finished with it.
+        start_new_session=True,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + timeout

@@ -100,14 +100,12 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
 
 
 def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
-    # Web and worker first, Redis last, so nothing loses its connection while finishing a job.
+    # Web and worker first, Redis (started first) last, so nothing loses its connection mid-job.
     for child in reversed(children):
         if child.poll() is None:
             child.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 10
-    for child in reversed(children):
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     login_attempts_per_15_minutes: int = Field(default=10, ge=1)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
         # load_settings() reads the environment itself, so tests can hand in their own.
         return (init_settings,)
 
@@ -142,10 +142,10 @@ class Settings(BaseSettings):
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
     """Read settings from `environ` (default: the process environment), raising ConfigError."""
     env = dict(os.environ if environ is None else environ)
-    values = {key.lower(): value for key, value in env.items() if key.lower() in Settings.model_fields}
+    values: dict[str, object] = {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
     values.update(overrides)
     try:
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -113,6 +113,8 @@ def test_signing_in_and_out_is_audited(settings: Settings, client: TestClient, d
     actions = db.execute(select(AuditEntry.action)).scalars().all()  # type: ignore[attr-defined]
     assert actions == ["organizer.create", "organizer.login"]
     client.post("/logout", data={"_csrf_token": csrf_token(client, "/organizer")})
+    actions = db.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars().all()  # type: ignore[attr-defined]
+    assert actions[-1] == "organizer.logout"
     assert (
         client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False).status_code == 302
     )

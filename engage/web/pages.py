@@ -15,6 +15,7 @@ from engage import ratelimit
 from engage.accounts.guards import SESSION_KEY, any_organizer
 from engage.accounts.services import authenticate, record_login
 from engage.audit.models import AuditEntry
+from engage.audit.services import organizer_actor, record_async
 from engage.i18n import LOCALES, parse_locale
 from engage.i18n import gettext as _
 from engage.residents.models import Community, Resident
@@ -89,7 +90,13 @@ class OrganizerPages(Controller):
         return Template("pages/login.html", context=context, status_code=400)
 
     @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], db: DB) -> Redirect:
+        organizer = request.scope.get("user")
+        if organizer is not None:
+            await record_async(
+                db, organizer_actor(organizer.id), "organizer.logout", "organizer", organizer.id
+            )
+            await db.commit()
         request.clear_session()
         return Redirect("/")
 
