@@ -25,12 +25,17 @@ current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_L
 
 @cache
 def _catalogue(locale: str) -> dict[str, str]:
-    path = CATALOGUES / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalogue = read_po(handle, locale=locale)
-    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy}
+    """Every .po file of the locale, merged: each domain of the app may keep its own file."""
+    merged: dict[str, str] = {}
+    for path in sorted((CATALOGUES / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalogue = read_po(handle, locale=locale)
+        merged.update({str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy})
+    return merged
+
+
+def translated(message: str, locale: str) -> str:
+    return _catalogue(locale).get(message, message)
 
 
 def gettext(message: str) -> str:

@@ -3,7 +3,7 @@
 from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
-from engage.residents.models import Community, Resident, ResidentRole
+from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.sms.models import SmsMessage
 
 __all__ = [
@@ -17,4 +17,6 @@ __all__ = [
     "ResidentRole",
     "Role",
     "SmsMessage",
+    "Subscription",
+    "VerificationCode",
 ]

@@ -24,6 +24,7 @@ from engage.residents.models import (
     Resident,
     ResidentRole,
     ResidentRoleKind,
+    Source,
 )
 
 DEMO_ADMIN_EMAIL = "admin@demo.engage.local"
@@ -103,6 +104,7 @@ def _resident(rng: random.Random, number: int, communities: list[Community]) -> 
         work_unit=None if occupation in ("retired", "student", "not_working") else rng.choice(WORK_UNITS),
         locale=rng.choices(("zh_CN", "en"), weights=(95, 5))[0],
         verified_at=utcnow(),
+        source=Source.DEMO.value,
     )
     roles = [ResidentRoleKind.SUBSCRIBER] if rng.random() < 0.9 else []
     if rng.random() < 0.6:

@@ -15,7 +15,8 @@ from engage.sms.models import SmsMessage
 MAX_BODY = 1600  # Twilio's limit for one message body
 
 
-def _checked_message(to: str, body: str, region: str) -> SmsMessage:
+def build_message(to: str, body: str, region: str) -> SmsMessage:
+    """A validated, unsaved message row. Callers add it, commit, then `enqueue_send` its id."""
     body = body.strip()
     if not body:
         raise InvalidInput("body", "must not be empty")
@@ -36,7 +37,7 @@ def enqueue_send(redis_url: str, message_id: int, priority: QueueName = QueueNam
 
 
 def queue_message(session: Session, actor: str, to: str, body: str, region: str) -> SmsMessage:
-    message = _checked_message(to, body, region)
+    message = build_message(to, body, region)
     session.add(message)
     session.flush()
     record(session, actor, "sms.queue", "sms_message", message.id, {"length": len(message.body)})
@@ -46,7 +47,7 @@ def queue_message(session: Session, actor: str, to: str, body: str, region: str)
 async def queue_message_async(
     session: AsyncSession, actor: str, to: str, body: str, region: str
 ) -> SmsMessage:
-    message = _checked_message(to, body, region)
+    message = build_message(to, body, region)
     session.add(message)
     await session.flush()
     await record_async(session, actor, "sms.queue", "sms_message", message.id, {"length": len(message.body)})
