@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 
 # Refresh the translation catalogues after adding or changing texts.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d engage/locale -D messages --no-fuzzy-matching
 
 clean:

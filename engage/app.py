@@ -32,8 +32,12 @@ from engage.audit.controllers import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
 from engage.health.controllers import healthz
+from engage.residents import organizer_api, organizer_pages
+from engage.residents.signup_api import SignupApi
+from engage.residents.signup_pages import JoinPages, MePages
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
+from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.pages import OrganizerPages, PublicPages
@@ -92,6 +96,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
     resolved_redis_url = redis_url or settings.redis_url
     if not resolved_redis_url:
         raise ValueError("create_app needs a Redis URL: set REDIS_URL or start the embedded server")
+    settings = settings.model_copy(update={"redis_url": resolved_redis_url})
     engine = make_async_engine(settings.database_url)
     redis = Redis.from_url(resolved_redis_url)
 
@@ -126,8 +131,14 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         MeController,
         AuditController,
         MessageController,
+        twilio_inbound,
         PublicPages,
         OrganizerPages,
+        JoinPages,
+        MePages,
+        SignupApi,
+        organizer_api.ResidentController,
+        organizer_pages.ResidentPages,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:

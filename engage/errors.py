@@ -75,6 +75,7 @@ def engage_error_handler(request: Request[Any, Any, Any], exc: EngageError) -> R
 
 
 _FIELD_IN_MESSAGE = re.compile(r"at `\$\.([\w.\[\]]+)`|field `(\w+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
 def _problem_field(problem: dict[str, Any]) -> str | None:
@@ -90,6 +91,9 @@ def _problem_field(problem: dict[str, Any]) -> str | None:
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     problems = [p for p in exc.extra if isinstance(p, dict)] if isinstance(exc.extra, list) else []
     field = _problem_field(problems[0]) if problems else None
+    missing = _MISSING_PARAMETER.search(exc.detail or "")
+    if field is None and missing:
+        field = missing.group(1)
     detail = exc.detail
     if problems and problems[0].get("message"):
         detail = f"{field}: {problems[0]['message']}" if field else str(problems[0]["message"])

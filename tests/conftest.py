@@ -185,8 +185,8 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, app: Litestar) -> None:
-        self.port = _free_port()
+    def __init__(self, app: Litestar, port: int | None = None) -> None:
+        self.port = port or _free_port()  # a port chosen first, when the app must know its own address
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
@@ -296,3 +296,9 @@ def phone_page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
+    for the whole session (the browser is session-scoped), which async tests after it cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.db import Base, UTCDateTime
@@ -13,6 +13,8 @@ class AuditEntry(Base):
     """One link of the append-only, hash-chained audit log (see engage.audit.chain)."""
 
     __tablename__ = "audit_entries"
+    # A resident's or a post's history is read by subject.
+    __table_args__ = (Index("ix_audit_entries_subject", "subject_type", "subject_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

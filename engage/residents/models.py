@@ -41,7 +41,7 @@ def new_pseudonym() -> str:
 
 
 AGE_BANDS = ("18-29", "30-44", "45-59", "60-74", "75+")
-GENDERS = ("female", "male")
+GENDERS = ("female", "male", "other")
 OCCUPATION_GROUPS = ("employed", "self_employed", "public_sector", "retired", "student", "not_working")
 
 

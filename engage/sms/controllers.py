@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
@@ -58,7 +59,7 @@ class MessageController(Controller):
         actor = organizer_actor(request.user.id)
         message = await queue_message_async(db, actor, data.to, data.body, settings.default_region)
         await db.commit()
-        enqueue_send(state.redis_url, message.id)
+        await to_thread.run_sync(enqueue_send, state.redis_url, message.id)
         return _out(message)
 
     @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))

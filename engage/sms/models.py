@@ -30,3 +30,15 @@ class SmsMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundMessage(Base):
+    """A text someone sent us, kept by the gateway's id alone so that a redelivered webhook is
+    recognised and does nothing. Neither the number nor the body is stored: both are personal data."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    handler: Mapped[str] = mapped_column(String(32), default="")  # which handler took it, for operators
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -34,13 +34,13 @@ def _safe_next(target: str | None) -> str:
 class PublicPages(Controller):
     include_in_schema = False
 
-    @get("/")
+    @get("/", media_type=MediaType.HTML)
     async def home(self, db: DB) -> Template:
         residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
         communities = (await db.execute(select(func.count(Community.id)))).scalar_one()
         return Template("pages/home.html", context={"residents": residents, "communities": communities})
 
-    @get("/lang/{code:str}")
+    @get("/lang/{code:str}", media_type=MediaType.HTML)
     async def switch_language(self, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
         locale = parse_locale(code)
         response = Redirect(_safe_next(next))
@@ -48,11 +48,18 @@ class PublicPages(Controller):
             response.cookies.append(Cookie(key="lang", value=locale, max_age=365 * 86400, samesite="lax"))
         return response
 
+    @get("/text/{size:str}", media_type=MediaType.HTML)
+    async def text_size(self, size: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
+        response = Redirect(_safe_next(next))
+        if size in ("large", "normal"):
+            response.cookies.append(Cookie(key="text", value=size, max_age=365 * 86400, samesite="lax"))
+        return response
+
 
 class OrganizerPages(Controller):
     include_in_schema = False
 
-    @get("/login")
+    @get("/login", media_type=MediaType.HTML)
     async def login_form(self, next: FromQuery[str | None] = None) -> Template:
         return Template("pages/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""})
 

@@ -1,0 +1,319 @@
+"""Roster files, pure: reading an uploaded CSV of experts or deputies into clean records or row
+errors, and writing the residents export. No database, no web: data in, data out.
+
+A roster is read whole before anything is imported: every row is checked and every error is reported
+at once, so an organizer fixes the file in one go and an import is all or nothing.
+
+Row numbers are the ones a spreadsheet shows: the header is row 1, the first person is row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+from engage.errors import InvalidInput
+from engage.phones import normalise
+from engage.residents.models import AGE_BANDS, GENDERS, ParticipantType
+
+
+def N_(message: str) -> str:
+    """Marks a text for the catalogue; it is translated where it is shown."""
+    return message
+
+
+COLUMNS = ("name", "phone", "community", "participant_type", "expertise", "work_unit", "gender", "age_band")
+REQUIRED_COLUMNS = ("name", "phone", "community", "participant_type")
+ROSTER_TYPES = (
+    ParticipantType.EXPERT.value,
+    ParticipantType.DEPUTY_PC.value,
+    ParticipantType.DEPUTY_PARTY.value,
+    ParticipantType.DEPUTY_CPPCC.value,
+)
+MAX_ROWS = 5000  # one district's rosters are far smaller; a bigger file is a mistake
+MAX_LENGTHS = {"name": 100, "expertise": 100, "work_unit": 200}
+
+# Organizers fill rosters in Chinese spreadsheets: accept the words they would type.
+TYPE_ALIASES = {
+    "专家": ParticipantType.EXPERT.value,
+    "人大代表": ParticipantType.DEPUTY_PC.value,
+    "党代表": ParticipantType.DEPUTY_PARTY.value,
+    "政协委员": ParticipantType.DEPUTY_CPPCC.value,
+}
+GENDER_ALIASES = {"女": "female", "男": "male", "f": "female", "m": "male"}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one cell. `message` is an English text with %(name)s slots, also a catalogue
+    key, so a page can show it translated and the API in English."""
+
+    row: int
+    field: str
+    message: str
+    params: Mapping[str, str | int] = dataclasses.field(default_factory=dict)
+
+    def text(self, translate: Callable[[str], str] = str) -> str:
+        return translate(self.message) % dict(self.params)
+
+
+@dataclass(frozen=True)
+class RosterRecord:
+    row: int
+    name: str
+    phone: str  # E.164
+    community: str  # a community code
+    participant_type: str
+    expertise: str | None
+    work_unit: str | None
+    gender: str | None
+    age_band: str | None
+
+
+@dataclass(frozen=True)
+class Roster:
+    records: tuple[RosterRecord, ...]
+    errors: tuple[RowError, ...]
+    sha256: str  # of the uploaded bytes: names the file in the audit log without naming anyone
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.records)
+
+
+class RosterRejected(InvalidInput):
+    """A roster with errors: nothing was imported. Carries every row error."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        first = errors[0]
+        super().__init__(first.field, f"{len(errors)} problem(s) in the file; nothing was imported")
+        self.errors = tuple(errors)
+
+
+def community_lookup(communities: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+    """(code, name_zh, name_en) rows -> {what an organizer may type: code}. Codes and English names
+    match without regard to case; "五里河社区" and "五里河" both find wulihe."""
+    lookup: dict[str, str] = {}
+    for code, name_zh, name_en in communities:
+        lookup[name_en.casefold()] = code
+        lookup[name_zh] = code
+        lookup[name_zh.removesuffix("社区")] = code
+    for code, _, _ in communities:
+        lookup[code.casefold()] = code  # a code always wins over a name that happens to spell it
+    return lookup
+
+
+def _decode(data: bytes) -> str | RowError:
+    try:
+        return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
+    except UnicodeDecodeError:
+        return RowError(1, "file", N_("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8”."))
+
+
+def _header(names: Sequence[str]) -> tuple[list[str], list[RowError]]:
+    header = [name.strip().lstrip("\ufeff").casefold() for name in names]
+    errors = [
+        RowError(1, name, N_("Unknown column “%(column)s”. The columns are: %(columns)s."), _cols(name))
+        for name in header
+        if name and name not in COLUMNS
+    ]
+    errors += [
+        RowError(1, name, N_("The column “%(column)s” appears twice."), {"column": name})
+        for name in sorted({n for n in header if n and header.count(n) > 1})
+    ]
+    errors += [
+        RowError(
+            1, name, N_("The column “%(column)s” is missing. The columns are: %(columns)s."), _cols(name)
+        )
+        for name in REQUIRED_COLUMNS
+        if name not in header
+    ]
+    return header, errors
+
+
+def _cols(column: str) -> dict[str, str | int]:
+    return {"column": column, "columns": ",".join(COLUMNS)}
+
+
+def _choice(value: str, choices: Sequence[str], aliases: Mapping[str, str]) -> str | None:
+    folded = value.casefold()
+    if folded in choices:
+        return folded
+    return aliases.get(value) or aliases.get(folded)
+
+
+def _phone(row: int, raw: str, region: str) -> str | RowError:
+    try:
+        phone = normalise(raw, region)
+    except InvalidInput as invalid:
+        return RowError(row, "phone", invalid.detail)
+    kind = phonenumbers.number_type(phonenumbers.parse(phone))
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return RowError(row, "phone", N_("not a mobile number: the invitation is sent by SMS"))
+    return phone
+
+
+def _record(
+    row: int, cells: Mapping[str, str], region: str, communities: Mapping[str, str]
+) -> RosterRecord | list[RowError]:
+    errors = [
+        RowError(row, name, N_("contains control characters"))
+        for name, value in cells.items()
+        if not value.isprintable()
+    ]
+
+    def need(name: str) -> str:
+        value = cells.get(name, "")
+        if not value:
+            errors.append(RowError(row, name, N_("required")))
+        return value
+
+    for name, limit in MAX_LENGTHS.items():
+        if len(cells.get(name, "")) > limit:
+            errors.append(RowError(row, name, N_("at most %(limit)s characters"), {"limit": limit}))
+    name, raw_phone, raw_community, raw_type = (need(c) for c in REQUIRED_COLUMNS)
+    phone = _phone(row, raw_phone, region) if raw_phone else None
+    if isinstance(phone, RowError):
+        errors.append(phone)
+    community = communities.get(raw_community) or communities.get(raw_community.casefold())
+    if raw_community and community is None:
+        errors.append(RowError(row, "community", N_("no community “%(value)s”"), {"value": raw_community}))
+    participant_type = _choice(raw_type, ROSTER_TYPES, TYPE_ALIASES)
+    if raw_type and participant_type is None:
+        message = N_("must be one of: %(choices)s")
+        errors.append(RowError(row, "participant_type", message, {"choices": ", ".join(ROSTER_TYPES)}))
+    if participant_type == ParticipantType.EXPERT.value:
+        need("expertise")
+    gender = _choice(cells.get("gender", ""), GENDERS, GENDER_ALIASES)
+    if cells.get("gender") and gender is None:
+        errors.append(
+            RowError(row, "gender", N_("must be one of: %(choices)s"), {"choices": ", ".join(GENDERS)})
+        )
+    age_band = cells.get("age_band") or None
+    if age_band is not None and age_band not in AGE_BANDS:
+        message = N_("must be one of: %(choices)s")
+        errors.append(RowError(row, "age_band", message, {"choices": ", ".join(AGE_BANDS)}))
+    if errors or not isinstance(phone, str) or community is None or participant_type is None:
+        return errors
+    return RosterRecord(
+        row=row,
+        name=name,
+        phone=phone,
+        community=community,
+        participant_type=participant_type,
+        expertise=cells.get("expertise") or None,
+        work_unit=cells.get("work_unit") or None,
+        gender=gender,
+        age_band=age_band,
+    )
+
+
+def parse_roster(data: bytes, *, region: str, communities: Mapping[str, str]) -> Roster:
+    """Check every row of an uploaded roster. `communities` is `community_lookup(...)`."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    text = _decode(data)
+    if isinstance(text, RowError):
+        return Roster((), (text,), sha256)
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header, errors = _header(next(rows, []))
+        if errors:
+            return Roster((), tuple(errors), sha256)
+        return _rows(enumerate(rows, start=2), header, region, communities, sha256)
+    except csv.Error as broken:  # e.g. a cell longer than the csv module's field size limit
+        return Roster(
+            (),
+            (RowError(rows.line_num, "file", N_("not a CSV file: %(problem)s"), {"problem": str(broken)}),),
+            sha256,
+        )
+
+
+def _rows(
+    rows: Iterable[tuple[int, list[str]]],
+    header: list[str],
+    region: str,
+    communities: Mapping[str, str],
+    sha256: str,
+) -> Roster:
+    errors: list[RowError] = []
+    records: list[RosterRecord] = []
+    first_row_of: dict[str, int] = {}
+    for row, values in rows:
+        if not any(value.strip() for value in values):
+            continue  # blank lines, often at the end of a spreadsheet's export
+        if row > MAX_ROWS + 1:
+            errors.append(RowError(row, "file", N_("at most %(limit)s rows per file"), {"limit": MAX_ROWS}))
+            break
+        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
+            errors.append(RowError(row, "file", N_("more cells than there are columns")))
+            continue
+        # Line breaks inside a cell (Alt+Enter in Excel) and runs of spaces become one space.
+        cells = {name: " ".join(value.split()) for name, value in zip(header, values, strict=False) if name}
+        checked = _record(row, cells, region, communities)
+        if isinstance(checked, list):
+            errors += checked
+            continue
+        if checked.phone in first_row_of:
+            message = N_("the same number as row %(other)s")
+            errors.append(RowError(row, "phone", message, {"other": first_row_of[checked.phone]}))
+            continue
+        first_row_of[checked.phone] = row
+        records.append(checked)
+    if not records and not errors:
+        errors.append(RowError(2, "file", N_("The file has a header but no people.")))
+    return Roster(tuple(records), tuple(errors), sha256)
+
+
+def reject_registered(roster: Roster, registered: Mapping[str, str]) -> Roster:
+    """Turn rows whose number already belongs to a resident ({phone: pseudonym}) into errors.
+
+    A roster never changes an existing resident: what they gave and agreed to themselves stands, and
+    no one is invited twice. The organizer sees who it is and removes the row (or edits by hand)."""
+    clashes = [r for r in roster.records if r.phone in registered]
+    if not clashes:
+        return roster
+    errors = [
+        RowError(
+            r.row,
+            "phone",
+            N_("already registered as resident %(resident)s"),
+            {"resident": registered[r.phone]},
+        )
+        for r in clashes
+    ]
+    records = tuple(r for r in roster.records if r.phone not in registered)
+    merged = sorted(
+        (*roster.errors, *errors), key=lambda e: (e.row, COLUMNS.index(e.field) if e.field in COLUMNS else 99)
+    )
+    return Roster(records, tuple(merged), roster.sha256)
+
+
+# --- the export -----------------------------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection); names come
+    # from the public and from uploaded files, so such cells get a leading apostrophe.
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def write_csv(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, safe_columns: Iterable[str] = ()
+) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly. Columns named in
+    `safe_columns` hold values the system made (phone numbers, dates) and are written as they are."""
+    keep = {header.index(name) for name in safe_columns}
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([value if i in keep else _cell(value) for i, value in enumerate(row)])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")

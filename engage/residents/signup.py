@@ -1,0 +1,290 @@
+"""Sign-up and sign-in of residents by phone and one-time code (web pages and JSON API alike)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from anyio import to_thread
+from redis.asyncio import Redis
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from engage import ratelimit
+from engage.audit.services import record_async
+from engage.db import utcnow
+from engage.errors import Conflict, InvalidInput, RateLimited
+from engage.i18n import current_locale
+from engage.i18n import gettext as _
+from engage.queues import QueueName
+from engage.residents import codes
+from engage.residents.models import (
+    CONSENT_VERSION,
+    Community,
+    Resident,
+    ResidentRole,
+    Source,
+    Subscription,
+    SubscriptionKind,
+    VerificationCode,
+)
+from engage.residents.profile import Choices, Profile
+from engage.settings import Settings
+from engage.sms.models import SmsMessage
+from engage.sms.services import build_message, enqueue_send
+from engage.sms.texts import render
+
+MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def mobile_number(raw: str, region: str) -> str:
+    """E.164 for a number that can receive a text, or InvalidInput("phone", why not) in the reader's language."""
+    raw = raw.strip()
+    if not raw:
+        raise InvalidInput("phone", _("Enter your mobile number."))
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput("phone", _("This is not a phone number.")) from None
+    if not phonenumbers.is_valid_number(number):
+        if not raw.startswith(("+", "00")):
+            message = _(
+                "This is not a valid mobile number. A number from abroad needs its country code, e.g. +44."
+            )
+        else:
+            message = _("This is not a valid mobile number.")
+        raise InvalidInput("phone", message)
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidInput(
+            "phone", _("This looks like a landline. Codes are sent by SMS: enter a mobile number.")
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+async def _limit(redis: Redis, key: str, limit: int, window: int) -> None:
+    wait = await ratelimit.hit(redis, key, limit, window)
+    if wait:
+        raise RateLimited(
+            "phone",
+            _("Too many codes requested. Try again in %(seconds)s seconds.") % {"seconds": wait},
+            wait,
+        )
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    phone: str
+    message_id: int
+
+
+async def send_code(
+    db: AsyncSession, redis: Redis, settings: Settings, raw_phone: str, client_ip: str
+) -> CodeSent:
+    """Send a code to any valid mobile number, known or not: the answer must not tell which."""
+    phone = mobile_number(raw_phone, settings.default_region)
+    await _limit(redis, f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)
+    for limit, window in codes.PER_NUMBER_LIMITS:
+        await _limit(redis, f"code:phone:{phone}:{window}", limit, window)
+    code = codes.new_code()
+    now = utcnow()
+    # A new code replaces older ones: only the latest can be used.
+    await db.execute(
+        update(VerificationCode)
+        .where(VerificationCode.phone == phone, VerificationCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    db.add(
+        VerificationCode(
+            phone=phone,
+            code_hash=codes.code_digest(settings.secret_key, phone, code),
+            created_at=now,
+            expires_at=now + codes.CODE_LIFETIME,
+        )
+    )
+    minutes = int(codes.CODE_LIFETIME.total_seconds() // 60)
+    body = render("code", current_locale.get(), settings.sms_signature, code=code, minutes=minutes)
+    message = build_message(phone, body, settings.default_region)
+    db.add(message)
+    await db.flush()
+    message_id = message.id
+    await db.commit()
+    assert settings.redis_url, "create_app always sets it"
+    # rq speaks sync Redis; a thread keeps the event loop serving other requests meanwhile.
+    await to_thread.run_sync(enqueue_send, settings.redis_url, message_id, QueueName.HIGH)
+    return CodeSent(phone, message_id)
+
+
+async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code: str) -> None:
+    """Use up the latest code for `phone` or raise InvalidInput("code", why) in the reader's language.
+    Wrong tries are counted and committed even though the request fails."""
+    code = codes.clean_code(raw_code)
+    latest = (
+        await db.execute(
+            select(VerificationCode)
+            .where(VerificationCode.phone == phone)
+            .order_by(VerificationCode.created_at.desc(), VerificationCode.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    now = utcnow()
+    if latest is None:
+        raise InvalidInput("code", _("No code was sent to this number. Ask for a new code."))
+    if latest.used_at is not None:
+        raise InvalidInput("code", _("This code was already used. Ask for a new code."))
+    if latest.attempts >= codes.MAX_ATTEMPTS:
+        raise InvalidInput("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
+    if latest.expires_at <= now:
+        raise InvalidInput("code", _("This code has expired. Ask for a new code."))
+    if code is None or not codes.matches(settings.secret_key, phone, code, latest.code_hash):
+        latest.attempts += 1
+        left = codes.MAX_ATTEMPTS - latest.attempts
+        await db.commit()
+        if left <= 0:
+            raise InvalidInput(
+                "code", _("Too many wrong tries: this code no longer works. Ask for a new code.")
+            )
+        raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
+    latest.used_at = now
+    await db.commit()
+
+
+async def resident_by_phone(db: AsyncSession, phone: str) -> Resident | None:
+    query = (
+        select(Resident)
+        .where(Resident.phone == phone)
+        .options(
+            selectinload(Resident.roles),
+            selectinload(Resident.subscriptions),
+            selectinload(Resident.community),
+        )
+    )
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def load_resident(db: AsyncSession, resident_id: int) -> Resident | None:
+    query = (
+        select(Resident)
+        .where(Resident.id == resident_id)
+        .options(
+            selectinload(Resident.roles),
+            selectinload(Resident.subscriptions),
+            selectinload(Resident.community),
+        )
+    )
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def communities(db: AsyncSession) -> list[Community]:
+    return list((await db.execute(select(Community).order_by(Community.id))).scalars())
+
+
+async def _community_id(db: AsyncSession, code: str) -> int:
+    found = (await db.execute(select(Community.id).where(Community.code == code))).scalar_one_or_none()
+    if found is None:
+        raise InvalidInput("community", _("Unknown community: choose one from the list."))
+    return int(found)
+
+
+def _subscriptions(choices: Choices) -> list[Subscription]:
+    rows = [Subscription(kind=SubscriptionKind.NOTICE.value, value=kind) for kind in choices.notice_kinds]
+    rows += [Subscription(kind=SubscriptionKind.COMMUNITY.value, value=code) for code in choices.communities]
+    return rows
+
+
+async def register(
+    db: AsyncSession, phone: str, profile: Profile, choices: Choices, locale: str, source: Source = Source.WEB
+) -> Resident:
+    """Create the resident, roles with their consents and subscriptions in one transaction."""
+    if (await db.execute(select(Resident.id).where(Resident.phone == phone))).first() is not None:
+        raise Conflict("phone", _("This number is already registered. Sign in to change your details."))
+    now = utcnow()
+    resident = Resident(
+        phone=phone,
+        name=profile.name,
+        community_id=await _community_id(db, profile.community),
+        age_band=profile.age_band,
+        gender=profile.gender,
+        occupation=profile.occupation,
+        participant_type=profile.participant_type,
+        expertise=profile.expertise,
+        work_unit=profile.work_unit,
+        locale=locale,
+        verified_at=now,
+        source=source.value,
+    )
+    resident.roles = [
+        ResidentRole(role=role, consented_at=now, consent_version=CONSENT_VERSION) for role in choices.roles
+    ]
+    resident.subscriptions = _subscriptions(choices)
+    db.add(resident)
+    await db.flush()
+    details = {"roles": list(choices.roles), "consent_version": CONSENT_VERSION, "source": source.value}
+    await record_async(
+        db, f"resident:{resident.pseudonym}", "resident.register", "resident", resident.pseudonym, details
+    )
+    await db.commit()
+    return resident
+
+
+async def update_profile(db: AsyncSession, resident: Resident, profile: Profile) -> None:
+    resident.name = profile.name
+    resident.community_id = await _community_id(db, profile.community)
+    resident.age_band = profile.age_band
+    resident.gender = profile.gender
+    resident.occupation = profile.occupation
+    resident.participant_type = profile.participant_type
+    resident.expertise = profile.expertise
+    resident.work_unit = profile.work_unit
+    actor = f"resident:{resident.pseudonym}"
+    await record_async(db, actor, "resident.profile_update", "resident", resident.pseudonym)
+    await db.commit()
+
+
+async def update_choices(db: AsyncSession, resident: Resident, choices: Choices) -> None:
+    """Take on new roles (with consent now), withdraw the ones left out, replace subscriptions."""
+    now = utcnow()
+    current = {role.role: role for role in resident.roles}
+    added, withdrawn = [], []
+    for name, role in current.items():
+        if name not in choices.roles and role.withdrawn_at is None:
+            role.withdrawn_at = now
+            withdrawn.append(name)
+    for name in choices.roles:
+        existing = current.get(name)
+        if existing is None:
+            resident.roles.append(ResidentRole(role=name, consented_at=now, consent_version=CONSENT_VERSION))
+            added.append(name)
+        elif existing.withdrawn_at is not None:
+            existing.withdrawn_at, existing.consented_at, existing.consent_version = (
+                None,
+                now,
+                CONSENT_VERSION,
+            )
+            added.append(name)
+    # Keep rows that stay, so the unique (resident, kind, value) never sees a delete-then-insert clash.
+    wanted = {(row.kind, row.value) for row in _subscriptions(choices)}
+    kept = [row for row in resident.subscriptions if (row.kind, row.value) in wanted]
+    have = {(row.kind, row.value) for row in kept}
+    resident.subscriptions = kept + [Subscription(kind=k, value=v) for k, v in sorted(wanted - have)]
+    await db.flush()
+    actor = f"resident:{resident.pseudonym}"
+    details = {"added": added, "withdrawn": withdrawn, "consent_version": CONSENT_VERSION}
+    await record_async(db, actor, "resident.roles_update", "resident", resident.pseudonym, details)
+    await db.commit()
+
+
+async def delete_resident(db: AsyncSession, resident: Resident) -> str:
+    """Remove the person: their row, roles, subscriptions, codes, and their number and texts from the
+    message log. What remains is the audit trail under a pseudonym that now points at no one."""
+    pseudonym, phone = resident.pseudonym, resident.phone
+    if phone:
+        await db.execute(delete(VerificationCode).where(VerificationCode.phone == phone))
+        await db.execute(
+            update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
+        )
+    await db.delete(resident)
+    await record_async(db, f"resident:{pseudonym}", "resident.delete", "resident", pseudonym)
+    await db.commit()
+    return pseudonym

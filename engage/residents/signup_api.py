@@ -1,0 +1,145 @@
+"""The sign-up flow as a JSON API (`/api/v1/signup`), for apps and load tests: the same services,
+rules and limits as the pages. Public: a resident has no token yet."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+from msgspec import Meta, Struct
+
+from engage.errors import Conflict, InvalidInput
+from engage.i18n import current_locale
+from engage.i18n import gettext as _
+from engage.phones import mask
+from engage.residents import tokens
+from engage.residents.codes import CODE_LIFETIME
+from engage.residents.profile import Problems, check_choices, check_profile
+from engage.residents.signup import (
+    check_code,
+    communities,
+    mobile_number,
+    register,
+    resident_by_phone,
+    send_code,
+)
+from engage.web.deps import DB, problems
+
+TOKEN_PURPOSE = "signup"  # noqa: S105 - a label, not a secret
+TOKEN_LIFETIME = 30 * 60
+
+Short = Annotated[str, Meta(max_length=200)]
+
+
+class CodeRequest(Struct):
+    phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
+
+
+class CodeSentOut(Struct):
+    phone: str
+    expires_in_seconds: int
+
+
+class VerifyRequest(Struct):
+    phone: Annotated[str, Meta(max_length=40)]
+    code: Annotated[str, Meta(max_length=20)]
+
+
+class Verified(Struct):
+    token: str
+    registered: bool
+
+
+class Registration(Struct):
+    token: Annotated[str, Meta(max_length=1000)]
+    name: Short
+    community: Short
+    age_band: Short
+    gender: Short
+    occupation: Short
+    participant_type: Short
+    roles: Annotated[list[Short], Meta(max_length=10)]
+    consents: Annotated[list[Short], Meta(max_length=10, description="the roles consented to")]
+    expertise: Short | None = None
+    work_unit: Short | None = None
+    notice_kinds: Annotated[list[Short], Meta(max_length=20)] = []
+    communities: Annotated[list[Short], Meta(max_length=50)] = []
+
+
+class Registered(Struct):
+    pseudonym: str
+    roles: list[str]
+
+
+def _first(found: Problems) -> InvalidInput:
+    name, message = next(iter(found.by_field.items()))
+    return InvalidInput(name, _(message))
+
+
+class SignupApi(Controller):
+    path = "/api/v1/signup"
+    tags = ["sign-up"]
+
+    @post(
+        "/code",
+        status_code=202,
+        summary="Text a 6-digit code to a mobile number",
+        responses=problems(400, 429),
+    )
+    async def code(
+        self, data: JSONBody[CodeRequest], db: DB, state: State, request: Request[Any, Any, Any]
+    ) -> CodeSentOut:
+        client = request.client.host if request.client else "unknown"
+        sent = await send_code(db, state.redis, state.settings, data.phone, client)
+        return CodeSentOut(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
+
+    @post(
+        "/verify",
+        status_code=200,
+        summary="Check the code; returns a token for the next step",
+        responses=problems(400),
+    )
+    async def verify(self, data: JSONBody[VerifyRequest], db: DB, state: State) -> Verified:
+        phone = mobile_number(data.phone, state.settings.default_region)
+        await check_code(db, state.settings, phone, data.code)
+        registered = await resident_by_phone(db, phone) is not None
+        token = tokens.sign(state.settings.secret_key, TOKEN_PURPOSE, {"phone": phone}, TOKEN_LIFETIME)
+        return Verified(token=token, registered=registered)
+
+    @post(
+        "/complete",
+        status_code=201,
+        summary="Register with profile, roles and consents",
+        responses=problems(400, 409),
+    )
+    async def complete(self, data: JSONBody[Registration], db: DB, state: State) -> Registered:
+        payload = tokens.unsign(state.settings.secret_key, TOKEN_PURPOSE, data.token)
+        if payload is None:
+            raise InvalidInput("token", _("This sign-up has expired. Start again with a new code."))
+        known = [c.code for c in await communities(db)]
+        profile = check_profile(
+            {
+                "name": data.name,
+                "community": data.community,
+                "age_band": data.age_band,
+                "gender": data.gender,
+                "occupation": data.occupation,
+                "participant_type": data.participant_type,
+                "expertise": data.expertise or "",
+                "work_unit": data.work_unit or "",
+            },
+            known,
+        )
+        if isinstance(profile, Problems):
+            raise _first(profile)
+        choices = check_choices(data.roles, data.consents, data.notice_kinds, data.communities, known)
+        if isinstance(choices, Problems):
+            raise _first(choices)
+        try:
+            resident = await register(db, str(payload["phone"]), profile, choices, current_locale.get())
+        except Conflict:
+            await db.rollback()
+            raise
+        return Registered(pseudonym=resident.pseudonym, roles=list(choices.roles))

@@ -1,0 +1,82 @@
+"""Gateway webhooks. Twilio posts every text sent to our number to /webhooks/twilio/inbound.
+
+CSRF does not apply here (see create_app): the request proves itself with X-Twilio-Signature, an HMAC
+of our public URL and the posted parameters under the account's auth token. The endpoint is not part of
+the public API, so it stays out of the OpenAPI document; Twilio's webhook contract describes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.datastructures import State
+from litestar.exceptions import PermissionDeniedException
+from twilio.request_validator import RequestValidator
+
+from engage.errors import InvalidInput
+from engage.queues import QueueName
+from engage.residents import sms_signup
+from engage.settings import Settings
+from engage.sms import inbound
+from engage.sms.services import enqueue_send
+from engage.web.deps import DB
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def make_dispatcher() -> inbound.Dispatcher:
+    """Every handler of incoming texts, in one place. A feature that waits for replies adds a line."""
+    dispatcher = inbound.Dispatcher()
+    inbound.register_basics(dispatcher)  # STOP / TD / 退订, START, HELP / 帮助, the help fallback
+    sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
+    return dispatcher
+
+
+DISPATCHER = make_dispatcher()
+
+
+def _signed_url(request: Request[Any, Any, Any], settings: Settings) -> str:
+    # Twilio signs the URL it was configured with, i.e. our public address, not the one behind the proxy.
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return settings.public_base_url + request.url.path + (f"?{query}" if query else "")
+
+
+async def _verified_form(request: Request[Any, Any, Any], settings: Settings) -> dict[str, str]:
+    signature = request.headers.get("X-Twilio-Signature")
+    if not settings.twilio_auth_token:
+        raise PermissionDeniedException("no Twilio credentials are configured")
+    if not signature:
+        raise PermissionDeniedException("missing X-Twilio-Signature")
+    form = await request.form()
+    if not all(isinstance(value, str) for _, value in form.multi_items()):
+        raise PermissionDeniedException("unexpected file upload")
+    validator = RequestValidator(settings.twilio_auth_token)
+    if not validator.validate(_signed_url(request, settings), form, signature):
+        raise PermissionDeniedException("invalid X-Twilio-Signature")
+    return {key: str(value) for key, value in form.items()}
+
+
+@post("/webhooks/twilio/inbound", include_in_schema=False, status_code=200)
+async def twilio_inbound(request: Request[Any, Any, Any], db: DB, state: State) -> Response[str]:
+    """An incoming SMS: handled once per MessageSid; replies go out through our own queue."""
+    settings: Settings = state.settings
+    params = await _verified_form(request, settings)
+    message_sid = params.get("MessageSid", "").strip()
+    if not message_sid or len(message_sid) > 64:
+        raise InvalidInput("MessageSid", "missing or too long")
+    reply_ids = await inbound.receive(
+        db,
+        state.redis,
+        settings,
+        DISPATCHER,
+        message_sid=message_sid,
+        sender=params.get("From", ""),
+        body=params.get("Body", ""),
+    )
+    for message_id in reply_ids:
+        enqueue_send(state.redis_url, message_id, QueueName.HIGH)  # someone is waiting for the answer
+    return Response(EMPTY_TWIML, media_type="text/xml", status_code=200)

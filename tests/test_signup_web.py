@@ -1,0 +1,371 @@
+"""Signing up from a phone, step by step, and every bad input on the way."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engage.audit.services import verify
+from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
+from engage.settings import Settings
+from engage.sms.models import SmsMessage
+from tests.conftest import run_jobs
+
+PHONE = "138 0013 8000"
+E164 = "+8613800138000"
+PROFILE = {
+    "name": "王秀英",
+    "community": "wulihe",
+    "age_band": "60-74",
+    "gender": "female",
+    "occupation": "retired",
+    "participant_type": "resident",
+    "expertise": "",
+    "work_unit": "",
+}
+
+
+@pytest.fixture
+def district(db: Session) -> None:
+    db.add_all(
+        [
+            Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"),
+            Community(code="nanta", name_zh="南塔社区", name_en="Nanta"),
+        ]
+    )
+    db.commit()
+
+
+@pytest.fixture(autouse=True)
+def english(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Pages answer in English here; the Chinese pages have their own tests."""
+    client.headers["Accept-Language"] = "en"
+
+
+def forget_code_limits(settings: Settings) -> None:
+    """As if the per-number windows had passed (they are minutes to a day long)."""
+    import redis
+
+    connection = redis.Redis.from_url(str(settings.redis_url))
+    for key in connection.scan_iter("engage:rl:code:*"):
+        connection.delete(key)
+
+
+def _csrf(client: TestClient, path: str) -> str:  # type: ignore[type-arg]
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def post(client: TestClient, path: str, data: dict[str, Any], form_page: str | None = None) -> Any:  # type: ignore[type-arg]
+    payload = dict(data, _csrf_token=_csrf(client, form_page or path))
+    return client.post(path, data=payload, follow_redirects=False)
+
+
+def last_code(settings: Settings, phone: str = E164) -> str:
+    run_jobs(settings)
+    texts = [json.loads(line) for line in settings.outbox_path.read_text().splitlines()]
+    mine = [text["body"] for text in texts if text["to"] == phone]
+    return re.search(r"(?<!\d)(\d{6})(?!\d)", mine[-1]).group(1)  # type: ignore[union-attr]
+
+
+def request_code(client: TestClient, phone: str = PHONE) -> Any:  # type: ignore[type-arg]
+    return post(client, "/join", {"phone": phone})
+
+
+def sign_up(
+    client: TestClient,
+    settings: Settings,
+    phone: str = PHONE,
+    roles: tuple[str, ...] = ("judge", "subscriber"),
+) -> Any:  # type: ignore[type-arg]
+    assert request_code(client, phone).status_code in (302, 303)
+    code = last_code(settings, "+86" + phone.replace(" ", ""))
+    assert post(client, "/join/code", {"code": code}).status_code in (302, 303)
+    assert post(client, "/join/profile", PROFILE).status_code in (302, 303)
+    data: dict[str, Any] = {
+        "roles": list(roles),
+        "notice_kinds": ["appointment", "final_result"],
+        "communities": ["wulihe"],
+    }
+    data.update({f"consent_{role}": "yes" for role in roles})
+    return post(client, "/join/roles", data)
+
+
+def count(db: Session, model: Any) -> int:
+    db.expire_all()
+    return int(db.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_resident_signs_up_with_phone_code_profile_roles_and_consent(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    done = sign_up(client, settings)
+    assert done.headers["location"] == "/join/done"
+    resident = db.execute(select(Resident)).scalar_one()
+    assert (resident.phone, resident.name, resident.age_band, resident.source) == (
+        E164,
+        "王秀英",
+        "60-74",
+        "web",
+    )
+    assert resident.verified_at is not None
+    roles = db.execute(select(ResidentRole.role, ResidentRole.consent_version)).all()
+    assert sorted(r.role for r in roles) == ["judge", "subscriber"]
+    assert all(r.consent_version for r in roles)
+    subs = {(s.kind, s.value) for s in db.execute(select(Subscription)).scalars()}
+    assert subs == {("notice", "appointment"), ("notice", "final_result"), ("community", "wulihe")}
+    page = client.get("/join/done")
+    assert "王秀英" in page.text
+
+
+def test_code_is_stored_only_as_a_keyed_hash(
+    district: None, settings: Settings, client: TestClient, db: Session
+) -> None:  # type: ignore[type-arg]
+    request_code(client)
+    code = last_code(settings)
+    stored = db.execute(select(VerificationCode.code_hash)).scalar_one()
+    assert code not in stored and len(stored) == 64
+
+
+@pytest.mark.parametrize(
+    ("phone", "words"),
+    [
+        ("12345", "not a valid mobile number"),
+        ("hello", "not a phone number"),
+        ("7911 123456", "country code"),  # a UK mobile typed without +44
+        ("024 2345 6789", "landline"),  # a Shenyang landline
+        ("", "Enter your mobile number"),
+    ],
+)
+def test_bad_numbers_get_a_clear_message_and_send_nothing(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,
+    phone: str,
+    words: str,  # type: ignore[type-arg]
+) -> None:
+    response = post(client, "/join", {"phone": phone})
+    assert response.status_code == 400
+    assert words in response.text
+    assert 'aria-invalid="true"' in response.text and "error-summary" in response.text
+    assert count(db, VerificationCode) == 0 and count(db, SmsMessage) == 0
+
+
+def test_bad_number_message_is_in_the_pages_language(district: None, client: TestClient) -> None:  # type: ignore[type-arg]
+    client.headers["Accept-Language"] = "zh-CN"
+    response = post(client, "/join", {"phone": "024 2345 6789"})
+    assert "固定电话" in response.text
+
+
+def test_foreign_number_with_its_prefix_is_accepted(
+    district: None, settings: Settings, client: TestClient
+) -> None:  # type: ignore[type-arg]
+    assert request_code(client, "+44 7911 123456").status_code in (302, 303)
+
+
+def test_known_and_unknown_numbers_get_the_same_answer(
+    district: None, settings: Settings, client: TestClient
+) -> None:  # type: ignore[type-arg]
+    sign_up(client, settings)
+    client.cookies.clear()
+    forget_code_limits(settings)
+    known = request_code(client, PHONE)
+    client.cookies.clear()
+    unknown = request_code(client, "139 1234 5678")
+    assert (known.status_code, known.headers["location"]) == (
+        unknown.status_code,
+        unknown.headers["location"],
+    )
+    assert client.get("/join/code").text.count("****") == 1
+
+
+def test_duplicate_number_signs_in_to_my_page_instead_of_registering_twice(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    sign_up(client, settings)
+    client.cookies.clear()
+    forget_code_limits(settings)
+    request_code(client)
+    response = post(client, "/join/code", {"code": last_code(settings)})
+    assert response.headers["location"] == "/me?welcome=back"
+    page = client.get("/me?welcome=back", headers={"Accept-Language": "en"})
+    assert "already registered" in page.text
+    assert count(db, Resident) == 1
+
+
+def test_wrong_code_counts_down_and_the_sixth_try_finds_it_burned(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    request_code(client)
+    right = last_code(settings)
+    wrong = "000000" if right != "000000" else "111111"
+    messages = [post(client, "/join/code", {"code": wrong}).text for _ in range(5)]
+    assert "4 tries left" in messages[0] and "1 tries left" in messages[3]
+    assert "no longer works" in messages[4]
+    sixth = post(client, "/join/code", {"code": right})
+    assert sixth.status_code == 400 and "no longer works" in sixth.text
+    assert count(db, Resident) == 0
+
+
+def test_expired_code_is_refused(district: None, settings: Settings, client: TestClient, db: Session) -> None:  # type: ignore[type-arg]
+    request_code(client)
+    code = last_code(settings)
+    expires = db.execute(select(VerificationCode.expires_at)).scalar_one()
+    db.execute(update(VerificationCode).values(expires_at=expires - timedelta(minutes=11)))
+    db.commit()
+    response = post(client, "/join/code", {"code": code})
+    assert response.status_code == 400 and "expired" in response.text
+
+
+def test_used_code_cannot_be_used_again(district: None, settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    request_code(client)
+    code = last_code(settings)
+    assert post(client, "/join/code", {"code": code}).headers["location"] == "/join/profile"
+    client.cookies.clear()
+    forget_code_limits(settings)
+    request_code(client)  # someone else starts again with the same number and replays the old code
+    replay = post(client, "/join/code", {"code": code})
+    assert replay.status_code == 400
+
+
+def test_per_number_limit_answers_429_with_retry_after(
+    district: None, settings: Settings, client: TestClient
+) -> None:  # type: ignore[type-arg]
+    assert request_code(client).status_code in (302, 303)
+    second = request_code(client)
+    assert second.status_code == 429
+    assert 0 < int(second.headers["Retry-After"]) <= 60
+    assert "Too many codes" in second.text
+
+
+def test_per_ip_limit_answers_429_with_retry_after(
+    district: None, database_url: str, redis_url: str, tmp_path: Any
+) -> None:
+    from engage.app import create_app
+    from tests.conftest import make_settings
+
+    limited = make_settings(database_url, redis_url, tmp_path / "var", CODE_REQUESTS_PER_IP_PER_HOUR="3")
+    with TestClient(app=create_app(limited), base_url="http://testserver.local") as client:
+        statuses = [request_code(client, f"139 0000 {n:04d}").status_code for n in range(4)]
+        blocked = request_code(client, "139 0000 9999")
+    assert statuses[:3] == [302, 302, 302] and statuses[3] == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_missing_consent_names_the_role_and_stores_nothing(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    request_code(client)
+    post(client, "/join/code", {"code": last_code(settings)})
+    post(client, "/join/profile", PROFILE)
+    response = post(client, "/join/roles", {"roles": ["judge", "evaluator"], "consent_judge": "yes"})
+    assert response.status_code == 400
+    assert 'id="consent_evaluator-error"' in response.text
+    assert count(db, Resident) == 0 and count(db, ResidentRole) == 0
+
+
+def test_unknown_community_is_refused_and_nothing_is_stored(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    request_code(client)
+    post(client, "/join/code", {"code": last_code(settings)})
+    response = post(client, "/join/profile", dict(PROFILE, community="atlantis"))
+    assert response.status_code == 400 and "Unknown community" in response.text
+    assert count(db, Resident) == 0
+
+
+def test_expert_must_name_a_field(district: None, settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    request_code(client)
+    post(client, "/join/code", {"code": last_code(settings)})
+    response = post(client, "/join/profile", dict(PROFILE, participant_type="expert"))
+    assert response.status_code == 400 and 'id="expertise-error"' in response.text
+
+
+def test_profile_steps_need_a_verified_phone(district: None, client: TestClient) -> None:  # type: ignore[type-arg]
+    assert client.get("/join/profile", follow_redirects=False).headers["location"] == "/join"
+    assert client.get("/me", follow_redirects=False).headers["location"] == "/join"
+
+
+def test_resident_withdraws_from_a_role_and_changes_subscriptions(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    sign_up(client, settings)
+    data = {
+        "roles": ["subscriber"],
+        "consent_subscriber": "yes",
+        "notice_kinds": ["appointment"],
+        "communities": ["nanta"],
+    }
+    assert post(client, "/me/roles", data, form_page="/me").status_code == 200
+    db.expire_all()
+    judge = db.execute(select(ResidentRole).where(ResidentRole.role == "judge")).scalar_one()
+    assert judge.withdrawn_at is not None
+    subs = {(s.kind, s.value) for s in db.execute(select(Subscription)).scalars()}
+    assert subs == {("notice", "appointment"), ("community", "nanta")}
+
+
+def test_resident_changes_their_profile(
+    district: None, settings: Settings, client: TestClient, db: Session
+) -> None:  # type: ignore[type-arg]
+    sign_up(client, settings)
+    assert (
+        post(
+            client, "/me/profile", dict(PROFILE, name="王秀兰", community="nanta"), form_page="/me"
+        ).status_code
+        == 200
+    )
+    db.expire_all()
+    assert db.execute(select(Resident.name)).scalar_one() == "王秀兰"
+
+
+def test_deleting_ones_data_removes_it_everywhere_and_the_audit_chain_verifies(
+    district: None,
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    sign_up(client, settings)
+    pseudonym = db.execute(select(Resident.pseudonym)).scalar_one()
+    response = post(client, "/me/delete", {}, form_page="/me/delete")
+    assert response.status_code == 200
+    db.expire_all()
+    assert count(db, Resident) == 0 and count(db, ResidentRole) == 0 and count(db, Subscription) == 0
+    assert count(db, VerificationCode) == 0
+    assert db.execute(select(SmsMessage).where(SmsMessage.to == E164)).first() is None
+    from engage.audit.models import AuditEntry
+
+    for entry in db.execute(select(AuditEntry)).scalars():
+        text = json.dumps([entry.actor, entry.subject_id, entry.details], ensure_ascii=False)
+        assert "王秀英" not in text and "13800138000" not in text
+    actions = [
+        e.action for e in db.execute(select(AuditEntry).where(AuditEntry.subject_id == pseudonym)).scalars()
+    ]
+    assert actions == ["resident.register", "resident.delete"]
+    assert verify(db)[1] is None
