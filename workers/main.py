@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from rq import Worker
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from engage.queues import WORKER_QUEUES, redis_connection
@@ -13,5 +13,8 @@ from engage.queues import WORKER_QUEUES, redis_connection
 def run(redis_url: str, *, burst: bool = False) -> bool:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     connection = redis_connection(redis_url)
-    worker = Worker([q.value for q in WORKER_QUEUES], connection=connection, serializer=JSONSerializer)
+    # Jobs here wait on the network (the SMS gateway, the database), not the CPU. A SimpleWorker runs
+    # them in this process, keeping its database pool and gateway client warm between jobs, where a
+    # forking worker would build both afresh for every job. Scale out with more worker processes.
+    worker = SimpleWorker([q.value for q in WORKER_QUEUES], connection=connection, serializer=JSONSerializer)
     return bool(worker.work(burst=burst, with_scheduler=True))
