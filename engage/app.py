@@ -97,7 +97,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
     if not resolved_redis_url:
         raise ValueError("create_app needs a Redis URL: set REDIS_URL or start the embedded server")
     settings = settings.model_copy(update={"redis_url": resolved_redis_url})
-    engine = make_async_engine(settings.database_url)
+    engine = make_async_engine(settings.database_url, settings.db_pool_size)
     redis = Redis.from_url(resolved_redis_url)
 
     @asynccontextmanager

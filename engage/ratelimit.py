@@ -21,3 +21,21 @@ async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | 
 
 async def clear(redis: Redis, key: str) -> None:
     await redis.delete(f"engage:rl:{key}")
+
+
+async def hit_all(redis: Redis, limits: list[tuple[str, int, int]]) -> int | None:
+    """Count one hit on several (key, limit, window seconds) counters in one round trip; returns the
+    longest wait among those over their limit, or None."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for key, _, window in limits:
+            full_key = f"engage:rl:{key}"
+            pipe.set(full_key, 0, ex=window, nx=True)
+            pipe.incr(full_key)
+            pipe.ttl(full_key)
+        replies = await pipe.execute()
+    waits = [
+        max(int(replies[3 * i + 2]), 1)
+        for i, (_, limit, _) in enumerate(limits)
+        if int(replies[3 * i + 1]) > limit
+    ]
+    return max(waits) if waits else None

@@ -29,7 +29,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from engage.app import create_app
 
     app = create_app(settings, redis_url=redis_url_for(settings))
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    # Access lines for every request cost more than a health check itself; production proxies log them.
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info", access_log=settings.is_dev)
 
 
 def worker(settings: Settings, burst: bool = False) -> None:

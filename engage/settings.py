@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=ROOT / "var")
     sms_signature: str = "【沈河区委组织部】"
     login_attempts_per_15_minutes: int = Field(default=10, ge=1)
+    # Database connections each web process keeps open (PostgreSQL allows 100 by default in all).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     # Codes a single client address may request in an hour (a household or office shares one address).
     code_requests_per_ip_per_hour: int = Field(default=30, ge=1)
 

@@ -18,7 +18,8 @@ class Health:
 
 async def _check(probe: Any, seconds: float = 2.0) -> str:
     try:
-        await asyncio.wait_for(probe, seconds)
+        async with asyncio.timeout(seconds):
+            await probe
     except Exception as error:  # any failure means "down"; the reason is reported, not raised
         return f"down: {type(error).__name__}"
     return "ok"

@@ -62,8 +62,8 @@ def mobile_number(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-async def _limit(redis: Redis, key: str, limit: int, window: int) -> None:
-    wait = await ratelimit.hit(redis, key, limit, window)
+async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
+    wait = await ratelimit.hit_all(redis, limits)
     if wait:
         raise RateLimited(
             "phone",
@@ -83,9 +83,9 @@ async def send_code(
 ) -> CodeSent:
     """Send a code to any valid mobile number, known or not: the answer must not tell which."""
     phone = mobile_number(raw_phone, settings.default_region)
-    await _limit(redis, f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)
-    for limit, window in codes.PER_NUMBER_LIMITS:
-        await _limit(redis, f"code:phone:{phone}:{window}", limit, window)
+    limits = [(f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)]
+    limits += [(f"code:phone:{phone}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
+    await _limit(redis, limits)
     code = codes.new_code()
     now = utcnow()
     # A new code replaces older ones: only the latest can be used.
@@ -150,6 +150,10 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
     await db.commit()
 
 
+async def is_registered(db: AsyncSession, phone: str) -> bool:
+    return (await db.execute(select(Resident.id).where(Resident.phone == phone))).first() is not None
+
+
 async def resident_by_phone(db: AsyncSession, phone: str) -> Resident | None:
     query = (
         select(Resident)
@@ -197,7 +201,7 @@ async def register(
     db: AsyncSession, phone: str, profile: Profile, choices: Choices, locale: str, source: Source = Source.WEB
 ) -> Resident:
     """Create the resident, roles with their consents and subscriptions in one transaction."""
-    if (await db.execute(select(Resident.id).where(Resident.phone == phone))).first() is not None:
+    if await is_registered(db, phone):
         raise Conflict("phone", _("This number is already registered. Sign in to change your details."))
     now = utcnow()
     resident = Resident(

@@ -20,9 +20,9 @@ from engage.residents.profile import Problems, check_choices, check_profile
 from engage.residents.signup import (
     check_code,
     communities,
+    is_registered,
     mobile_number,
     register,
-    resident_by_phone,
     send_code,
 )
 from engage.web.deps import DB, problems
@@ -104,7 +104,7 @@ class SignupApi(Controller):
     async def verify(self, data: JSONBody[VerifyRequest], db: DB, state: State) -> Verified:
         phone = mobile_number(data.phone, state.settings.default_region)
         await check_code(db, state.settings, phone, data.code)
-        registered = await resident_by_phone(db, phone) is not None
+        registered = await is_registered(db, phone)
         token = tokens.sign(state.settings.secret_key, TOKEN_PURPOSE, {"phone": phone}, TOKEN_LIFETIME)
         return Verified(token=token, registered=registered)
 
