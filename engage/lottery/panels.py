@@ -185,6 +185,9 @@ class PanelFinder:
             self._mip.changeColsBounds(self._n, self._all, np.zeros(self._n), self._counts_f)
             self._restricted = False
 
-    def first(self) -> TypePanel:
-        """Any feasible panel (the quotas must have been checked feasible)."""
-        return self.best(np.zeros(self._n)).panel
+    def first(self) -> TypePanel | None:
+        """Any quota-satisfying panel, or None when there is none."""
+        try:
+            return self.best(np.zeros(self._n)).panel
+        except SolverError:
+            return None
