@@ -27,14 +27,18 @@ def _rows(lines: Iterable[str], what: str) -> tuple[list[str], list[list[str]]]:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise MalformedInput(f"{what}: the file is empty") from None
-    return header, [[c.strip() for c in row] for row in reader if any(c.strip() for c in row)]
+    return header, [
+        [c.strip() for c in row] for row in reader if any(c.strip() for c in row)
+    ]
 
 
 def _int(text: str, what: str, line: int, column: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise MalformedInput(f"{what} line {line}: {column} {text!r} is not a whole number") from None
+        raise MalformedInput(
+            f"{what} line {line}: {column} {text!r} is not a whole number"
+        ) from None
 
 
 def parse_quotas(lines: Iterable[str], what: str = "categories") -> list[Quota]:
@@ -54,7 +58,9 @@ def parse_quotas(lines: Iterable[str], what: str = "categories") -> list[Quota]:
     seen: set[tuple[str, str]] = set()
     for n, row in enumerate(rows, start=2):
         if len(row) < width:
-            raise MalformedInput(f"{what} line {n}: expected {width} columns, got {len(row)}")
+            raise MalformedInput(
+                f"{what} line {n}: expected {width} columns, got {len(row)}"
+            )
         cat, val = row[0], row[1]
         if not cat or not val:
             raise MalformedInput(f"{what} line {n}: empty category or value")
@@ -62,7 +68,9 @@ def parse_quotas(lines: Iterable[str], what: str = "categories") -> list[Quota]:
         lo_flex = _int(row[4], what, n, "min_flex") if flex else None
         hi_flex = _int(row[5], what, n, "max_flex") if flex else None
         if lo < 0 or hi < lo:
-            raise MalformedInput(f"{what} line {n}: need 0 <= min <= max for {cat}/{val}")
+            raise MalformedInput(
+                f"{what} line {n}: need 0 <= min <= max for {cat}/{val}"
+            )
         if (cat, val) in seen:
             raise MalformedInput(f"{what} line {n}: duplicate quota for {cat}/{val}")
         seen.add((cat, val))
@@ -72,7 +80,9 @@ def parse_quotas(lines: Iterable[str], what: str = "categories") -> list[Quota]:
     return quotas
 
 
-def parse_pool(lines: Iterable[str], quotas: Sequence[Quota], what: str = "respondents") -> Pool:
+def parse_pool(
+    lines: Iterable[str], quotas: Sequence[Quota], what: str = "respondents"
+) -> Pool:
     header, rows = _rows(lines, what)
     cats = categories_of(quotas)
     missing = [c for c in cats if c not in header]
@@ -85,7 +95,9 @@ def parse_pool(lines: Iterable[str], quotas: Sequence[Quota], what: str = "respo
     seen: set[str] = set()
     for n, row in enumerate(rows, start=2):
         if len(row) < len(header):
-            raise MalformedInput(f"{what} line {n}: expected {len(header)} columns, got {len(row)}")
+            raise MalformedInput(
+                f"{what} line {n}: expected {len(header)} columns, got {len(row)}"
+            )
         pid = row[id_col] if id_col is not None else str(n - 2)
         if not pid:
             raise MalformedInput(f"{what} line {n}: empty id")
@@ -95,7 +107,9 @@ def parse_pool(lines: Iterable[str], quotas: Sequence[Quota], what: str = "respo
         values = tuple(row[i] for i in cols)
         for c, v in zip(cats, values, strict=True):
             if v not in known[c]:
-                raise MalformedInput(f"{what} line {n}: unknown value {v!r} for {c} (id {pid!r})")
+                raise MalformedInput(
+                    f"{what} line {n}: unknown value {v!r} for {c} (id {pid!r})"
+                )
         people.append(Person(pid, values))
     return Pool(cats, tuple(people))
 

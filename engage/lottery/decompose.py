@@ -20,10 +20,12 @@ import highspy
 import numpy as np
 
 from engage.lottery.model import Profiles
-from engage.lottery.repair import SwapRepair
 from engage.lottery.panels import TypePanel, add_panel_rows, quiet_highs, quota_matrix
+from engage.lottery.repair import SwapRepair
 
-TIGHT = 1e-11  # seats (times remaining weight) closer than this to a bound count as on it
+TIGHT = (
+    1e-11  # seats (times remaining weight) closer than this to a bound count as on it
+)
 DONE = 1e-13  # remaining weight below this is floating-point dust
 # When the walk stalls on solver noise with this little weight left, the rest is dropped: every
 # probability moves by at most this much (the optimality gap stays far below 1e-6).
@@ -51,7 +53,9 @@ class _FaceSolver:
 
     def _build(self, profiles: Profiles, k: int, *, integer: bool) -> highspy.Highs:
         h = quiet_highs()
-        h.addVars(self.n, np.zeros(self.n), np.asarray(profiles.counts, dtype=np.float64))
+        h.addVars(
+            self.n, np.zeros(self.n), np.asarray(profiles.counts, dtype=np.float64)
+        )
         if integer:
             kinds = np.full(self.n, highspy.HighsVarType.kInteger)
             h.changeColsIntegrality(self.n, self.all, kinds)
@@ -60,9 +64,12 @@ class _FaceSolver:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         return h
 
-    def _run(self, h: highspy.Highs, face: _Face, objective: np.ndarray) -> np.ndarray | None:
+    def _run(
+        self, h: highspy.Highs, face: _Face, objective: np.ndarray
+    ) -> np.ndarray | None:
         h.changeColsBounds(self.n, self.all, face.lo, face.hi)
-        h.changeRowsBounds(len(self.rows), self.rows, face.row_lo, face.row_hi)
+        for row, lo, hi in zip(self.rows, face.row_lo, face.row_hi, strict=True):
+            h.changeRowBounds(int(row), float(lo), float(hi))
         h.changeColsCost(self.n, self.all, objective)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -74,14 +81,14 @@ class _FaceSolver:
         if x is None:
             return None
         if np.abs(x - np.rint(x)).max() <= 1e-9:
-            return np.rint(x)
+            return np.asarray(np.rint(x))
         # Only a dozen entries are fractional: seat swaps usually repair the rounding; the
         # integer program over the whole face is the slow but sure way.
         y = self.swaps.repair(x, face.lo, face.hi, face.row_lo, face.row_hi)
         if y is not None:
             return y
         y = self._run(self.mip, face, objective)
-        return None if y is None else np.rint(y)
+        return None if y is None else np.asarray(np.rint(y))
 
 
 class _Walk:
@@ -120,9 +127,15 @@ class _Walk:
         limits.extend((c[under] * big_w - r[under]) / (c[under] - v[under]))
         seats, v_seats = self.quotas @ r, self.quotas @ v
         above_lo = v_seats > self.q_lo
-        limits.extend((seats[above_lo] - self.q_lo[above_lo] * big_w) / (v_seats - self.q_lo)[above_lo])
+        limits.extend(
+            (seats[above_lo] - self.q_lo[above_lo] * big_w)
+            / (v_seats - self.q_lo)[above_lo]
+        )
         below_hi = v_seats < self.q_hi
-        limits.extend((self.q_hi[below_hi] * big_w - seats[below_hi]) / (self.q_hi - v_seats)[below_hi])
+        limits.extend(
+            (self.q_hi[below_hi] * big_w - seats[below_hi])
+            / (self.q_hi - v_seats)[below_hi]
+        )
         return max(0.0, min(limits))
 
     def take(self, v: np.ndarray, w: float) -> None:
@@ -134,7 +147,9 @@ class _Walk:
         self.r[full] = self.counts[full] * self.weight
 
 
-def decompose(profiles: Profiles, k: int, target: np.ndarray) -> list[tuple[TypePanel, float]] | None:
+def decompose(
+    profiles: Profiles, k: int, target: np.ndarray
+) -> list[tuple[TypePanel, float]] | None:
     """Panels with weights summing to 1 whose expected seats equal `target`, or None."""
     walk = _Walk(profiles, k, target)
     solver = _FaceSolver(profiles, k)

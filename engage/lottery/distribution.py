@@ -56,7 +56,7 @@ class Distribution:
         return cls(
             profiles,
             k,
-            tuple(panels[i] for i in keep),
+            tuple(panels[int(i)] for i in keep),
             tuple(float(w) for w in kept),
             algorithm,
             dual_bound,
@@ -71,7 +71,9 @@ class Distribution:
     def person_probabilities(self) -> dict[str, float]:
         probs = self.profile_probabilities()
         return {
-            pid: float(probs[t]) for t, ids in enumerate(self.profiles.members) for pid in ids
+            pid: float(probs[t])
+            for t, ids in enumerate(self.profiles.members)
+            for pid in ids
         }
 
     @property

@@ -22,15 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engage.lottery.decompose import decompose
 from engage.lottery.distribution import Distribution, SolveStats
 from engage.lottery.master import Master, Relaxation, RoundSolution, fixed_value_sum
 from engage.lottery.model import Profiles
-from engage.lottery.decompose import decompose
 from engage.lottery.panels import PanelFinder, TypePanel
 
 TOLERANCE = 1e-9  # a round stops when z is this close to a proven upper bound
 DUAL_EPS = 1e-7  # duals (normalised to sum 1) above this mark a profile as stuck at z
-FIX_SLACK = 1e-10  # fixed profiles may lose this much in later rounds, so rounds stay feasible
+FIX_SLACK = (
+    1e-10  # fixed profiles may lose this much in later rounds, so rounds stay feasible
+)
 IMPROVING = 1e-12  # minimum reduced cost for a new panel to be worth a column
 
 
@@ -76,7 +78,9 @@ def _solve_round(
             return RoundResult(sol.z, max(sol.z, best.bound), sol.duals)
 
 
-def _relaxed_target(profiles: Profiles, k: int, *, leximin: bool) -> tuple[np.ndarray, float]:
+def _relaxed_target(
+    profiles: Profiles, k: int, *, leximin: bool
+) -> tuple[np.ndarray, float]:
     """Leximin (or maximin) expected seats over the LP relaxation, and its maximin value."""
     relax = Relaxation(profiles, k)
     free = np.ones(len(profiles), dtype=bool)
@@ -93,7 +97,11 @@ def _relaxed_target(profiles: Profiles, k: int, *, leximin: bool) -> tuple[np.nd
 
 
 def _fix_stuck(
-    relax: Relaxation, master: Master | None, free: np.ndarray, duals: np.ndarray, z: float
+    relax: Relaxation,
+    master: Master | None,
+    free: np.ndarray,
+    duals: np.ndarray,
+    z: float,
 ) -> None:
     """Fix the free profiles whose positive dual proves they cannot exceed z."""
     stuck = free & (duals > DUAL_EPS)
@@ -125,11 +133,17 @@ def _column_generation(
             break
         _fix_stuck(relax, master, free, result.certificate, result.z)
     assert first is not None
-    counters = {"rounds": rounds, "lp_pricings": finder.lp_solves, "mip_pricings": finder.mip_solves}
+    counters = {
+        "rounds": rounds,
+        "lp_pricings": finder.lp_solves,
+        "mip_pricings": finder.mip_solves,
+    }
     return master.panels, master.weights(), first.bound, counters
 
 
-def fair_distribution(profiles: Profiles, k: int, *, leximin: bool = True) -> Distribution:
+def fair_distribution(
+    profiles: Profiles, k: int, *, leximin: bool = True
+) -> Distribution:
     """The leximin (or, with leximin=False, a maximin) distribution over panels of profiles."""
     started = time.perf_counter()
     target, bound = _relaxed_target(profiles, k, leximin=leximin)
@@ -137,12 +151,20 @@ def fair_distribution(profiles: Profiles, k: int, *, leximin: bool = True) -> Di
     if mixture is not None:
         panels = [p for p, _ in mixture]
         weights = np.array([w for _, w in mixture])
-        method, counters = "relaxation", {"rounds": 0, "lp_pricings": 0, "mip_pricings": 0}
+        method, counters = (
+            "relaxation",
+            {"rounds": 0, "lp_pricings": 0, "mip_pricings": 0},
+        )
     else:
-        panels, weights, bound, counters = _column_generation(profiles, k, leximin=leximin)
+        panels, weights, bound, counters = _column_generation(
+            profiles, k, leximin=leximin
+        )
         method = "column generation"
     stats = SolveStats(
-        seconds=time.perf_counter() - started, method=method, columns=len(panels), **counters
+        seconds=time.perf_counter() - started,
+        method=method,
+        columns=len(panels),
+        **counters,
     )
     return Distribution.from_columns(
         profiles,

@@ -45,8 +45,12 @@ class FeasibilityReport:
     panel_size: int
     eligible: int  # pool members not excluded
     problems: tuple[str, ...]  # one sentence per conflict found
-    relaxation: tuple[QuotaChange, ...]  # smallest total change making the quotas feasible
-    within_flex: bool | None  # whether that relaxation respects min_flex/max_flex (None: no flex)
+    relaxation: tuple[
+        QuotaChange, ...
+    ]  # smallest total change making the quotas feasible
+    within_flex: (
+        bool | None
+    )  # whether that relaxation respects min_flex/max_flex (None: no flex)
 
     def explanation(self) -> str:
         if self.feasible:
@@ -65,22 +69,32 @@ def _quick_problems(profiles: Profiles, k: int, eligible: int) -> list[str]:
     if k < 1:
         problems.append(f"panel size {k} must be at least 1")
     if k > eligible:
-        problems.append(f"panel size {k} exceeds the {eligible} eligible people in the pool")
+        problems.append(
+            f"panel size {k} exceeds the {eligible} eligible people in the pool"
+        )
     if problems:
         return problems
-    available = dict(zip([q.key for q in profiles.quotas], _available(profiles), strict=True))
+    available = dict(
+        zip([q.key for q in profiles.quotas], _available(profiles), strict=True)
+    )
     for cat in categories_of(profiles.quotas):
         qs = [q for q in profiles.quotas if q.category == cat]
         lows = sum(q.min for q in qs)
         highs = sum(min(q.max, available[q.key]) for q in qs)
         if lows > k:
-            problems.append(f"the minimums of {cat} add up to {lows}, more than the panel size {k}")
+            problems.append(
+                f"the minimums of {cat} add up to {lows}, more than the panel size {k}"
+            )
         if highs < k:
-            problems.append(f"at most {highs} seats can go to {cat} values, fewer than {k}")
+            problems.append(
+                f"at most {highs} seats can go to {cat} values, fewer than {k}"
+            )
     for q in profiles.quotas:
         if q.min > available[q.key]:
             have = available[q.key]
-            problems.append(f"{q.category}/{q.value} needs at least {q.min} but the pool has {have}")
+            problems.append(
+                f"{q.category}/{q.value} needs at least {q.min} but the pool has {have}"
+            )
     return problems
 
 
@@ -105,7 +119,9 @@ def _smallest_relaxation(
         h.addVar(0.0, float(max(rise, 0)) if rise != inf else inf)
     total = n + 2 * len(quotas)
     h.changeColsIntegrality(
-        total, np.arange(total, dtype=np.int32), np.full(total, highspy.HighsVarType.kInteger)
+        total,
+        np.arange(total, dtype=np.int32),
+        np.full(total, highspy.HighsVarType.kInteger),
     )
     h.changeColsCost(
         2 * len(quotas), np.arange(n, total, dtype=np.int32), np.ones(2 * len(quotas))
@@ -114,15 +130,26 @@ def _smallest_relaxation(
     for j, q in enumerate(quotas):
         members = list(profiles.quota_members[j])
         idx = np.array(members + [n + 2 * j], dtype=np.int32)
-        h.addRow(float(q.min), inf, len(idx), idx, np.array([1.0] * len(members) + [1.0]))
+        h.addRow(
+            float(q.min), inf, len(idx), idx, np.array([1.0] * len(members) + [1.0])
+        )
         idx = np.array(members + [n + 2 * j + 1], dtype=np.int32)
-        h.addRow(-inf, float(q.max), len(idx), idx, np.array([1.0] * len(members) + [-1.0]))
+        h.addRow(
+            -inf, float(q.max), len(idx), idx, np.array([1.0] * len(members) + [-1.0])
+        )
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     slack = np.rint(np.asarray(h.getSolution().col_value[n:])).astype(int)
     return tuple(
-        QuotaChange(q.category, q.value, q.min, q.max, q.min - int(slack[2 * j]), q.max + int(slack[2 * j + 1]))
+        QuotaChange(
+            q.category,
+            q.value,
+            q.min,
+            q.max,
+            q.min - int(slack[2 * j]),
+            q.max + int(slack[2 * j + 1]),
+        )
         for j, q in enumerate(quotas)
         if slack[2 * j] or slack[2 * j + 1]
     )
@@ -136,7 +163,11 @@ def check_feasibility(
     profiles = group_profiles(pool, quotas, excluded)
     eligible = sum(1 for p in pool.people if p.id not in excluded)
     problems = _quick_problems(profiles, k, eligible)
-    if 1 <= k <= eligible and not problems and PanelFinder(profiles, k).first() is not None:
+    if (
+        1 <= k <= eligible
+        and not problems
+        and PanelFinder(profiles, k).first() is not None
+    ):
         return FeasibilityReport(True, k, eligible, (), (), None)
     if not 1 <= k <= eligible:  # no change of quotas can help
         return FeasibilityReport(False, k, eligible, tuple(problems), (), None)
@@ -146,5 +177,9 @@ def check_feasibility(
     if change is None:
         change = _smallest_relaxation(profiles, k, use_flex=False)
     if not problems:
-        problems = ["the quotas of different categories conflict with each other for this pool"]
-    return FeasibilityReport(False, k, eligible, tuple(problems), change or (), within_flex)
+        problems = [
+            "the quotas of different categories conflict with each other for this pool"
+        ]
+    return FeasibilityReport(
+        False, k, eligible, tuple(problems), change or (), within_flex
+    )

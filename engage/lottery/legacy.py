@@ -31,7 +31,9 @@ class LegacyDraw:
         self.rows = quota_index(profiles)[person_profile]  # quota rows of each person
         self.lo = np.array([q.min for q in profiles.quotas])
         self.hi = np.array([q.max for q in profiles.quotas])
-        self.members = [np.flatnonzero((self.rows == j).any(axis=1)) for j in range(len(self.lo))]
+        self.members = [
+            np.flatnonzero((self.rows == j).any(axis=1)) for j in range(len(self.lo))
+        ]
 
     def _remove(self, alive: np.ndarray, left: np.ndarray, people: np.ndarray) -> None:
         gone = people[alive[people]]
@@ -41,8 +43,8 @@ class LegacyDraw:
     def _attempt(self, stream: Stream) -> list[int] | None:
         alive = np.ones(len(self.ids), dtype=bool)
         left = np.array([len(m) for m in self.members])
-        for j in np.flatnonzero(self.hi == 0):
-            self._remove(alive, left, self.members[j])
+        for banned in np.flatnonzero(self.hi == 0):
+            self._remove(alive, left, self.members[banned])
         selected = np.zeros(len(self.lo), dtype=np.int64)
         chosen: list[int] = []
         for _ in range(self.k):
@@ -75,7 +77,9 @@ class LegacyDraw:
         return [self.draw(stream) for _ in range(m)]
 
 
-def frequencies(panels: Sequence[Sequence[str]], ids: Sequence[str]) -> dict[str, float]:
+def frequencies(
+    panels: Sequence[Sequence[str]], ids: Sequence[str]
+) -> dict[str, float]:
     counts = dict.fromkeys(ids, 0)
     for panel in panels:
         for pid in panel:

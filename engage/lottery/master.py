@@ -13,7 +13,6 @@ fixed by an earlier leximin round, "at least its fixed value"), and the variable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import highspy
@@ -132,7 +131,7 @@ class Relaxation(_ProfileRows):
         return np.asarray(self.h.getSolution().col_value[: self.n])
 
 
-def fixed_value_sum(duals: np.ndarray, fixed: np.ndarray, free: Sequence[bool]) -> float:
+def fixed_value_sum(duals: np.ndarray, fixed: np.ndarray, free: np.ndarray) -> float:
     """sum over fixed profiles of y[t] * v[t]: the part of the dual bound owed to fixed rows."""
     mask = ~np.asarray(free)
     return float(np.dot(duals[mask], fixed[mask]))

@@ -89,7 +89,9 @@ class Profiles:
         return {pid: t for t, ids in enumerate(self.members) for pid in ids}
 
 
-def group_profiles(pool: Pool, quotas: Sequence[Quota], exclusions: Iterable[str] = ()) -> Profiles:
+def group_profiles(
+    pool: Pool, quotas: Sequence[Quota], exclusions: Iterable[str] = ()
+) -> Profiles:
     """Group eligible people (not excluded) by their values on the quota categories."""
     excluded = set(exclusions)
     cats = categories_of(quotas)

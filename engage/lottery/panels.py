@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,14 +29,15 @@ def _new_highs() -> highspy.Highs:
     # is built, before any option can be set; it would corrupt `--json` output, so the first
     # construction runs with fd 1 pointed at /dev/null.
     global _banner_silenced
+    # (highspy's stub leaves the constructor unannotated, hence the ignores)
     if _banner_silenced:
-        return highspy.Highs()
+        return highspy.Highs()  # type: ignore[no-untyped-call]
     sys.stdout.flush()
     saved = os.dup(1)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
-            h = highspy.Highs()
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
             h.setOptionValue("output_flag", False)
     finally:
         os.dup2(saved, 1)
@@ -127,7 +127,9 @@ class PanelFinder:
 
     def _build(self, profiles: Profiles, k: int, *, integer: bool) -> highspy.Highs:
         h = quiet_highs()
-        h.addVars(self._n, np.zeros(self._n), np.asarray(profiles.counts, dtype=np.float64))
+        h.addVars(
+            self._n, np.zeros(self._n), np.asarray(profiles.counts, dtype=np.float64)
+        )
         if integer:
             kinds = np.full(self._n, highspy.HighsVarType.kInteger)
             h.changeColsIntegrality(self._n, self._all, kinds)
@@ -140,10 +142,14 @@ class PanelFinder:
         h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"pricing program ended with {h.modelStatusToString(status)}")
+            raise SolverError(
+                f"pricing program ended with {h.modelStatusToString(status)}"
+            )
         return np.asarray(h.getSolution().col_value)
 
-    def best(self, weights: Sequence[float] | np.ndarray, *, exact: bool = True) -> PricedPanel:
+    def best(
+        self, weights: Sequence[float] | np.ndarray, *, exact: bool = True
+    ) -> PricedPanel:
         """Maximise sum(weights[t] * x[t]) over all quota-satisfying panels.
 
         With exact=False a fractional relaxation is repaired by a small integer program over its
@@ -182,7 +188,9 @@ class PanelFinder:
 
     def _free_all(self) -> None:
         if self._restricted:
-            self._mip.changeColsBounds(self._n, self._all, np.zeros(self._n), self._counts_f)
+            self._mip.changeColsBounds(
+                self._n, self._all, np.zeros(self._n), self._counts_f
+            )
             self._restricted = False
 
     def first(self) -> TypePanel | None:

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engage.lottery.canonical import canonical_json, pool_sha256, sha256_hex, sorted_people
+from engage.lottery.canonical import (
+    canonical_json,
+    pool_sha256,
+    sha256_hex,
+    sorted_people,
+)
 from engage.lottery.model import Pool, Quota
 from engage.lottery.randomness import Stream, commitment, seed_from_parts
 
@@ -63,7 +68,11 @@ def prepare_record(
         "format": FORMAT,
         "version": VERSION,
         "algorithm": algorithm,
-        "pool": {"sha256": pool_sha256(pool), "size": len(pool.people), "categories": list(pool.categories)},
+        "pool": {
+            "sha256": pool_sha256(pool),
+            "size": len(pool.people),
+            "categories": list(pool.categories),
+        },
         "quotas": quotas_json(quotas),
         "panel_size": k,
         "exclusions": sorted(tickets[pid] for pid in set(exclusions) if pid in tickets),
@@ -97,13 +106,17 @@ def draw_from(prepared: dict[str, Any], seed_parts: Sequence[str]) -> dict[str, 
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
-    mismatch: str | None = None  # the first field that does not replay, with what was expected
+    mismatch: str | None = (
+        None  # the first field that does not replay, with what was expected
+    )
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def _panel_problem(panel: Any, record: dict[str, Any], values: list[tuple[str, ...]]) -> str | None:
+def _panel_problem(
+    panel: Any, record: dict[str, Any], values: list[tuple[str, ...]]
+) -> str | None:
     k, n = record["panel_size"], record["pool"]["size"]
     if not isinstance(panel, list) or len(panel) != k or len(set(panel)) != k:
         return f"has not {k} distinct tickets"
@@ -123,7 +136,9 @@ def _panel_problem(panel: Any, record: dict[str, Any], values: list[tuple[str, .
 def _check(record: dict[str, Any], pool: Pool) -> str | None:
     if record.get("format") != FORMAT or record.get("version") != VERSION:
         return f"format/version: expected {FORMAT} {VERSION}"
-    if record["pool"]["sha256"] != pool_sha256(pool) or record["pool"]["size"] != len(pool.people):
+    if record["pool"]["sha256"] != pool_sha256(pool) or record["pool"]["size"] != len(
+        pool.people
+    ):
         return "pool: the respondents file does not match the record's pool fingerprint"
     if record["commitment"] != prepared_commitment(record):
         return "commitment: does not match the prepared fields (quotas, panels, ...)"
@@ -140,7 +155,9 @@ def _check(record: dict[str, Any], pool: Pool) -> str | None:
     replay = draw_from({f: record[f] for f in (*PREPARED_FIELDS, "commitment")}, parts)
     for field in ("seed", "index", "panel", "reserve"):
         if record[field] != replay[field]:
-            return f"{field}: recorded {record[field]!r}, replay gives {replay[field]!r}"
+            return (
+                f"{field}: recorded {record[field]!r}, replay gives {replay[field]!r}"
+            )
     extra = set(record) - set(replay)
     if extra:
         return f"unknown field(s): {', '.join(sorted(extra))}"

@@ -17,13 +17,16 @@ def quota_index(profiles: Profiles) -> np.ndarray:
     """row[t, c] = the quota counting profile t in category c (each profile has one per category)."""
     position = {q.key: j for j, q in enumerate(profiles.quotas)}
     return np.array(
-        [[position[(c, vec[i])] for i, c in enumerate(profiles.categories)] for vec in profiles.vectors],
+        [
+            [position[(c, vec[i])] for i, c in enumerate(profiles.categories)]
+            for vec in profiles.vectors
+        ],
         dtype=np.int64,
     ).reshape(len(profiles), len(profiles.categories))
 
 
 def _violation(seats: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return np.maximum(lo - seats, 0.0) + np.maximum(seats - hi, 0.0)
+    return np.asarray(np.maximum(lo - seats, 0.0) + np.maximum(seats - hi, 0.0))
 
 
 class SwapRepair:
@@ -33,7 +36,10 @@ class SwapRepair:
         self.k = k
 
     def _seats(self, x: np.ndarray) -> np.ndarray:
-        return np.bincount(self.rows.ravel(), np.repeat(x, self.rows.shape[1]), self.n_quotas)
+        seats = np.bincount(
+            self.rows.ravel(), np.repeat(x, self.rows.shape[1]), self.n_quotas
+        )
+        return np.asarray(seats, dtype=np.float64)
 
     def _start(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Floor, then give the missing seats to the largest fractional parts (within bounds)."""
@@ -94,7 +100,9 @@ class SwapRepair:
             return None
         rows_a, rows_b = self.rows[givers], self.rows[takers]
         differs = rows_a[:, None, :] != rows_b[None, :, :]
-        delta = np.where(differs, lose[rows_a][:, None, :] + gain[rows_b][None, :, :], 0.0).sum(-1)
+        delta = np.where(
+            differs, lose[rows_a][:, None, :] + gain[rows_b][None, :, :], 0.0
+        ).sum(-1)
         i = int(np.argmin(delta))
         ia, ib = divmod(i, len(takers))
         if delta[ia, ib] >= 0:

@@ -40,7 +40,9 @@ def replacement(
         record = dict(record_or_panel)
         panel = ids_of(record, pool, record["panel"])
         quotas = quotas if quotas is not None else quotas_from_json(record["quotas"])
-        reserve = reserve if reserve is not None else ids_of(record, pool, record["reserve"])
+        reserve = (
+            reserve if reserve is not None else ids_of(record, pool, record["reserve"])
+        )
     else:
         panel = list(record_or_panel)
     if quotas is None or reserve is None:
@@ -53,4 +55,6 @@ def replacement(
             continue
         if _meets_quotas([*rest, candidate], pool, quotas):
             return candidate
-    raise NoReplacement(f"no one on the reserve list can replace {dropout_id!r} within the quotas")
+    raise NoReplacement(
+        f"no one on the reserve list can replace {dropout_id!r} within the quotas"
+    )

@@ -1,16 +1,16 @@
 """The lottery's front door: prepare the M-panel lottery, draw from it, or both at once.
 
-    prepared = prepare(pool, quotas, k, algorithm="leximin")   # publish prepared.record["commitment"]
-    record = draw(prepared, ["part revealed by A", "part revealed by B"])
+prepared = prepare(pool, quotas, k, algorithm="leximin")   # publish prepared.record["commitment"]
+record = draw(prepared, ["part revealed by A", "part revealed by B"])
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from importlib import metadata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Literal
 
 from engage.lottery.canonical import canonical_json, pool_sha256
@@ -49,7 +49,9 @@ def _engine() -> str:
     return f"engage.lottery {ALGORITHM_VERSION}; highspy {metadata.version('highspy')}"
 
 
-def _legacy_seed(pool: Pool, quotas: Sequence[Quota], k: int, excluded: set[str]) -> bytes:
+def _legacy_seed(
+    pool: Pool, quotas: Sequence[Quota], k: int, excluded: set[str]
+) -> bytes:
     # The legacy panels must be fixed before any seed part is known, so their randomness comes
     # from the published inputs only.
     text = canonical_json(
@@ -91,13 +93,24 @@ def prepare(
         lottery = to_lottery(dist, m)
         seconds["rounding"] = time.perf_counter() - t0
         panels, fair = list(lottery.panels), dist.person_probabilities()
-        lottery_probs, deviation, bound = lottery.probabilities, lottery.max_deviation, dist.dual_bound
+        lottery_probs, deviation, bound = (
+            lottery.probabilities,
+            lottery.max_deviation,
+            dist.dual_bound,
+        )
     # By default every other eligible person is an alternate, in drawn order: the replacement
     # rule then finds someone whenever anyone at all could keep the quotas.
-    size = len(pool.people) - k - len(excluded) if reserve_size is None else reserve_size
-    info = {"name": algorithm, "version": ALGORITHM_VERSION, "engine": _engine(), "m": str(m)}
+    size = report.eligible - k if reserve_size is None else reserve_size
+    info = {
+        "name": algorithm,
+        "version": ALGORITHM_VERSION,
+        "engine": _engine(),
+        "m": str(m),
+    }
     record = prepare_record(pool, quotas, k, sorted(excluded), panels, info, size)
-    return Prepared(record, fair, lottery_probs, deviation, bound, report, dist, seconds)
+    return Prepared(
+        record, fair, lottery_probs, deviation, bound, report, dist, seconds
+    )
 
 
 def draw(prepared: Prepared, seed_parts: Sequence[str]) -> dict[str, Any]:
@@ -127,7 +140,13 @@ def select_panel(
 ) -> Selection:
     """Prepare and draw in one go (the CLI's path); raises InfeasibleQuotas."""
     prepared = prepare(
-        pool, quotas, k, algorithm=algorithm, exclusions=exclusions, m=m, reserve_size=reserve_size
+        pool,
+        quotas,
+        k,
+        algorithm=algorithm,
+        exclusions=exclusions,
+        m=m,
+        reserve_size=reserve_size,
     )
     t0 = time.perf_counter()
     record = draw(prepared, seed_parts)

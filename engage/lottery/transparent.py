@@ -21,7 +21,9 @@ import numpy as np
 
 from engage.lottery.distribution import Distribution
 
-ROUNDING_SWAPS = 400  # deterministic effort cap of the rounding search (no wall-clock limits)
+ROUNDING_SWAPS = (
+    400  # deterministic effort cap of the rounding search (no wall-clock limits)
+)
 SWAP_WIDTH = 48  # candidate panels considered on each side of a swap
 
 
@@ -34,7 +36,9 @@ class Lottery:
     max_deviation: float  # max over people of |count/M - fair probability|
 
 
-def _copies(weights: np.ndarray, seats: np.ndarray, counts: np.ndarray, m: int) -> np.ndarray:
+def _copies(
+    weights: np.ndarray, seats: np.ndarray, counts: np.ndarray, m: int
+) -> np.ndarray:
     """Integer copies per panel, summing to m, keeping every profile's probability close."""
     scaled = weights * m
     base = np.floor(scaled + 1e-9)
@@ -45,7 +49,9 @@ def _copies(weights: np.ndarray, seats: np.ndarray, counts: np.ndarray, m: int) 
     extra = np.zeros(len(weights))
     extra[order[:missing]] = 1  # largest remainders first
     if 0 < missing < len(candidates):
-        cols = seats[candidates] / counts  # probability mass (times M) each extra copy adds
+        cols = (
+            seats[candidates] / counts
+        )  # probability mass (times M) each extra copy adds
         chosen = _improve(extra[candidates] > 0, cols, frac[candidates] @ cols)
         extra[candidates] = chosen
     return (base + extra).astype(np.int64)
