@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_INSTANCES = (ROOT / ".." / "shared" / "bench" / "sortition" / "instances").resolve()
+DEFAULT_INSTANCES = (
+    ROOT / ".." / "shared" / "bench" / "sortition" / "instances"
+).resolve()
 
 
 def _peak_rss_mb() -> float:
@@ -58,8 +60,12 @@ def own_worker(folder: Path) -> dict[str, Any]:
 def peer_worker(folder: Path, algorithm: str) -> dict[str, Any]:
     import csv
 
-    from sortition_algorithms.committee_generation.leximin import find_distribution_leximin
-    from sortition_algorithms.committee_generation.maximin import find_distribution_maximin
+    from sortition_algorithms.committee_generation.leximin import (
+        find_distribution_leximin,
+    )
+    from sortition_algorithms.committee_generation.maximin import (
+        find_distribution_maximin,
+    )
     from sortition_algorithms.features import read_in_features
     from sortition_algorithms.people import read_in_people
     from sortition_algorithms.settings import Settings
@@ -67,7 +73,11 @@ def peer_worker(folder: Path, algorithm: str) -> dict[str, Any]:
     k = int(folder.name.rsplit("_", 1)[1])
     with open(folder / "categories.csv", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    head = ["feature", "value", *rows[0][2:]]  # Panelot's category,feature -> feature,value
+    head = [
+        "feature",
+        "value",
+        *rows[0][2:],
+    ]  # Panelot's category,feature -> feature,value
     body = [dict(zip(head, r, strict=True)) for r in rows[1:]]
     features, _, _ = read_in_features(head, body, k)
     with open(folder / "respondents.csv", encoding="utf-8") as f:
@@ -77,7 +87,11 @@ def peer_worker(folder: Path, algorithm: str) -> dict[str, Any]:
         r.setdefault(id_col, str(i))
     settings = Settings(id_column=id_col, columns_to_keep=[])
     people, _ = read_in_people(list(people_rows[0]), people_rows, features, settings)
-    find = find_distribution_maximin if algorithm == "maximin" else find_distribution_leximin
+    find = (
+        find_distribution_maximin
+        if algorithm == "maximin"
+        else find_distribution_leximin
+    )
     t0 = time.perf_counter()
     committees, probabilities, _ = find(features, people, k, [], "mip")
     seconds = time.perf_counter() - t0
@@ -91,7 +105,11 @@ def peer_worker(folder: Path, algorithm: str) -> dict[str, Any]:
 def _run(args: list[str], timeout: float) -> dict[str, Any] | None:
     try:
         done = subprocess.run(
-            [sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout
+            [sys.executable, __file__, *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         return None
@@ -127,9 +145,13 @@ def main() -> int:
         print(json.dumps(peer_worker(Path(args.peer_worker[0]), args.peer_worker[1])))
         return 0
     for folder in sorted(args.instances.iterdir()):
-        if not (folder / "respondents.csv").exists() or (args.only and folder.name not in args.only):
+        if not (folder / "respondents.csv").exists() or (
+            args.only and folder.name not in args.only
+        ):
             continue
-        own = _run(["--own-worker", str(folder)], timeout=3600) or {"error": "did not finish"}
+        own = _run(["--own-worker", str(folder)], timeout=3600) or {
+            "error": "did not finish"
+        }
         row: dict[str, Any] = {"instance": folder.name, **own}
         row["peer"] = None if args.no_peer else _peer(folder, args.peer_timeout)
         print(json.dumps(row), flush=True)
