@@ -86,6 +86,9 @@ def _as_json(sel: Selection, seed_parts: list[str], seconds: float) -> dict[str,
 def _print_text(sel: Selection, seconds: float) -> None:
     prep = sel.prepared
     print(f"panel ({len(sel.panel)}): " + ", ".join(sel.panel))
+    print(
+        "seed parts: " + ", ".join(repr(p["value"]) for p in sel.record["seed_parts"])
+    )
     print(f"minimum selection probability: {prep.min_probability:.6%}")
     if prep.dual_bound is not None:
         print(f"proven best possible minimum:  {prep.dual_bound:.6%}")
