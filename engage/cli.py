@@ -123,6 +123,22 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     run_dev(settings, host=args.host, port=args.port)
 
 
+def cmd_panel(settings: Settings | None, args: argparse.Namespace) -> None:
+    """Listed for `engage --help`; `main` hands `engage panel ...` to the lottery's own parser."""
+
+
+PANEL_COMMANDS = {"select": "main_select", "verify": "main_verify"}
+
+
+def _panel(argv: list[str]) -> int:
+    # The lottery commands work on files alone (an auditor needs no database or settings) and parse
+    # their own arguments, so they skip the settings entirely.
+    from engage.lottery import cli as lottery_cli
+
+    entry: Callable[[list[str]], int] = getattr(lottery_cli, PANEL_COMMANDS[argv[0]])
+    return entry(argv[1:])
+
+
 Handler = Callable[[Settings, argparse.Namespace], None]
 Configure = Callable[[argparse.ArgumentParser], object]
 
@@ -201,6 +217,18 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
     ),
     (("sms", "send"), "Queue one SMS through the configured gateway", cmd_sms_send, _sms_send),
     (
+        ("panel", "select"),
+        "Draw a panel by a fair lottery from respondent and quota CSV files (--help for the options)",
+        cmd_panel,
+        None,
+    ),
+    (
+        ("panel", "verify"),
+        "Replay a draw record against the respondents file; exit 1 naming the first mismatch",
+        cmd_panel,
+        None,
+    ),
+    (
         ("seed",),
         "Seed the demo district (once; later runs change nothing)",
         cmd_seed,
@@ -213,6 +241,7 @@ GROUPS = {
     "token": "API tokens",
     "audit": "The audit log",
     "sms": "Text messages",
+    "panel": "Grand-jury lotteries",
 }
 
 
@@ -244,7 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if len(words) >= 2 and words[0] == "panel" and words[1] in PANEL_COMMANDS:
+        return _panel(words[1:])
+    args = build_parser().parse_args(words)
     try:
         settings = load_settings()
         args.handler(settings, args)
