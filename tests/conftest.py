@@ -223,19 +223,21 @@ def fake_twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
+def twilio_environment(fake: FakeTwilio) -> dict[str, str]:
+    """The settings that point the real twilio SDK at the local fake."""
+    return {
+        "SMS_GATEWAY": "twilio",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_MESSAGING_SERVICE_SID": TWILIO_SERVICE,
+        "TWILIO_API_BASE_URL": fake.base_url,
+    }
+
+
 @pytest.fixture
 def twilio_settings(database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> Settings:
     """Settings whose SMS gateway is the real twilio SDK, pointed at the local fake."""
-    return make_settings(
-        database_url,
-        redis_url,
-        tmp_path / "var",
-        SMS_GATEWAY="twilio",
-        TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_MESSAGING_SERVICE_SID=TWILIO_SERVICE,
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-    )
+    return make_settings(database_url, redis_url, tmp_path / "var", **twilio_environment(fake_twilio))
 
 
 def run_jobs(settings: Settings) -> None:

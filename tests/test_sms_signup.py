@@ -27,13 +27,13 @@ from engage.settings import Settings
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.testing.fake_twilio import FakeTwilio, WebhookResponse
 from tests.conftest import (
-    TWILIO_SERVICE,
     TWILIO_SID,
     TWILIO_TOKEN,
     LiveServer,
     _free_port,
     make_settings,
     run_jobs,
+    twilio_environment,
 )
 
 OUR_NUMBER = "+8610690000"
@@ -85,12 +85,8 @@ def sms(
         database_url,
         redis_url,
         tmp_path / "var",
-        SMS_GATEWAY="twilio",
-        TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_MESSAGING_SERVICE_SID=TWILIO_SERVICE,
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        **twilio_environment(fake_twilio),
     )
     db.add_all([Community(code=code, name_zh=zh, name_en=en) for code, zh, en in COMMUNITIES])
     db.commit()

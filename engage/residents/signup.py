@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import phonenumbers
 from anyio import to_thread
 from redis.asyncio import Redis
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -154,29 +154,20 @@ async def is_registered(db: AsyncSession, phone: str) -> bool:
     return (await db.execute(select(Resident.id).where(Resident.phone == phone))).first() is not None
 
 
-async def resident_by_phone(db: AsyncSession, phone: str) -> Resident | None:
-    query = (
-        select(Resident)
-        .where(Resident.phone == phone)
-        .options(
-            selectinload(Resident.roles),
-            selectinload(Resident.subscriptions),
-            selectinload(Resident.community),
-        )
+def _with_everything(query: Select[tuple[Resident]]) -> Select[tuple[Resident]]:
+    """What the resident's own pages show: roles, subscriptions and community, loaded up front."""
+    return query.options(
+        selectinload(Resident.roles), selectinload(Resident.subscriptions), selectinload(Resident.community)
     )
+
+
+async def resident_by_phone(db: AsyncSession, phone: str) -> Resident | None:
+    query = _with_everything(select(Resident).where(Resident.phone == phone))
     return (await db.execute(query)).scalar_one_or_none()
 
 
 async def load_resident(db: AsyncSession, resident_id: int) -> Resident | None:
-    query = (
-        select(Resident)
-        .where(Resident.id == resident_id)
-        .options(
-            selectinload(Resident.roles),
-            selectinload(Resident.subscriptions),
-            selectinload(Resident.community),
-        )
-    )
+    query = _with_everything(select(Resident).where(Resident.id == resident_id))
     return (await db.execute(query)).scalar_one_or_none()
 
 
