@@ -154,7 +154,7 @@ async def is_registered(db: AsyncSession, phone: str) -> bool:
     return (await db.execute(select(Resident.id).where(Resident.phone == phone))).first() is not None
 
 
-def _with_everything(query: Select[tuple[Resident]]) -> Select[tuple[Resident]]:
+def _with_everything(query: Select[Resident]) -> Select[Resident]:
     """What the resident's own pages show: roles, subscriptions and community, loaded up front."""
     return query.options(
         selectinload(Resident.roles), selectinload(Resident.subscriptions), selectinload(Resident.community)
