@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # Codes a single client address may request in an hour (a household or office shares one address).
     code_requests_per_ip_per_hour: int = Field(default=30, ge=1)
+    # Longest text a template may render to, in SMS segments (each one is billed); see engage.sms.segments.
+    sms_max_segments: int = Field(default=3, ge=1)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
