@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import ASGIMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -41,6 +40,7 @@ from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.pages import OrganizerPages, PublicPages
+from engage.web.sessions import RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "engage" / "static"
@@ -109,7 +109,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
             await redis.aclose()
 
     session_store = RedisStore(redis, namespace="engage")
-    session_config = ServerSideSessionConfig(
+    session_config = RotatingSessionConfig(
         store="sessions",
         max_age=int(timedelta(hours=8).total_seconds()),
         secure=not settings.is_dev and settings.public_base_url.startswith("https://"),

@@ -34,6 +34,7 @@ from engage.residents.signup import (
     update_profile,
 )
 from engage.web.deps import DB
+from engage.web.sessions import rotate_session
 
 VERIFIED_FOR = 30 * 60  # seconds a verified phone may take to finish the sign-up
 PHONE, VERIFIED, PROFILE, RESIDENT = "join_phone", "verified_phone", "join_profile", "resident_id"
@@ -140,6 +141,7 @@ class JoinPages(Controller):
             context = {"errors": {"code": error.detail}, "masked": mask(phone)}
             return Template("pages/join/code.html", context=context, status_code=400)
         request.session.pop(PHONE, None)
+        rotate_session(request)  # the phone is proven: whoever held the old session id must not share it
         resident = await resident_by_phone(db, phone)
         if resident is not None:
             request.session[RESIDENT] = resident.id

@@ -20,6 +20,7 @@ from engage.i18n import LOCALES, parse_locale
 from engage.i18n import gettext as _
 from engage.residents.models import Community, Resident
 from engage.web.deps import DB
+from engage.web.sessions import rotate_session
 
 LOGIN_WINDOW = 15 * 60
 
@@ -90,6 +91,7 @@ class OrganizerPages(Controller):
             if organizer is not None:
                 await record_login(db, organizer)
                 await db.commit()
+                rotate_session(request)
                 request.set_session({SESSION_KEY: organizer.id})
                 return Redirect(next_path if next_path != "/" else "/organizer")
             errors["password"] = _("Email or password is not right.")
