@@ -43,4 +43,4 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
 @dataclass
 class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend  # type: ignore[assignment]
+    _backend_class = RotatingSessionBackend
