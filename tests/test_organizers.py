@@ -155,3 +155,16 @@ def test_signing_in_issues_a_new_session_id(settings: Settings, client: TestClie
     client.cookies.set("session", planted)
     response = client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False)
     assert response.status_code == 302
+
+
+def test_audit_filter_with_a_nul_byte_is_a_400_naming_the_field(
+    settings: Settings, client: TestClient
+) -> None:  # type: ignore[type-arg]
+    """Regression: PostgreSQL refuses NUL in text; the filter used to reach it and answer 500."""
+    headers = {"Authorization": f"Bearer {token_for(settings, 'aud@x.cn', 'auditor')}"}
+    response = client.get("/api/v1/audit", params={"action": "organizer.\x00login"}, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["field"] == "action"
+    assert (
+        client.get("/api/v1/audit", params={"action": "organizer.login"}, headers=headers).status_code == 200
+    )

@@ -183,6 +183,11 @@ def test_hang_past_the_timeout_is_transient_and_find_sent_finds_the_stored_messa
     error = raised(gateway)
 
     assert error.transient and error.http_status is None
+    # Reconciliation runs later; on a loaded machine the fake may store the message only after our
+    # client has given up, so wait for it the way a later reconciliation pass would find it.
+    deadline = time.monotonic() + 10
+    while not fake.messages_to(RESIDENT) and time.monotonic() < deadline:
+        time.sleep(0.05)
     [found] = gateway.find_sent(RESIDENT, since)
     assert found.gateway_id == fake.messages_to(RESIDENT)[0].sid
 

@@ -46,7 +46,10 @@ class AuditController(Controller):
         before: Annotated[
             int | None, Parameter(ge=1, le=MAX_ID, description="entries with an id below this")
         ] = None,
-        action: Annotated[str | None, Parameter(max_length=64)] = None,
+        action: Annotated[
+            str | None,
+            Parameter(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="e.g. organizer.login"),
+        ] = None,
     ) -> AuditPage:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if before is not None:
