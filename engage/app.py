@@ -31,6 +31,7 @@ from engage.audit.controllers import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
 from engage.health.controllers import healthz
+from engage.panels.api import PanelController
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
@@ -139,6 +140,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         SignupApi,
         organizer_api.ResidentController,
         organizer_pages.ResidentPages,
+        PanelController,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:

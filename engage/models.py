@@ -3,6 +3,7 @@
 from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
+from engage.panels.models import Panel, PanelMember
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.sms.models import SmsMessage
 
@@ -13,6 +14,8 @@ __all__ = [
     "Base",
     "Community",
     "Organizer",
+    "Panel",
+    "PanelMember",
     "Resident",
     "ResidentRole",
     "Role",

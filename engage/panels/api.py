@@ -1,0 +1,459 @@
+"""/api/v1/panels: a grand-jury panel from draft to check-in. Thin: parse, call
+engage.panels.services, respond. Staff write; every organizer role reads (auditors included).
+
+The draw record and the pool CSV are what an auditor replays with `engage panel verify`."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from anyio import to_thread
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.params import JSONBody, Parameter
+from msgspec import Meta, Struct
+
+from engage.accounts.guards import any_organizer, staff
+from engage.audit.services import organizer_actor
+from engage.db import utcnow
+from engage.errors import Conflict, InvalidInput
+from engage.panels import pool as pools
+from engage.panels import seats, services
+from engage.panels.models import MemberStatus, Panel, PanelMember
+from engage.queues import QueueName
+from engage.sms.models import SmsMessage
+from engage.sms.services import enqueue_send
+from engage.web.deps import DB, MAX_ID, problems
+
+PanelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the panel")]
+MemberId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a member of the panel's pool")]
+Count = Annotated[int, Meta(ge=0, le=1000)]
+Category = Literal["participant_type", "community", "gender", "age_band"]
+Algorithm = Literal["leximin", "maximin", "legacy"]
+
+
+class QuotaRow(Struct):
+    category: Category
+    feature: Annotated[str, Meta(min_length=1, max_length=32, description="e.g. expert, female, 60-74")]
+    min: Count
+    max: Count
+
+
+class PanelIn(Struct):
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    size: Annotated[int, Meta(ge=1, le=1000, description="seats")]
+    algorithm: Algorithm = "leximin"
+    event_date: Annotated[str, Meta(max_length=100, description="as the invitation says it")] = ""
+    place: Annotated[str, Meta(max_length=200)] = ""
+    reply_deadline: Annotated[datetime, Meta(tz=True)] | None = None
+
+
+class QuotasIn(Struct):
+    quotas: Annotated[list[QuotaRow], Meta(max_length=200)]
+
+
+class ExclusionsIn(Struct):
+    resident_ids: Annotated[list[Annotated[int, Meta(ge=1, le=MAX_ID)]], Meta(max_length=1000)] = []
+    work_units: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(max_length=100)] = []
+
+
+class DrawIn(Struct):
+    seed_parts: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=200)]],
+        Meta(min_length=1, max_length=services.MAX_SEED_PARTS, description="revealed in the published order"),
+    ]
+
+
+class CheckInIn(Struct):
+    code: Annotated[str, Meta(min_length=1, max_length=8, description="from the confirmation text")]
+
+
+@dataclass
+class QuotaOut:
+    category: str
+    feature: str
+    min: int
+    max: int
+
+
+@dataclass
+class ExclusionsOut:
+    resident_ids: list[int]
+    work_units: list[str]
+
+
+@dataclass
+class PanelOut:
+    id: int
+    title: str
+    size: int
+    algorithm: str
+    status: str
+    quotas: list[QuotaOut]
+    exclusions: ExclusionsOut
+    event_date: str
+    place: str
+    reply_deadline: datetime | None
+    pool_sha256: str | None
+    commitment: str | None  # publish it before the seed parts are revealed
+    members_by_status: dict[str, int]
+    created_at: datetime
+    frozen_at: datetime | None
+    drawn_at: datetime | None
+
+
+@dataclass
+class PanelSummary:
+    id: int
+    title: str
+    size: int
+    status: str
+    event_date: str
+    commitment: str | None
+    created_at: datetime
+
+
+@dataclass
+class QuotaChangeOut:
+    category: str
+    feature: str
+    min: int
+    max: int
+    new_min: int
+    new_max: int
+
+
+@dataclass
+class FeasibilityOut:
+    feasible: bool
+    panel_size: int
+    pool: int  # eligible volunteers now
+    eligible: int  # of them, not excluded
+    explanation: str
+    problems: list[str]
+    relaxation: list[QuotaChangeOut]  # the smallest change of bounds that would work
+
+
+@dataclass
+class MemberOut:
+    id: int
+    pseudonym: str
+    resident_id: int | None
+    ticket: int
+    status: str
+    reserve_position: int | None
+    replacement_for_id: int | None
+    invited_at: datetime | None
+    replied_at: datetime | None
+    checked_in_at: datetime | None
+    service_count: int  # panels this resident has attended, all panels
+
+
+@dataclass
+class Queued:
+    texts: int  # invitations queued
+
+
+def _plain(field: str, value: str) -> str:
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise InvalidInput(field, "must not contain control characters")
+    return value
+
+
+def _panel_out(panel: Panel) -> PanelOut:
+    return PanelOut(
+        id=panel.id,
+        title=panel.title,
+        size=panel.size,
+        algorithm=panel.algorithm,
+        status=panel.status,
+        quotas=[QuotaOut(r["category"], r["feature"], r["min"], r["max"]) for r in panel.quotas],
+        exclusions=ExclusionsOut(
+            list(panel.exclusions.get("resident_ids", [])), list(panel.exclusions.get("work_units", []))
+        ),
+        event_date=panel.event_date,
+        place=panel.place,
+        reply_deadline=panel.reply_deadline,
+        pool_sha256=panel.pool_sha256,
+        commitment=panel.commitment,
+        members_by_status=dict(Counter(m.status for m in panel.members)),
+        created_at=panel.created_at,
+        frozen_at=panel.frozen_at,
+        drawn_at=panel.drawn_at,
+    )
+
+
+def _member_out(member: PanelMember, counts: dict[int, int]) -> MemberOut:
+    return MemberOut(
+        id=member.id,
+        pseudonym=member.pseudonym,
+        resident_id=member.resident_id,
+        ticket=member.ticket,
+        status=member.status,
+        reserve_position=member.reserve_position,
+        replacement_for_id=member.replacement_for_id,
+        invited_at=member.invited_at,
+        replied_at=member.replied_at,
+        checked_in_at=member.checked_in_at,
+        service_count=counts.get(member.resident_id, 0) if member.resident_id is not None else 0,
+    )
+
+
+async def _send(state: State, messages: list[SmsMessage]) -> None:
+    ids = [message.id for message in messages]
+
+    def enqueue() -> None:
+        for message_id in ids:
+            enqueue_send(state.redis_url, message_id, QueueName.DEFAULT)
+
+    await to_thread.run_sync(enqueue)
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return organizer_actor(request.user.id)
+
+
+class PanelController(Controller):
+    path = "/api/v1/panels"
+    tags = ["panels"]
+    security = [{"BearerToken": []}]
+    guards = [any_organizer]
+
+    @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403))
+    async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:
+        deadline = data.reply_deadline
+        if deadline is not None and not 2000 <= deadline.year <= 2200:
+            raise InvalidInput("reply_deadline", "must be between the years 2000 and 2200")
+        panel = await services.create_panel(
+            db,
+            _actor(request),
+            title=_plain("title", data.title),
+            size=data.size,
+            algorithm=data.algorithm,
+            event_date=_plain("event_date", data.event_date),
+            place=_plain("place", data.place),
+            reply_deadline=deadline,
+        )
+        return _panel_out(panel)
+
+    @get(summary="Panels, newest first", responses=problems(400, 401, 403))
+    async def list_panels(
+        self,
+        db: DB,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
+    ) -> list[PanelSummary]:
+        panels = await services.list_panels(db, limit, offset)
+        return [
+            PanelSummary(p.id, p.title, p.size, p.status, p.event_date, p.commitment, p.created_at)
+            for p in panels
+        ]
+
+    @get("/{panel_id:int}", summary="One panel", responses=problems(400, 401, 403, 404))
+    async def show(self, db: DB, panel_id: PanelId) -> PanelOut:
+        return _panel_out(await services.get_panel(db, panel_id))
+
+    @put(
+        "/{panel_id:int}/quotas",
+        summary="Set the quotas (category, feature, min, max) of a draft panel",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def set_quotas(
+        self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[QuotasIn]
+    ) -> PanelOut:
+        rows = [
+            {"category": q.category, "feature": _plain("quotas", q.feature), "min": q.min, "max": q.max}
+            for q in data.quotas
+        ]
+        return _panel_out(await services.set_quotas(db, _actor(request), panel_id, rows))
+
+    @put(
+        "/{panel_id:int}/exclusions",
+        summary="Exclude residents by id or by work unit (e.g. a candidate's) from a draft panel",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def set_exclusions(
+        self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[ExclusionsIn]
+    ) -> PanelOut:
+        units = [_plain("work_units", unit) for unit in data.work_units]
+        panel = await services.set_exclusions(db, _actor(request), panel_id, data.resident_ids, units)
+        return _panel_out(panel)
+
+    @get(
+        "/{panel_id:int}/feasibility",
+        summary="Whether the pool as it is now can fill the panel within the quotas; if not, why",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def feasibility(self, db: DB, panel_id: PanelId) -> FeasibilityOut:
+        panel, live, report = await services.feasibility(db, panel_id)
+        return FeasibilityOut(
+            feasible=report.feasible,
+            panel_size=panel.size,
+            pool=len(live.pool.people),
+            eligible=report.eligible,
+            explanation=report.explanation(),
+            problems=list(report.problems),
+            relaxation=[
+                QuotaChangeOut(c.category, c.value, c.min, c.max, c.new_min, c.new_max)
+                for c in report.relaxation
+            ],
+        )
+
+    @post(
+        "/{panel_id:int}/freeze",
+        summary="Fix the pool and compute the lottery; answers the commitment to publish",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def freeze(self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId) -> PanelOut:
+        return _panel_out(await services.freeze(db, _actor(request), panel_id))
+
+    @post(
+        "/{panel_id:int}/draw",
+        summary="Reveal the seed parts and draw the panel (the panel must be frozen)",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def draw(
+        self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[DrawIn]
+    ) -> PanelOut:
+        parts = [_plain("seed_parts", part) for part in data.seed_parts]
+        return _panel_out(await services.draw(db, _actor(request), panel_id, parts))
+
+    @post(
+        "/{panel_id:int}/invite",
+        summary="Text every seated member not invited yet: date, place, reply 1 or 2",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def invite(
+        self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
+    ) -> Queued:
+        messages = await seats.invite(db, state.settings, _actor(request), panel_id)
+        await _send(state, messages)
+        return Queued(texts=len(messages))
+
+    @post(
+        "/{panel_id:int}/lapse",
+        summary="After the reply deadline: replace everyone invited who has not answered",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def lapse(self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId) -> Queued:
+        messages = await seats.lapse_unanswered(db, state.settings, _actor(request), panel_id, utcnow())
+        await _send(state, messages)
+        return Queued(texts=len(messages))
+
+    @get(
+        "/{panel_id:int}/members",
+        summary="The panel's members and their statuses (with `include_pool`, the whole frozen pool)",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def members(
+        self,
+        db: DB,
+        panel_id: PanelId,
+        include_pool: Annotated[bool, Parameter(description="include pool members never seated")] = False,
+    ) -> list[MemberOut]:
+        panel = await services.get_panel(db, panel_id)
+        hidden = () if include_pool else (MemberStatus.POOL, MemberStatus.EXCLUDED)
+        chosen = [m for m in panel.members if m.status not in hidden]
+        counts = await seats.service_counts(db, [m.resident_id for m in chosen if m.resident_id])
+        return [_member_out(m, counts) for m in chosen]
+
+    async def _mark(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        panel_id: int,
+        member_id: int,
+        status: MemberStatus,
+    ) -> MemberOut:
+        actor = _actor(request)
+        member, messages = await seats.mark(db, state.settings, actor, panel_id, member_id, status)
+        await _send(state, messages)
+        counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
+        return _member_out(member, counts)
+
+    @post(
+        "/{panel_id:int}/members/{member_id:int}/no-answer",
+        summary="An invited member did not answer: their seat goes to the next fitting reserve",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def no_answer(
+        self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
+    ) -> MemberOut:
+        return await self._mark(db, state, request, panel_id, member_id, MemberStatus.REPLACED)
+
+    @post(
+        "/{panel_id:int}/members/{member_id:int}/withdraw",
+        summary="A seated member withdrew: their seat goes to the next fitting reserve",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def withdraw(
+        self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
+    ) -> MemberOut:
+        return await self._mark(db, state, request, panel_id, member_id, MemberStatus.WITHDRAWN)
+
+    @post(
+        "/{panel_id:int}/check-in",
+        summary="On the day: check a confirmed member in by the code from their text",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def check_in(
+        self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[CheckInIn]
+    ) -> MemberOut:
+        member = await seats.check_in(db, _actor(request), panel_id, data.code.strip())
+        counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
+        return _member_out(member, counts)
+
+    @post(
+        "/{panel_id:int}/close",
+        summary="Close a drawn panel once the day is over",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def close(self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId) -> PanelOut:
+        return _panel_out(await seats.close(db, _actor(request), panel_id))
+
+    @get(
+        "/{panel_id:int}/record",
+        summary="The public draw record (before the draw: its prepared half, with the commitment)",
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def record(self, db: DB, panel_id: PanelId) -> dict[str, Any]:
+        panel = await services.get_panel(db, panel_id)
+        record = panel.record or panel.prepared
+        if record is None:
+            raise Conflict("status", "the record exists once the panel is frozen")
+        return record
+
+    @get(
+        "/{panel_id:int}/pool.csv",
+        media_type="text/csv",
+        summary="The frozen pool as a respondents CSV (pseudonym, ticket, quota categories) for verify",
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def pool_csv(self, db: DB, panel_id: PanelId) -> Response[bytes]:
+        panel = await services.get_panel(db, panel_id)
+        content = pools.pool_csv(services.frozen_pool(panel)).encode()
+        disposition = f'attachment; filename="panel-{panel.id}-pool.csv"'
+        return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})

@@ -1,0 +1,288 @@
+"""Grand-jury panels in the database up to the draw: drafts, quotas, exclusions, the pool, feasibility,
+freezing and the draw. The lottery itself is `engage.lottery` (pure); this module only feeds it and
+stores what it answers. What happens to the seats afterwards is in `engage.panels.seats`.
+
+Every step writes an audit entry about the panel (`subject_type="panel"`) naming members by pseudonym.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from engage.audit.services import record_async
+from engage.db import utcnow
+from engage.errors import Conflict, InvalidInput, NotFound
+from engage.lottery import (
+    FeasibilityReport,
+    InfeasibleQuotas,
+    LotteryError,
+    Pool,
+    Quota,
+    check_feasibility,
+    prepare,
+)
+from engage.lottery.record import draw_from
+from engage.panels import pool as pools
+from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
+from engage.residents.models import Community, Resident, ResidentRole, ResidentRoleKind
+
+MAX_SEED_PARTS = 10
+
+
+async def get_panel(db: AsyncSession, panel_id: int, *, for_update: bool = False) -> Panel:
+    """The panel with its members. `for_update` locks the panel row (PostgreSQL; SQLite has one writer
+    anyway) and reloads what the session already holds, so that two replies arriving together never
+    hand the same reserve two seats."""
+    query = select(Panel).where(Panel.id == panel_id).options(selectinload(Panel.members))
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    panel = (await db.execute(query)).scalar_one_or_none()
+    if panel is None:
+        raise NotFound("panel_id", f"no panel {panel_id}")
+    return panel
+
+
+async def list_panels(db: AsyncSession, limit: int, offset: int) -> list[Panel]:
+    query = select(Panel).order_by(Panel.id.desc()).limit(limit).offset(offset)
+    return list((await db.execute(query)).scalars())
+
+
+def require_status(panel: Panel, *statuses: PanelStatus) -> None:
+    if panel.status not in statuses:
+        wanted = " or ".join(s.value for s in statuses)
+        raise Conflict("status", f"the panel is {panel.status}; this needs it {wanted}")
+
+
+async def audit(db: AsyncSession, actor: str, action: str, panel: Panel, /, **details: Any) -> None:
+    await record_async(db, actor, action, "panel", panel.id, details)
+
+
+async def create_panel(
+    db: AsyncSession,
+    actor: str,
+    *,
+    title: str,
+    size: int,
+    algorithm: str,
+    event_date: str,
+    place: str,
+    reply_deadline: datetime | None,
+) -> Panel:
+    panel = Panel(
+        title=title,
+        size=size,
+        algorithm=algorithm,
+        status=PanelStatus.DRAFT.value,
+        quotas=[],
+        exclusions={"resident_ids": [], "work_units": []},
+        event_date=event_date,
+        place=place,
+        reply_deadline=reply_deadline,
+        created_by=actor,
+    )
+    db.add(panel)
+    await db.flush()
+    await audit(db, actor, "panel.create", panel, size=size, algorithm=algorithm)
+    await db.commit()
+    return await get_panel(db, panel.id)
+
+
+def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int) -> None:
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        name = f"{row['category']}/{row['feature']}"
+        if row["category"] not in pools.CATEGORIES:
+            raise InvalidInput("quotas", f"{name}: the category must be one of {', '.join(pools.CATEGORIES)}")
+        if row["category"] == "participant_type" and row["feature"] not in pools.PARTICIPANT_GROUPS:
+            raise InvalidInput("quotas", f"{name}: participant types are resident, deputy and expert")
+        if row["min"] > row["max"]:
+            raise InvalidInput("quotas", f"{name}: min {row['min']} is more than max {row['max']}")
+        if row["min"] > size:
+            raise InvalidInput("quotas", f"{name}: min {row['min']} is more than the panel size {size}")
+        if (row["category"], row["feature"]) in seen:
+            raise InvalidInput("quotas", f"{name}: given twice")
+        seen.add((row["category"], row["feature"]))
+
+
+async def set_quotas(db: AsyncSession, actor: str, panel_id: int, rows: list[dict[str, Any]]) -> Panel:
+    panel = await get_panel(db, panel_id, for_update=True)
+    require_status(panel, PanelStatus.DRAFT)
+    _check_quota_rows(rows, panel.size)
+    panel.quotas = rows
+    await audit(db, actor, "panel.quotas", panel, quotas=rows)
+    await db.commit()
+    return panel
+
+
+async def set_exclusions(
+    db: AsyncSession, actor: str, panel_id: int, resident_ids: list[int], work_units: list[str]
+) -> Panel:
+    panel = await get_panel(db, panel_id, for_update=True)
+    require_status(panel, PanelStatus.DRAFT)
+    panel.exclusions = {"resident_ids": sorted(set(resident_ids)), "work_units": sorted(set(work_units))}
+    # Counts only: the work units of candidates can point at people.
+    await audit(
+        db,
+        actor,
+        "panel.exclusions",
+        panel,
+        residents=len(set(resident_ids)),
+        work_units=len(set(work_units)),
+    )
+    await db.commit()
+    return panel
+
+
+async def eligible_volunteers(db: AsyncSession) -> list[pools.Volunteer]:
+    """Residents with an active judge role, a confirmed number, and texts not stopped."""
+    judge = and_(
+        ResidentRole.resident_id == Resident.id,
+        ResidentRole.role == ResidentRoleKind.JUDGE.value,
+        ResidentRole.withdrawn_at.is_(None),
+    )
+    rows = await db.execute(
+        select(
+            Resident.id,
+            Resident.pseudonym,
+            Resident.work_unit,
+            Resident.participant_type,
+            Community.code,
+            Resident.gender,
+            Resident.age_band,
+        )
+        .join(ResidentRole, judge)
+        .outerjoin(Community, Community.id == Resident.community_id)
+        .where(
+            Resident.verified_at.is_not(None), Resident.sms_opt_out_at.is_(None), Resident.phone.is_not(None)
+        )
+        .order_by(Resident.pseudonym)
+    )
+    return [
+        pools.Volunteer(rid, pseudonym, unit, pools.features_of(ptype, community, gender, age))
+        for rid, pseudonym, unit, ptype, community, gender, age in rows
+    ]
+
+
+@dataclass(frozen=True)
+class LivePool:
+    pool: Pool
+    quotas: list[Quota]
+    excluded: list[str]
+    volunteers: list[pools.Volunteer]
+
+
+async def live_pool(db: AsyncSession, panel: Panel) -> LivePool:
+    volunteers = await eligible_volunteers(db)
+    quotas = pools.effective_quotas(panel.quotas, panel.size, volunteers)
+    excluded = pools.excluded_ids(
+        volunteers, panel.exclusions.get("resident_ids", []), panel.exclusions.get("work_units", [])
+    )
+    return LivePool(pools.build_pool(volunteers, quotas), quotas, excluded, volunteers)
+
+
+async def feasibility(db: AsyncSession, panel_id: int) -> tuple[Panel, LivePool, FeasibilityReport]:
+    """The quotas checked against the pool as it is now (what freezing would find)."""
+    panel = await get_panel(db, panel_id)
+    live = await live_pool(db, panel)
+    report = await to_thread.run_sync(
+        partial(check_feasibility, live.pool, live.quotas, panel.size, live.excluded)
+    )
+    return panel, live, report
+
+
+async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
+    """Fix the pool and compute the lottery; publishes the commitment. 400 names infeasible quotas."""
+    panel = await get_panel(db, panel_id, for_update=True)
+    require_status(panel, PanelStatus.DRAFT)
+    live = await live_pool(db, panel)
+    try:
+        prepared = await to_thread.run_sync(
+            partial(
+                prepare,
+                live.pool,
+                live.quotas,
+                panel.size,
+                algorithm=panel.algorithm,  # type: ignore[arg-type]
+                exclusions=live.excluded,
+            )
+        )
+    except InfeasibleQuotas as error:
+        raise InvalidInput("quotas", str(error)) from None
+    except LotteryError as error:
+        raise InvalidInput("quotas", str(error)) from None
+    numbers = pools.tickets(live.pool)
+    excluded = set(live.excluded)
+    by_pseudonym = {v.pseudonym: v for v in live.volunteers}
+    for person in live.pool.people:
+        panel.members.append(
+            PanelMember(
+                resident_id=by_pseudonym[person.id].resident_id,
+                pseudonym=person.id,
+                ticket=numbers[person.id],
+                values=list(person.values),
+                status=(MemberStatus.EXCLUDED if person.id in excluded else MemberStatus.POOL).value,
+            )
+        )
+    panel.prepared = prepared.record
+    panel.pool_sha256 = prepared.record["pool"]["sha256"]
+    panel.commitment = prepared.record["commitment"]
+    panel.status = PanelStatus.FROZEN.value
+    panel.frozen_at = utcnow()
+    await audit(
+        db,
+        actor,
+        "panel.freeze",
+        panel,
+        pool_sha256=panel.pool_sha256,
+        commitment=panel.commitment,
+        pool_size=len(live.pool.people),
+        excluded=len(excluded),
+        min_probability=round(prepared.min_probability, 6),
+    )
+    await db.commit()
+    return await get_panel(db, panel_id)
+
+
+async def draw(db: AsyncSession, actor: str, panel_id: int, seed_parts: list[str]) -> Panel:
+    """Reveal the seed parts: the draw seats the panel and orders the reserve."""
+    panel = await get_panel(db, panel_id, for_update=True)
+    require_status(panel, PanelStatus.FROZEN)
+    assert panel.prepared is not None
+    record = draw_from(panel.prepared, seed_parts)
+    by_ticket = {m.ticket: m for m in panel.members}
+    for ticket in record["panel"]:
+        by_ticket[ticket].status = MemberStatus.DRAWN.value
+    for position, ticket in enumerate(record["reserve"], start=1):
+        by_ticket[ticket].reserve_position = position
+    panel.record = record
+    panel.status = PanelStatus.DRAWN.value
+    panel.drawn_at = utcnow()
+    await audit(
+        db,
+        actor,
+        "panel.draw",
+        panel,
+        commitment=record["commitment"],
+        seed=record["seed"],
+        index=record["index"],
+        panel=record["panel"],  # tickets, never names
+    )
+    await db.commit()
+    return await get_panel(db, panel_id)
+
+
+def frozen_pool(panel: Panel) -> Pool:
+    record = panel.record or panel.prepared
+    if record is None:
+        raise Conflict("status", "the pool is fixed when the panel is frozen")
+    rows = [(m.pseudonym, m.values) for m in panel.members]
+    return pools.pool_from_rows(record["pool"]["categories"], rows)
