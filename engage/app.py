@@ -31,12 +31,15 @@ from engage.audit.controllers import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
 from engage.health.controllers import healthz
+from engage.notices.api import NoticeController
+from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
+from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
@@ -133,6 +136,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         AuditController,
         MessageController,
         twilio_inbound,
+        twilio_status,
+        NoticeController,
+        NoticePages,
         PublicPages,
         OrganizerPages,
         JoinPages,

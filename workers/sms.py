@@ -6,6 +6,7 @@ from sqlalchemy import update
 
 from engage.audit.services import SYSTEM, record
 from engage.db import sync_session, utcnow
+from engage.sms.delivery import status_callback_url
 from engage.sms.gateway import GatewayError
 from engage.sms.models import MessageStatus, SmsMessage
 from workers import context
@@ -28,7 +29,7 @@ def send_message(message_id: int) -> str:
     to, body = claimed
     # No transaction is open across the gateway call: a slow gateway must not hold database locks.
     try:
-        result = context.gateway().send(to, body)
+        result = context.gateway().send(to, body, status_callback=status_callback_url(context.settings()))
     except GatewayError as error:
         _record_failure(message_id, error)
         if error.transient:

@@ -3,10 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.db import Base, UTCDateTime, utcnow
+
+# The tables that notice_id and resident_id point at must be mapped whenever a message is flushed,
+# even in a process (the CLI, a worker) that imported nothing else.
+from engage.notices import models as _notices  # noqa: F401
+from engage.residents import models as _residents  # noqa: F401
 
 
 class MessageStatus(StrEnum):
@@ -16,8 +21,22 @@ class MessageStatus(StrEnum):
     FAILED = "failed"  # refused for good
 
 
+class DeliveryStatus(StrEnum):
+    """What the gateway's status callbacks last said (after `sent`): the network's side of the story."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
 class SmsMessage(Base):
     __tablename__ = "sms_messages"
+    # One text per resident per notice: the fan-out inserts with ON CONFLICT DO NOTHING on this.
+    __table_args__ = (
+        UniqueConstraint("notice_id", "resident_id", name="uq_sms_messages_notice_id_resident_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to: Mapped[str] = mapped_column(String(20))
@@ -30,6 +49,10 @@ class SmsMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    delivery_status: Mapped[str | None] = mapped_column(String(16))  # a DeliveryStatus
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboundMessage(Base):

@@ -1,0 +1,31 @@
+"""/notices and /notices/{id}: every published notice is a public page, readable without signing in,
+in the reader's language (the other language is one tap away through the switch)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, MediaType, get
+from litestar.params import Parameter
+from litestar.response import Template
+
+from engage.i18n import current_locale
+from engage.notices import services
+from engage.web.deps import DB, MAX_ID
+
+
+class NoticePages(Controller):
+    path = "/notices"
+    include_in_schema = False
+
+    @get(media_type=MediaType.HTML)
+    async def index(self, db: DB) -> Template:
+        notices = await services.public_notices(db)
+        return Template(
+            "pages/notices/index.html", context={"notices": notices, "locale": current_locale.get()}
+        )
+
+    @get("/{notice_id:int}", media_type=MediaType.HTML)
+    async def show(self, db: DB, notice_id: Annotated[int, Parameter(ge=1, le=MAX_ID)]) -> Template:
+        notice = await services.public_notice(db, notice_id)
+        return Template("pages/notices/show.html", context={"notice": notice, "locale": current_locale.get()})
