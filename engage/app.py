@@ -34,6 +34,8 @@ from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
 from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
+from engage.panels.pages import PanelPages
+from engage.panels.public import PublicPanelFiles
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
@@ -147,6 +149,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         organizer_api.ResidentController,
         organizer_pages.ResidentPages,
         PanelController,
+        PublicPanelFiles,
+        PanelPages,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:

@@ -9,6 +9,7 @@ import json
 import random
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -256,8 +257,14 @@ def test_a_55_seat_panel_is_drawn_invited_replaced_and_verified(district: Distri
     assert Counter(m["status"] for m in listed) == Counter({"invited": 54, "attended": 1, "declined": 4})
     pool_csv = district.api("GET", f"/{panel_id}/pool.csv")
     assert pool_csv.status_code == 200 and pool_csv.text.startswith("id,ticket,participant_type")
+    # Anyone, signed in or not, downloads the same two files from the public address.
+    with urllib.request.urlopen(f"{district.url}/panels/{panel_id}/record.json", timeout=10) as public:
+        assert json.loads(public.read()) == record
+    with urllib.request.urlopen(f"{district.url}/panels/{panel_id}/pool.csv", timeout=10) as public:
+        published_pool = public.read()
+    assert published_pool == pool_csv.content
     (tmp_path / "record.json").write_text(json.dumps(record), encoding="utf-8")
-    (tmp_path / "pool.csv").write_bytes(pool_csv.content)
+    (tmp_path / "pool.csv").write_bytes(published_pool)
     replay = subprocess.run(
         [
             sys.executable,

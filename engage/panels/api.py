@@ -9,6 +9,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -24,6 +25,7 @@ from engage.errors import Conflict, InvalidInput
 from engage.panels import pool as pools
 from engage.panels import seats, services
 from engage.panels.models import MemberStatus, Panel, PanelMember
+from engage.panels.schedule import schedule_deadline_jobs
 from engage.queues import QueueName
 from engage.sms.models import SmsMessage
 from engage.sms.services import enqueue_send
@@ -50,6 +52,10 @@ class PanelIn(Struct):
     event_date: Annotated[str, Meta(max_length=100, description="as the invitation says it")] = ""
     place: Annotated[str, Meta(max_length=200)] = ""
     reply_deadline: Annotated[datetime, Meta(tz=True)] | None = None
+    max_prior_service: (
+        Annotated[int, Meta(ge=1, le=100, description="leave out residents who attended this many panels")]
+        | None
+    ) = None
 
 
 class QuotasIn(Struct):
@@ -98,6 +104,7 @@ class PanelOut:
     event_date: str
     place: str
     reply_deadline: datetime | None
+    max_prior_service: int | None
     pool_sha256: str | None
     commitment: str | None  # publish it before the seed parts are revealed
     members_by_status: dict[str, int]
@@ -178,6 +185,7 @@ def _panel_out(panel: Panel) -> PanelOut:
         event_date=panel.event_date,
         place=panel.place,
         reply_deadline=panel.reply_deadline,
+        max_prior_service=panel.max_prior_service,
         pool_sha256=panel.pool_sha256,
         commitment=panel.commitment,
         members_by_status=dict(Counter(m.status for m in panel.members)),
@@ -203,7 +211,7 @@ def _member_out(member: PanelMember, counts: dict[int, int]) -> MemberOut:
     )
 
 
-async def _send(state: State, messages: list[SmsMessage]) -> None:
+async def send_texts(state: State, messages: list[SmsMessage]) -> None:
     ids = [message.id for message in messages]
 
     def enqueue() -> None:
@@ -211,6 +219,13 @@ async def _send(state: State, messages: list[SmsMessage]) -> None:
             enqueue_send(state.redis_url, message_id, QueueName.DEFAULT)
 
     await to_thread.run_sync(enqueue)
+
+
+async def schedule_deadline(state: State, panel: Panel) -> None:
+    """The reminder and the lapse of the reply deadline (`engage.panels.schedule`)."""
+    await to_thread.run_sync(
+        partial(schedule_deadline_jobs, state.redis_url, panel.id, panel.reply_deadline, utcnow())
+    )
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -237,6 +252,7 @@ class PanelController(Controller):
             event_date=_plain("event_date", data.event_date),
             place=_plain("place", data.place),
             reply_deadline=deadline,
+            max_prior_service=data.max_prior_service,
         )
         return _panel_out(panel)
 
@@ -339,7 +355,8 @@ class PanelController(Controller):
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
     ) -> Queued:
         messages = await seats.invite(db, state.settings, _actor(request), panel_id)
-        await _send(state, messages)
+        await send_texts(state, messages)
+        await schedule_deadline(state, await services.get_panel(db, panel_id))
         return Queued(texts=len(messages))
 
     @post(
@@ -351,7 +368,7 @@ class PanelController(Controller):
     )
     async def lapse(self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId) -> Queued:
         messages = await seats.lapse_unanswered(db, state.settings, _actor(request), panel_id, utcnow())
-        await _send(state, messages)
+        await send_texts(state, messages)
         return Queued(texts=len(messages))
 
     @get(
@@ -382,7 +399,7 @@ class PanelController(Controller):
     ) -> MemberOut:
         actor = _actor(request)
         member, messages = await seats.mark(db, state.settings, actor, panel_id, member_id, status)
-        await _send(state, messages)
+        await send_texts(state, messages)
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
 

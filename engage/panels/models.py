@@ -58,6 +58,8 @@ class Panel(Base):
     event_date: Mapped[str] = mapped_column(String(100), default="")  # as the invitation says it
     place: Mapped[str] = mapped_column(String(200), default="")
     reply_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Residents who attended at least this many earlier panels are excluded at freeze (None: no cap).
+    max_prior_service: Mapped[int | None] = mapped_column()
     pool_sha256: Mapped[str | None] = mapped_column(String(64))
     commitment: Mapped[str | None] = mapped_column(String(64))
     prepared: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the prepared half of the record
@@ -93,6 +95,7 @@ class PanelMember(Base):
     reply_code: Mapped[str | None] = mapped_column(String(8))  # the check-in code, sent on confirming
     replacement_for_id: Mapped[int | None] = mapped_column(ForeignKey("panel_members.id"))
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # at most one reminder
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

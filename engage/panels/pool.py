@@ -87,6 +87,11 @@ def excluded_ids(
     )
 
 
+def served_enough(volunteers: Sequence[Volunteer], attended: Mapping[int, int], cap: int) -> list[str]:
+    """Pseudonyms of volunteers who attended at least `cap` earlier panels (the cap on repeat service)."""
+    return sorted(v.pseudonym for v in volunteers if attended.get(v.resident_id, 0) >= cap)
+
+
 def _unit(name: str) -> str:
     return "".join(name.split()).casefold()
 

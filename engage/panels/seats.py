@@ -12,33 +12,36 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from engage.audit.services import SYSTEM, record
 from engage.db import utcnow
 from engage.errors import Conflict, NotFound
 from engage.lottery import NoReplacement, replacement
 from engage.lottery.record import quotas_from_json
 from engage.panels.models import SEATED, MemberStatus, Panel, PanelMember, PanelStatus
-from engage.panels.services import audit, frozen_pool, get_panel, require_status
+from engage.panels.services import attended_counts, audit, frozen_pool, get_panel, require_status
 from engage.residents.models import Resident
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from engage.sms.services import queue_message_async
+from engage.sms.services import queue_message
 from engage.sms.texts import render
 
 
-async def _resident(db: AsyncSession, member: PanelMember) -> Resident | None:
-    return await db.get(Resident, member.resident_id) if member.resident_id is not None else None
+def _audit(session: Session, actor: str, action: str, panel: Panel, /, **details: Any) -> None:
+    record(session, actor, action, "panel", panel.id, details)
 
 
-async def _invite(
-    db: AsyncSession, settings: Settings, actor: str, panel: Panel, member: PanelMember
+def _invite(
+    session: Session, settings: Settings, actor: str, panel: Panel, member: PanelMember
 ) -> list[SmsMessage]:
     """Text one seated member; someone we cannot text any more is replaced instead."""
-    resident = await _resident(db, member)
+    resident = session.get(Resident, member.resident_id) if member.resident_id is not None else None
     if resident is None or resident.phone is None or resident.sms_opt_out_at is not None:
-        return await drop(db, settings, actor, panel, member, MemberStatus.WITHDRAWN, reason="unreachable")
+        return drop_sync(
+            session, settings, actor, panel, member, MemberStatus.WITHDRAWN, reason="unreachable"
+        )
     body = render(
         "panel_invite",
         resident.locale,
@@ -47,10 +50,10 @@ async def _invite(
         date=panel.event_date,
         place=panel.place,
     )
-    message = await queue_message_async(db, actor, resident.phone, body, settings.default_region)
+    message = queue_message(session, actor, resident.phone, body, settings.default_region)
     member.status = MemberStatus.INVITED.value
     member.invited_at = utcnow()
-    await audit(db, actor, "panel.invite", panel, member=member.pseudonym)
+    _audit(session, actor, "panel.invite", panel, member=member.pseudonym)
     return [message]
 
 
@@ -61,7 +64,7 @@ async def invite(db: AsyncSession, settings: Settings, actor: str, panel_id: int
     messages: list[SmsMessage] = []
     for member in sorted(panel.members, key=lambda m: m.ticket):
         if member.status == MemberStatus.DRAWN:
-            messages += await _invite(db, settings, actor, panel, member)
+            messages += await db.run_sync(_invite, settings, actor, panel, member)
     await db.commit()
     return messages
 
@@ -87,8 +90,9 @@ def _next_reserve(panel: Panel, dropout: PanelMember) -> PanelMember | None:
     return next(m for m in reserve if m.pseudonym == chosen)
 
 
-async def drop(
-    db: AsyncSession,
+def drop_sync(
+    session: Session,
+    /,
     settings: Settings,
     actor: str,
     panel: Panel,
@@ -101,17 +105,33 @@ async def drop(
     """The member leaves the seat (declined, no answer, withdrawn); the next fitting reserve is invited.
 
     `by` is who caused the change when that is not `actor` (a resident declining by text: the
-    replacement and its invitation are then the system's doing)."""
+    replacement and its invitation are then the system's doing). Written once, sync: the web calls it
+    through `AsyncSession.run_sync` (`drop`), the rq jobs with their own sync session."""
     member.status = status.value
-    await audit(db, by or actor, f"panel.{status.value}", panel, member=member.pseudonym, **details)
+    _audit(session, by or actor, f"panel.{status.value}", panel, member=member.pseudonym, **details)
     alternate = _next_reserve(panel, member)
     if alternate is None:
-        await audit(db, actor, "panel.no_replacement", panel, member=member.pseudonym)
+        _audit(session, actor, "panel.no_replacement", panel, member=member.pseudonym)
         return []
     alternate.status = MemberStatus.DRAWN.value
     alternate.replacement_for_id = member.id
-    await audit(db, actor, "panel.replace", panel, member=member.pseudonym, replacement=alternate.pseudonym)
-    return await _invite(db, settings, actor, panel, alternate)
+    _audit(session, actor, "panel.replace", panel, member=member.pseudonym, replacement=alternate.pseudonym)
+    return _invite(session, settings, actor, panel, alternate)
+
+
+async def drop(
+    db: AsyncSession,
+    settings: Settings,
+    actor: str,
+    panel: Panel,
+    member: PanelMember,
+    status: MemberStatus,
+    *,
+    by: str | None = None,
+    **details: Any,
+) -> list[SmsMessage]:
+    """`drop_sync` from async code, in the session's transaction."""
+    return await db.run_sync(drop_sync, settings, actor, panel, member, status, by=by, **details)
 
 
 def member_of(panel: Panel, member_id: int) -> PanelMember:
@@ -142,19 +162,65 @@ async def mark(
     return member, messages
 
 
+def lapsing(panel: Panel, now: datetime) -> list[PanelMember]:
+    """Who the reply deadline drops: members invited by the deadline who have not answered.
+
+    Conflict before the deadline. Members invited after it (replacements) are not dropped."""
+    require_status(panel, PanelStatus.DRAWN)
+    deadline = panel.reply_deadline
+    if deadline is None or now < deadline:
+        raise Conflict("reply_deadline", "the reply deadline has not passed")
+    return [
+        m
+        for m in sorted(panel.members, key=lambda m: m.ticket)
+        if m.status == MemberStatus.INVITED and (m.invited_at or now) <= deadline
+    ]
+
+
+def lapse(session: Session, settings: Settings, actor: str, panel: Panel, now: datetime) -> list[SmsMessage]:
+    """At the reply deadline: everyone invited who has not answered is replaced (API and rq job)."""
+    messages: list[SmsMessage] = []
+    for member in lapsing(panel, now):
+        messages += drop_sync(session, settings, actor, panel, member, MemberStatus.REPLACED)
+    return messages
+
+
 async def lapse_unanswered(
     db: AsyncSession, settings: Settings, actor: str, panel_id: int, now: datetime
 ) -> list[SmsMessage]:
-    """At the reply deadline: everyone invited who has not answered is replaced (organizer or job)."""
+    """`lapse` for the organizer's `POST .../lapse` (the job is `workers.panels.lapse`)."""
     panel = await get_panel(db, panel_id, for_update=True)
-    require_status(panel, PanelStatus.DRAWN)
-    if panel.reply_deadline is None or now < panel.reply_deadline:
-        raise Conflict("reply_deadline", "the reply deadline has not passed")
+    messages = await db.run_sync(lapse, settings, actor, panel, now)
+    await db.commit()
+    return messages
+
+
+def remind(session: Session, settings: Settings, panel: Panel, now: datetime) -> list[SmsMessage]:
+    """Before the reply deadline: one reminder to each member still invited and not reminded yet.
+
+    Members we cannot text any more are left to the deadline (the lapse replaces them)."""
+    if panel.status != PanelStatus.DRAWN or panel.reply_deadline is None or now >= panel.reply_deadline:
+        return []
+    deadline = panel.reply_deadline.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
     messages: list[SmsMessage] = []
     for member in sorted(panel.members, key=lambda m: m.ticket):
-        if member.status == MemberStatus.INVITED and (member.invited_at or now) <= panel.reply_deadline:
-            messages += await drop(db, settings, actor, panel, member, MemberStatus.REPLACED)
-    await db.commit()
+        if member.status != MemberStatus.INVITED or member.reminded_at is not None:
+            continue
+        resident = session.get(Resident, member.resident_id) if member.resident_id is not None else None
+        if resident is None or resident.phone is None or resident.sms_opt_out_at is not None:
+            continue
+        body = render(
+            "panel_reminder",
+            resident.locale,
+            settings.sms_signature,
+            title=panel.title,
+            date=panel.event_date,
+            place=panel.place,
+            deadline=deadline,
+        )
+        messages.append(queue_message(session, SYSTEM, resident.phone, body, settings.default_region))
+        member.reminded_at = now
+        _audit(session, SYSTEM, "panel.remind", panel, member=member.pseudonym)
     return messages
 
 
@@ -197,11 +263,4 @@ async def close(db: AsyncSession, actor: str, panel_id: int) -> Panel:
 
 async def service_counts(db: AsyncSession, resident_ids: Sequence[int]) -> dict[int, int]:
     """How many panels each resident has served on (checked in), over all panels."""
-    if not resident_ids:
-        return {}
-    rows = await db.execute(
-        select(PanelMember.resident_id, func.count())
-        .where(PanelMember.resident_id.in_(resident_ids), PanelMember.status == MemberStatus.ATTENDED)
-        .group_by(PanelMember.resident_id)
-    )
-    return {int(rid): int(n) for rid, n in rows if rid is not None}
+    return await attended_counts(db, resident_ids)

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -76,6 +76,7 @@ async def create_panel(
     event_date: str,
     place: str,
     reply_deadline: datetime | None,
+    max_prior_service: int | None = None,
 ) -> Panel:
     panel = Panel(
         title=title,
@@ -87,6 +88,7 @@ async def create_panel(
         event_date=event_date,
         place=place,
         reply_deadline=reply_deadline,
+        max_prior_service=max_prior_service,
         created_by=actor,
     )
     db.add(panel)
@@ -176,8 +178,21 @@ async def eligible_volunteers(db: AsyncSession) -> list[pools.Volunteer]:
 class LivePool:
     pool: Pool
     quotas: list[Quota]
-    excluded: list[str]
+    excluded: list[str]  # every exclusion, the cap's included
     volunteers: list[pools.Volunteer]
+    served_enough: list[str]  # excluded by the cap on repeat service (`max_prior_service`)
+
+
+async def attended_counts(db: AsyncSession, resident_ids: Sequence[int]) -> dict[int, int]:
+    """How many panels each resident has served on (checked in), over all panels."""
+    if not resident_ids:
+        return {}
+    rows = await db.execute(
+        select(PanelMember.resident_id, func.count())
+        .where(PanelMember.resident_id.in_(resident_ids), PanelMember.status == MemberStatus.ATTENDED)
+        .group_by(PanelMember.resident_id)
+    )
+    return {int(rid): int(n) for rid, n in rows if rid is not None}
 
 
 async def live_pool(db: AsyncSession, panel: Panel) -> LivePool:
@@ -186,7 +201,12 @@ async def live_pool(db: AsyncSession, panel: Panel) -> LivePool:
     excluded = pools.excluded_ids(
         volunteers, panel.exclusions.get("resident_ids", []), panel.exclusions.get("work_units", [])
     )
-    return LivePool(pools.build_pool(volunteers, quotas), quotas, excluded, volunteers)
+    served_enough: list[str] = []
+    if panel.max_prior_service is not None:
+        counts = await attended_counts(db, [v.resident_id for v in volunteers])
+        served_enough = pools.served_enough(volunteers, counts, panel.max_prior_service)
+    excluded = sorted(set(excluded) | set(served_enough))
+    return LivePool(pools.build_pool(volunteers, quotas), quotas, excluded, volunteers, served_enough)
 
 
 async def feasibility(db: AsyncSession, panel_id: int) -> tuple[Panel, LivePool, FeasibilityReport]:
@@ -232,6 +252,8 @@ async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
                 status=(MemberStatus.EXCLUDED if person.id in excluded else MemberStatus.POOL).value,
             )
         )
+    # Why each is excluded, beside the organizer's own lists (the record holds tickets only).
+    panel.exclusions = {**panel.exclusions, "prior_service": live.served_enough}
     panel.prepared = prepared.record
     panel.pool_sha256 = prepared.record["pool"]["sha256"]
     panel.commitment = prepared.record["commitment"]
@@ -246,6 +268,7 @@ async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
         commitment=panel.commitment,
         pool_size=len(live.pool.people),
         excluded=len(excluded),
+        excluded_prior_service=len(live.served_enough),
         min_probability=round(prepared.min_probability, 6),
     )
     await db.commit()
