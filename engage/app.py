@@ -34,8 +34,10 @@ from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
 from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
+from engage.panels.conflicts_api import DeclaredConflictController
+from engage.panels.link_pages import InvitationLinkPages
 from engage.panels.pages import PanelPages
-from engage.panels.public import PublicPanelFiles
+from engage.panels.public import PublicPanelFiles, PublicPanelPages
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
@@ -151,6 +153,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         PanelController,
         PublicPanelFiles,
         PanelPages,
+        PublicPanelPages,
+        InvitationLinkPages,
+        DeclaredConflictController,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:

@@ -4,7 +4,7 @@ from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
 from engage.notices.models import Notice
-from engage.panels.models import Panel, PanelMember
+from engage.panels.models import DeclaredConflict, Panel, PanelMember
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.sms.models import SmsMessage
 
@@ -14,6 +14,7 @@ __all__ = [
     "AuditHead",
     "Base",
     "Community",
+    "DeclaredConflict",
     "Notice",
     "Organizer",
     "Panel",

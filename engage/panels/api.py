@@ -22,10 +22,10 @@ from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput
+from engage.panels import conflicts, seats, services
 from engage.panels import pool as pools
-from engage.panels import seats, services
 from engage.panels.models import MemberStatus, Panel, PanelMember
-from engage.panels.schedule import schedule_deadline_jobs
+from engage.panels.schedule import replacement_reminders, schedule_deadline_jobs, schedule_member_reminders
 from engage.queues import QueueName
 from engage.sms.models import SmsMessage
 from engage.sms.services import enqueue_send
@@ -62,9 +62,26 @@ class QuotasIn(Struct):
     quotas: Annotated[list[QuotaRow], Meta(max_length=200)]
 
 
+ResidentIds = Annotated[list[Annotated[int, Meta(ge=1, le=MAX_ID)]], Meta(max_length=1000)]
+
+
+class CandidateIn(Struct):
+    """What is known about one candidate; the residents it puts in conflict are excluded at freeze."""
+
+    key: Annotated[str, Meta(min_length=1, max_length=200, description="the candidate's key (public)")]
+    name: Annotated[str, Meta(max_length=200, description="matched against declared conflicts")] = ""
+    work_unit: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    household_key: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    nominator_resident_ids: ResidentIds = []
+    family_resident_ids: ResidentIds = []
+    household_resident_ids: ResidentIds = []
+    other_resident_ids: ResidentIds = []
+
+
 class ExclusionsIn(Struct):
-    resident_ids: Annotated[list[Annotated[int, Meta(ge=1, le=MAX_ID)]], Meta(max_length=1000)] = []
+    resident_ids: ResidentIds = []
     work_units: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(max_length=100)] = []
+    candidates: Annotated[list[CandidateIn], Meta(max_length=100)] = []
 
 
 class DrawIn(Struct):
@@ -87,9 +104,18 @@ class QuotaOut:
 
 
 @dataclass
+class ConflictOut:
+    pseudonym: str
+    candidate: str
+    reasons: list[str]  # same_work_unit, same_household, nominator, declared_family, ...
+
+
+@dataclass
 class ExclusionsOut:
     resident_ids: list[int]
     work_units: list[str]
+    candidates: list[str]  # keys of the candidates given with the exclusions
+    conflicts: list[ConflictOut]  # once frozen: who was excluded for which candidate, and why
 
 
 @dataclass
@@ -171,6 +197,25 @@ def _plain(field: str, value: str) -> str:
     return value
 
 
+def _candidate(row: CandidateIn) -> conflicts.CandidateFacts:
+    return conflicts.CandidateFacts(
+        key=_plain("candidates", row.key),
+        name=_plain("candidates", row.name),
+        work_unit=_plain("candidates", row.work_unit) if row.work_unit else None,
+        household_key=_plain("candidates", row.household_key) if row.household_key else None,
+        nominator_resident_ids=frozenset(row.nominator_resident_ids),
+        family_resident_ids=frozenset(row.family_resident_ids),
+        household_resident_ids=frozenset(row.household_resident_ids),
+        other_resident_ids=frozenset(row.other_resident_ids),
+    )
+
+
+def candidate_source(state: State) -> services.CandidateSource | None:
+    """The selections domain's candidates of a panel, when the app was given a source (`state`)."""
+    source: services.CandidateSource | None = state.get("candidate_source")
+    return source
+
+
 def _panel_out(panel: Panel) -> PanelOut:
     return PanelOut(
         id=panel.id,
@@ -180,7 +225,13 @@ def _panel_out(panel: Panel) -> PanelOut:
         status=panel.status,
         quotas=[QuotaOut(r["category"], r["feature"], r["min"], r["max"]) for r in panel.quotas],
         exclusions=ExclusionsOut(
-            list(panel.exclusions.get("resident_ids", [])), list(panel.exclusions.get("work_units", []))
+            list(panel.exclusions.get("resident_ids", [])),
+            list(panel.exclusions.get("work_units", [])),
+            [c["key"] for c in panel.exclusions.get("candidates", [])],
+            [
+                ConflictOut(c["pseudonym"], c["candidate"], c["reasons"])
+                for c in panel.exclusions.get("conflicts", [])
+            ],
         ),
         event_date=panel.event_date,
         place=panel.place,
@@ -212,7 +263,11 @@ def _member_out(member: PanelMember, counts: dict[int, int]) -> MemberOut:
 
 
 async def send_texts(state: State, messages: list[SmsMessage]) -> None:
-    ids = [message.id for message in messages]
+    await send_texts_by_id(state, [message.id for message in messages])
+
+
+async def send_texts_by_id(state: State, ids: list[int]) -> None:
+    """Enqueue committed texts for sending."""
 
     def enqueue() -> None:
         for message_id in ids:
@@ -222,10 +277,18 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 
 async def schedule_deadline(state: State, panel: Panel) -> None:
-    """The reminder and the lapse of the reply deadline (`engage.panels.schedule`)."""
+    """The reminder and the lapse of the reply deadline (`engage.panels.schedule`), and the reminders
+    of replacements invited along the way."""
     await to_thread.run_sync(
         partial(schedule_deadline_jobs, state.redis_url, panel.id, panel.reply_deadline, utcnow())
     )
+    await schedule_reminders(state, panel.id, replacement_reminders(panel, utcnow()))
+
+
+async def schedule_reminders(state: State, panel_id: int, reminders: list[tuple[int, datetime]]) -> None:
+    """Replacements invited after the panel's reminder still get one (`schedule.replacement_reminders`)."""
+    if reminders:
+        await to_thread.run_sync(partial(schedule_member_reminders, state.redis_url, panel_id, reminders))
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -298,7 +361,10 @@ class PanelController(Controller):
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[ExclusionsIn]
     ) -> PanelOut:
         units = [_plain("work_units", unit) for unit in data.work_units]
-        panel = await services.set_exclusions(db, _actor(request), panel_id, data.resident_ids, units)
+        candidates = [_candidate(c) for c in data.candidates]
+        panel = await services.set_exclusions(
+            db, _actor(request), panel_id, data.resident_ids, units, candidates
+        )
         return _panel_out(panel)
 
     @get(
@@ -306,8 +372,8 @@ class PanelController(Controller):
         summary="Whether the pool as it is now can fill the panel within the quotas; if not, why",
         responses=problems(400, 401, 403, 404),
     )
-    async def feasibility(self, db: DB, panel_id: PanelId) -> FeasibilityOut:
-        panel, live, report = await services.feasibility(db, panel_id)
+    async def feasibility(self, db: DB, state: State, panel_id: PanelId) -> FeasibilityOut:
+        panel, live, report = await services.feasibility(db, panel_id, candidate_source(state))
         return FeasibilityOut(
             feasible=report.feasible,
             panel_size=panel.size,
@@ -326,10 +392,13 @@ class PanelController(Controller):
         summary="Fix the pool and compute the lottery; answers the commitment to publish",
         guards=[staff],
         status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
-    async def freeze(self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId) -> PanelOut:
-        return _panel_out(await services.freeze(db, _actor(request), panel_id))
+    async def freeze(
+        self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
+    ) -> PanelOut:
+        panel = await services.freeze(db, _actor(request), panel_id, candidate_source(state))
+        return _panel_out(panel)
 
     @post(
         "/{panel_id:int}/draw",
@@ -400,6 +469,8 @@ class PanelController(Controller):
         actor = _actor(request)
         member, messages = await seats.mark(db, state.settings, actor, panel_id, member_id, status)
         await send_texts(state, messages)
+        panel = await services.get_panel(db, panel_id)
+        await schedule_reminders(state, panel_id, replacement_reminders(panel, utcnow()))
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
 

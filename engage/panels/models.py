@@ -101,3 +101,20 @@ class PanelMember(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     panel: Mapped[Panel] = relationship(back_populates="members")
+
+
+class DeclaredConflict(Base):
+    """A tie between a resident and a candidate, declared by the resident or recorded by an organizer.
+
+    Merged into the candidates' facts at freeze (`engage.panels.conflicts`): the resident is then
+    excluded from any draw for that candidate. `candidate` is the candidate's key or name as declared."""
+
+    __tablename__ = "panel_declared_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # conflicts.TieKind
+    candidate: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    declared_by: Mapped[str] = mapped_column(String(64))  # resident:<pseudonym> or organizer:<id>
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

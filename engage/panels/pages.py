@@ -18,7 +18,7 @@ from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.errors import Conflict, EngageError, InvalidInput
 from engage.i18n import gettext as _
-from engage.panels import api, seats, services
+from engage.panels import api, labels, seats, services
 from engage.panels.models import SEATED, MemberStatus, Panel, PanelStatus
 from engage.residents.labels import N_
 from engage.web.deps import DB
@@ -59,7 +59,16 @@ def seed_parts(raw: str) -> list[str]:
     return parts
 
 
-def _quota_rows(panel: Panel) -> list[dict[str, Any]]:
+def label_context(communities: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """What templates need to name categories, values and reasons in the reader's language."""
+    return {
+        "category_label": labels.category_label,
+        "value_label": lambda category, value: labels.value_label(category, value, communities),
+        "reason_label": labels.reason_label,
+    }
+
+
+def quota_rows(panel: Panel) -> list[dict[str, Any]]:
     """The organizer's quotas, with the seats each holds now once the panel is drawn."""
     seated = [m for m in panel.members if m.status in SEATED]
     categories = (panel.record or {}).get("pool", {}).get("categories", [])
@@ -74,19 +83,25 @@ def _quota_rows(panel: Panel) -> list[dict[str, Any]]:
 
 
 async def _detail(
-    request: Request[Any, Any, Any], db: DB, panel_id: int, problem: EngageError | None = None
+    request: Request[Any, Any, Any],
+    db: DB,
+    panel_id: int,
+    problem: EngageError | None = None,
+    headline: str | None = None,
 ) -> Template:
     panel = await services.get_panel(db, panel_id)
     report = live = None
     if panel.status == PanelStatus.DRAFT:
-        panel, live, report = await services.feasibility(db, panel_id)
+        panel, live, report = await services.feasibility(
+            db, panel_id, api.candidate_source(request.app.state)
+        )
     shown = [m for m in panel.members if m.status not in (MemberStatus.POOL, MemberStatus.EXCLUDED)]
     counts = await seats.service_counts(db, [m.resident_id for m in shown if m.resident_id])
     by_id = {m.id: m.pseudonym for m in panel.members}
     context = {
         "panel": panel,
         "status_label": status_label,
-        "quotas": _quota_rows(panel),
+        "quotas": quota_rows(panel),
         "report": report,
         "pool_size": len(live.pool.people) if live else None,
         "served_enough": len(live.served_enough) if live else len(panel.exclusions.get("prior_service", [])),
@@ -96,7 +111,12 @@ async def _detail(
         "replaced": by_id,
         "may_write": request.user.role in STAFF_ROLES,
         "problem": problem,
+        "headline": headline,
         "max_seed_parts": services.MAX_SEED_PARTS,
+        "conflicts": services.conflict_exclusions(panel)
+        if panel.prepared
+        else (live.conflicts if live else []),
+        **label_context(await services.community_names(db)),
     }
     status = problem.status_code if problem else 200
     return Template("pages/organizer/panels/detail.html", context=context, status_code=status)
@@ -132,7 +152,13 @@ class PanelPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, panel_id: FromPath[int]
     ) -> Redirect | Template:
         try:
-            await services.freeze(db, organizer_actor(request.user.id), panel_id)
+            await services.freeze(
+                db, organizer_actor(request.user.id), panel_id, api.candidate_source(request.app.state)
+            )
+        except services.LotteryFailed as problem:
+            await db.rollback()
+            headline = _("The lottery could not be computed; the panel stays a draft.")
+            return await _detail(request, db, panel_id, problem, headline)
         except (InvalidInput, Conflict) as problem:
             await db.rollback()
             return await _detail(request, db, panel_id, problem)

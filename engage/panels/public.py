@@ -1,6 +1,8 @@
-"""What anyone may download once a panel is frozen, without signing in: the draw record and the
-frozen pool (pseudonyms, tickets, quota categories; no names, no numbers). With both, anyone replays
-the draw: `engage panel verify record.json --respondents pool.csv`."""
+"""What anyone may read once a panel is frozen, without signing in: the public record page
+(`/panels/<id>`: quotas in words, the commitment, exclusions with their reasons by ticket, the seed
+parts and the seated tickets), the draw record and the frozen pool (pseudonyms, tickets, quota
+categories; no names, no numbers). With the two files, anyone replays the draw:
+`engage panel verify record.json --respondents pool.csv`."""
 
 from __future__ import annotations
 
@@ -8,11 +10,47 @@ from typing import Any
 
 from litestar import Controller, MediaType, Response, get
 from litestar.params import FromPath
+from litestar.response import Template
 
-from engage.errors import Conflict
+from engage.errors import Conflict, NotFound
+from engage.i18n import gettext as _
 from engage.panels import pool as pools
 from engage.panels import services
+from engage.panels.models import MemberStatus, PanelStatus
+from engage.panels.pages import label_context, quota_rows, status_label
 from engage.web.deps import DB
+
+
+class PublicPanelPages(Controller):
+    path = "/panels"
+    include_in_schema = False
+
+    @get("/{panel_id:int}", name="panels:public")
+    async def record_page(self, db: DB, panel_id: FromPath[int]) -> Template:
+        panel = await services.get_panel(db, panel_id)
+        if panel.status == PanelStatus.DRAFT:
+            raise NotFound(
+                "panel_id", _("This panel is not published yet: its record appears once it is frozen.")
+            )
+        record = panel.record or panel.prepared or {}
+        seated = sorted(
+            m.ticket
+            for m in panel.members
+            if m.status
+            in (MemberStatus.DRAWN, MemberStatus.INVITED, MemberStatus.CONFIRMED, MemberStatus.ATTENDED)
+        )
+        context = {
+            "panel": panel,
+            "record": record,
+            "status_label": status_label,
+            "quotas": quota_rows(panel),
+            "conflicts": services.conflict_exclusions(panel),
+            "excluded": len(record.get("exclusions", [])),
+            "prior_service": len(panel.exclusions.get("prior_service", [])),
+            "seated": seated,
+            **label_context(await services.community_names(db)),
+        }
+        return Template("pages/panels/public.html", context=context)
 
 
 class PublicPanelFiles(Controller):

@@ -20,6 +20,7 @@ from engage.db import utcnow
 from engage.errors import Conflict, NotFound
 from engage.lottery import NoReplacement, replacement
 from engage.lottery.record import quotas_from_json
+from engage.panels import links
 from engage.panels.models import SEATED, MemberStatus, Panel, PanelMember, PanelStatus
 from engage.panels.services import attended_counts, audit, frozen_pool, get_panel, require_status
 from engage.residents.models import Resident
@@ -31,6 +32,11 @@ from engage.sms.texts import render
 
 def _audit(session: Session, actor: str, action: str, panel: Panel, /, **details: Any) -> None:
     record(session, actor, action, "panel", panel.id, details)
+
+
+def member_link(settings: Settings, member: PanelMember) -> str:
+    """The member's personal confirm / decline page (`engage.panels.links`)."""
+    return links.link(settings.public_base_url, settings.secret_key, member.id)
 
 
 def _invite(
@@ -49,6 +55,7 @@ def _invite(
         title=panel.title,
         date=panel.event_date,
         place=panel.place,
+        link=member_link(settings, member),
     )
     message = queue_message(session, actor, resident.phone, body, settings.default_region)
     member.status = MemberStatus.INVITED.value
@@ -217,6 +224,7 @@ def remind(session: Session, settings: Settings, panel: Panel, now: datetime) ->
             date=panel.event_date,
             place=panel.place,
             deadline=deadline,
+            link=member_link(settings, member),
         )
         messages.append(queue_message(session, SYSTEM, resident.phone, body, settings.default_region))
         member.reminded_at = now

@@ -7,8 +7,9 @@ Every step writes an audit entry about the panel (`subject_type="panel"`) naming
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, InvalidInput, NotFound
+from engage.errors import Conflict, EngageError, InvalidInput, NotFound
 from engage.lottery import (
     FeasibilityReport,
     InfeasibleQuotas,
@@ -31,11 +32,19 @@ from engage.lottery import (
     prepare,
 )
 from engage.lottery.record import draw_from
+from engage.panels import conflicts
 from engage.panels import pool as pools
-from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
+from engage.panels.models import DeclaredConflict, MemberStatus, Panel, PanelMember, PanelStatus
 from engage.residents.models import Community, Resident, ResidentRole, ResidentRoleKind
 
 MAX_SEED_PARTS = 10
+log = logging.getLogger(__name__)
+
+
+class LotteryFailed(EngageError):
+    """Freezing found the quotas infeasible, or the solver failed: 422, the panel stays a draft."""
+
+    status_code = 422
 
 
 async def get_panel(db: AsyncSession, panel_id: int, *, for_update: bool = False) -> Panel:
@@ -126,11 +135,24 @@ async def set_quotas(db: AsyncSession, actor: str, panel_id: int, rows: list[dic
 
 
 async def set_exclusions(
-    db: AsyncSession, actor: str, panel_id: int, resident_ids: list[int], work_units: list[str]
+    db: AsyncSession,
+    actor: str,
+    panel_id: int,
+    resident_ids: list[int],
+    work_units: list[str],
+    candidates: Sequence[conflicts.CandidateFacts] = (),
 ) -> Panel:
+    """The organizer's exclusions: residents, work units, and candidates whose conflicts exclude."""
+    keys = [c.key for c in candidates]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("candidates", "each candidate key may be given once")
     panel = await get_panel(db, panel_id, for_update=True)
     require_status(panel, PanelStatus.DRAFT)
-    panel.exclusions = {"resident_ids": sorted(set(resident_ids)), "work_units": sorted(set(work_units))}
+    panel.exclusions = {
+        "resident_ids": sorted(set(resident_ids)),
+        "work_units": sorted(set(work_units)),
+        "candidates": [conflicts.facts_to_json(c) for c in candidates],
+    }
     # Counts only: the work units of candidates can point at people.
     await audit(
         db,
@@ -139,6 +161,7 @@ async def set_exclusions(
         panel,
         residents=len(set(resident_ids)),
         work_units=len(set(work_units)),
+        candidates=len(keys),
     )
     await db.commit()
     return panel
@@ -174,13 +197,52 @@ async def eligible_volunteers(db: AsyncSession) -> list[pools.Volunteer]:
     ]
 
 
+# Where the candidates of a panel come from (the selections domain, once it exists): their facts are
+# added to those the organizer stored with the exclusions.
+CandidateSource = Callable[[AsyncSession, Panel], Awaitable[Sequence[conflicts.CandidateFacts]]]
+
+
 @dataclass(frozen=True)
 class LivePool:
     pool: Pool
     quotas: list[Quota]
-    excluded: list[str]  # every exclusion, the cap's included
+    excluded: list[str]  # every exclusion, the cap's and the conflicts' included
     volunteers: list[pools.Volunteer]
     served_enough: list[str]  # excluded by the cap on repeat service (`max_prior_service`)
+    # [{"pseudonym", "candidate", "reasons"}]: conflicts of interest with a candidate
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def declared_ties(db: AsyncSession) -> list[conflicts.DeclaredTie]:
+    rows = await db.execute(
+        select(DeclaredConflict.resident_id, DeclaredConflict.kind, DeclaredConflict.candidate)
+    )
+    return [conflicts.DeclaredTie(rid, conflicts.TieKind(kind), name) for rid, kind, name in rows]
+
+
+async def candidate_facts(
+    db: AsyncSession, panel: Panel, source: CandidateSource | None = None
+) -> list[conflicts.CandidateFacts]:
+    """The panel's candidates (stored with its exclusions, and from `source`) with declared ties."""
+    given = [conflicts.facts_from_json(row) for row in panel.exclusions.get("candidates", [])]
+    if source is not None:
+        given += list(await source(db, panel))
+    return conflicts.with_declarations(given, await declared_ties(db))
+
+
+def conflict_rows(
+    volunteers: Sequence[pools.Volunteer], candidates: Sequence[conflicts.CandidateFacts]
+) -> list[dict[str, Any]]:
+    members = [conflicts.PoolMember(v.resident_id, v.work_unit) for v in volunteers]
+    pseudonym = {v.resident_id: v.pseudonym for v in volunteers}
+    return [
+        {
+            "pseudonym": pseudonym[e.resident_id],
+            "candidate": e.candidate,
+            "reasons": [r.value for r in e.reasons],
+        }
+        for e in conflicts.exclusions(members, candidates)
+    ]
 
 
 async def attended_counts(db: AsyncSession, resident_ids: Sequence[int]) -> dict[int, int]:
@@ -195,7 +257,7 @@ async def attended_counts(db: AsyncSession, resident_ids: Sequence[int]) -> dict
     return {int(rid): int(n) for rid, n in rows if rid is not None}
 
 
-async def live_pool(db: AsyncSession, panel: Panel) -> LivePool:
+async def live_pool(db: AsyncSession, panel: Panel, source: CandidateSource | None = None) -> LivePool:
     volunteers = await eligible_volunteers(db)
     quotas = pools.effective_quotas(panel.quotas, panel.size, volunteers)
     excluded = pools.excluded_ids(
@@ -205,25 +267,30 @@ async def live_pool(db: AsyncSession, panel: Panel) -> LivePool:
     if panel.max_prior_service is not None:
         counts = await attended_counts(db, [v.resident_id for v in volunteers])
         served_enough = pools.served_enough(volunteers, counts, panel.max_prior_service)
-    excluded = sorted(set(excluded) | set(served_enough))
-    return LivePool(pools.build_pool(volunteers, quotas), quotas, excluded, volunteers, served_enough)
+    conflicted = conflict_rows(volunteers, await candidate_facts(db, panel, source))
+    excluded = sorted(set(excluded) | set(served_enough) | {row["pseudonym"] for row in conflicted})
+    pool = pools.build_pool(volunteers, quotas)
+    return LivePool(pool, quotas, excluded, volunteers, served_enough, conflicted)
 
 
-async def feasibility(db: AsyncSession, panel_id: int) -> tuple[Panel, LivePool, FeasibilityReport]:
+async def feasibility(
+    db: AsyncSession, panel_id: int, source: CandidateSource | None = None
+) -> tuple[Panel, LivePool, FeasibilityReport]:
     """The quotas checked against the pool as it is now (what freezing would find)."""
     panel = await get_panel(db, panel_id)
-    live = await live_pool(db, panel)
+    live = await live_pool(db, panel, source)
     report = await to_thread.run_sync(
         partial(check_feasibility, live.pool, live.quotas, panel.size, live.excluded)
     )
     return panel, live, report
 
 
-async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
-    """Fix the pool and compute the lottery; publishes the commitment. 400 names infeasible quotas."""
+async def freeze(db: AsyncSession, actor: str, panel_id: int, source: CandidateSource | None = None) -> Panel:
+    """Fix the pool and compute the lottery; publishes the commitment. 422 names infeasible quotas or
+    a solver failure; the panel then stays a draft."""
     panel = await get_panel(db, panel_id, for_update=True)
     require_status(panel, PanelStatus.DRAFT)
-    live = await live_pool(db, panel)
+    live = await live_pool(db, panel, source)
     try:
         prepared = await to_thread.run_sync(
             partial(
@@ -236,9 +303,11 @@ async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
             )
         )
     except InfeasibleQuotas as error:
-        raise InvalidInput("quotas", str(error)) from None
-    except LotteryError as error:
-        raise InvalidInput("quotas", str(error)) from None
+        raise LotteryFailed("quotas", f"the quotas cannot be met by the pool as it is now: {error}") from None
+    except (LotteryError, RuntimeError, ValueError, ArithmeticError) as error:
+        # The solver gave up (or a bug below it): say so, keep the panel a draft, never a 500.
+        log.warning("panel %s: the lottery failed at freeze: %r", panel_id, error)
+        raise LotteryFailed("algorithm", f"the lottery could not be computed ({error}); try again") from None
     numbers = pools.tickets(live.pool)
     excluded = set(live.excluded)
     by_pseudonym = {v.pseudonym: v for v in live.volunteers}
@@ -253,7 +322,11 @@ async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
             )
         )
     # Why each is excluded, beside the organizer's own lists (the record holds tickets only).
-    panel.exclusions = {**panel.exclusions, "prior_service": live.served_enough}
+    panel.exclusions = {
+        **panel.exclusions,
+        "prior_service": live.served_enough,
+        "conflicts": live.conflicts,  # who, with which candidate, why
+    }
     panel.prepared = prepared.record
     panel.pool_sha256 = prepared.record["pool"]["sha256"]
     panel.commitment = prepared.record["commitment"]
@@ -269,6 +342,7 @@ async def freeze(db: AsyncSession, actor: str, panel_id: int) -> Panel:
         pool_size=len(live.pool.people),
         excluded=len(excluded),
         excluded_prior_service=len(live.served_enough),
+        excluded_conflicts=len({row["pseudonym"] for row in live.conflicts}),
         min_probability=round(prepared.min_probability, 6),
     )
     await db.commit()
@@ -309,3 +383,19 @@ def frozen_pool(panel: Panel) -> Pool:
         raise Conflict("status", "the pool is fixed when the panel is frozen")
     rows = [(m.pseudonym, m.values) for m in panel.members]
     return pools.pool_from_rows(record["pool"]["categories"], rows)
+
+
+async def community_names(db: AsyncSession) -> dict[str, tuple[str, str]]:
+    """{code: (name_zh, name_en)}: how pages name the community values of the quotas."""
+    rows = await db.execute(select(Community.code, Community.name_zh, Community.name_en))
+    return {code: (zh, en) for code, zh, en in rows}
+
+
+def conflict_exclusions(panel: Panel) -> list[dict[str, Any]]:
+    """The conflicts recorded at freeze, with each member's ticket: [{ticket, candidate, reasons}]."""
+    tickets = {m.pseudonym: m.ticket for m in panel.members}
+    rows = [
+        {"ticket": tickets.get(c["pseudonym"]), "candidate": c["candidate"], "reasons": c["reasons"]}
+        for c in panel.exclusions.get("conflicts", [])
+    ]
+    return sorted(rows, key=lambda r: (r["ticket"] or 0, r["candidate"]))

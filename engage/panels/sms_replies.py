@@ -2,6 +2,7 @@
 
 The handler takes a 1 or 2 only from a resident holding an invitation to a panel that is still drawn
 (their latest one); anyone else's 1 or 2 goes on to the other handlers and, at the end, the help text.
+The answer itself is `engage.panels.answers.answer`, the same code as the link page's buttons.
 Answering twice changes nothing the second time and repeats the same answer.
 """
 
@@ -9,9 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engage.audit.services import SYSTEM, record_async
-from engage.db import utcnow
-from engage.panels import seats, services
+from engage.panels import schedule
+from engage.panels.answers import Answer, answer
 from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
 from engage.queues import QueueName
 from engage.sms.inbound import Dispatcher, InboundContext
@@ -53,38 +53,35 @@ async def answer_invitation(context: InboundContext) -> bool:
     if found is None:
         return False
     resident = context.resident
-    panel = await services.get_panel(context.db, found.panel_id, for_update=True)
-    member = seats.member_of(panel, found.id)
-    actor = f"resident:{resident.pseudonym}"
+    given = Answer.CONFIRM if context.word == CONFIRM else Answer.DECLINE
+    outcome = await answer(
+        context.db,
+        context.settings,
+        found.panel_id,
+        found.id,
+        given,
+        actor=f"resident:{resident.pseudonym}",
+        via="sms",
+    )
+    panel, member = outcome.panel, outcome.member
     params = {"title": panel.title, "date": panel.event_date, "place": panel.place}
-    if context.word == CONFIRM:
-        if member.status == MemberStatus.INVITED:
-            member.status = MemberStatus.CONFIRMED.value
-            member.replied_at = utcnow()
-            member.reply_code = seats.new_reply_code(panel)
-            details = {"member": member.pseudonym, "via": "sms"}
-            await record_async(context.db, actor, "panel.confirm", "panel", panel.id, details)
-        if member.status in (MemberStatus.CONFIRMED, MemberStatus.ATTENDED):
-            context.reply("panel_confirmed", resident.locale, code=member.reply_code, **params)
-        else:
-            context.reply("panel_closed", resident.locale, **params)
-        return True
-    if member.status in (MemberStatus.INVITED, MemberStatus.CONFIRMED):
-        member.replied_at = utcnow()
-        messages = await seats.drop(
-            context.db, context.settings, SYSTEM, panel, member, MemberStatus.DECLINED, by=actor, via="sms"
-        )
-        redis_url = context.settings.redis_url or ""
-
-        async def send_invitations() -> None:
-            for message in messages:
-                enqueue_send(redis_url, message.id, QueueName.DEFAULT)
-
-        context.after_commit.append(send_invitations)
-    if member.status == MemberStatus.ATTENDED:
+    if given == Answer.CONFIRM and member.status in (MemberStatus.CONFIRMED, MemberStatus.ATTENDED):
+        context.reply("panel_confirmed", resident.locale, code=member.reply_code, **params)
+    elif given == Answer.CONFIRM or member.status == MemberStatus.ATTENDED:
         context.reply("panel_closed", resident.locale, **params)
     else:
         context.reply("panel_declined", resident.locale, **params)
+    if outcome.messages or outcome.reminders:
+        redis_url = context.settings.redis_url or ""
+        message_ids = [m.id for m in outcome.messages]
+        panel_id, reminders = panel.id, outcome.reminders
+
+        async def after_commit() -> None:
+            for message_id in message_ids:
+                enqueue_send(redis_url, message_id, QueueName.DEFAULT)
+            schedule.schedule_member_reminders(redis_url, panel_id, reminders)
+
+        context.after_commit.append(after_commit)
     return True
 
 

@@ -31,6 +31,7 @@ _DESCRIPTIONS = {
     403: "the token's organizer lacks the role",
     404: "not found",
     409: "conflicts with existing data",
+    422: "understood but cannot be done as things are; `detail` says why",
     429: "too many requests; see Retry-After",
 }
 
