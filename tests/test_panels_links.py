@@ -224,7 +224,9 @@ def test_a_replacement_invited_after_the_reminder_run_still_gets_a_reminder(
     job_id = f"panel-{panel_id}-reminders-{stand_in.id}"
     when = ScheduledJobRegistry(queue=jobs).get_scheduled_time(job_id)
     assert when == datetime.fromisoformat(DEADLINE) - REMIND_BEFORE
-    assert Job.fetch(job_id, connection=jobs.connection, serializer=jobs.serializer).perform() == 1  # the job as the worker runs it
+    assert (
+        Job.fetch(job_id, connection=jobs.connection, serializer=jobs.serializer).perform() == 1
+    )  # the job as the worker runs it
     texts = _texts_to(db, stand_in.resident_id)
     assert len(texts) == 2 and ("提醒" in texts[1] or "Reminder" in texts[1])
     assert TOKEN.search(texts[1])  # the reminder carries the same link

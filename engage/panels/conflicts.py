@@ -159,8 +159,8 @@ def facts_from_json(row: Mapping[str, Any]) -> CandidateFacts:
     return CandidateFacts(
         key=str(row["key"]),
         name=str(row.get("name") or ""),
-        work_unit=row.get("work_unit") or None,
-        household_key=row.get("household_key") or None,
+        work_unit=row.get("work_unit"),
+        household_key=row.get("household_key"),
         nominator_resident_ids=ids("nominator_resident_ids"),
         family_resident_ids=ids("family_resident_ids"),
         household_resident_ids=ids("household_resident_ids"),
