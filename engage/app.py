@@ -34,6 +34,7 @@ from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
 from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
+from engage.panels.conflict_pages import MyConflictPages
 from engage.panels.conflicts_api import DeclaredConflictController
 from engage.panels.link_pages import InvitationLinkPages
 from engage.panels.pages import PanelPages
@@ -156,6 +157,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         PublicPanelPages,
         InvitationLinkPages,
         DeclaredConflictController,
+        MyConflictPages,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:

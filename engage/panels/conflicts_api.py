@@ -7,7 +7,6 @@ name) and the resident is excluded from the draw, with the reason kept beside th
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -18,10 +17,9 @@ from msgspec import Meta, Struct
 from sqlalchemy import select
 
 from engage.accounts.guards import any_organizer, staff
-from engage.audit.services import organizer_actor, record_async
-from engage.errors import InvalidInput, NotFound
+from engage.audit.services import organizer_actor
+from engage.panels import declarations
 from engage.panels.models import DeclaredConflict
-from engage.residents.models import Resident
 from engage.web.deps import DB, MAX_ID, problems
 
 ConflictId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a declared conflict")]
@@ -54,13 +52,6 @@ def _out(row: DeclaredConflict) -> DeclaredConflictOut:
     )
 
 
-def _text(field: str, value: str) -> str:
-    value = value.strip()
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise InvalidInput(field, "must not contain control characters")
-    return value
-
-
 class DeclaredConflictController(Controller):
     path = "/api/v1/conflicts"
     tags = ["panels"]
@@ -75,26 +66,15 @@ class DeclaredConflictController(Controller):
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[DeclaredConflictIn]
     ) -> DeclaredConflictOut:
-        candidate = _text("candidate", data.candidate)
-        if not candidate:
-            raise InvalidInput("candidate", "name the candidate (key or name)")
-        resident = await db.get(Resident, data.resident_id)
-        if resident is None:
-            raise NotFound("resident_id", f"no resident {data.resident_id}")
-        actor = organizer_actor(request.user.id)
-        row = DeclaredConflict(
-            resident_id=resident.id,
-            kind=data.kind,
-            candidate=candidate,
-            note=_text("note", data.note),
-            declared_by=f"resident:{resident.pseudonym}" if data.by_resident else actor,
+        row = await declarations.declare(
+            db,
+            organizer_actor(request.user.id),
+            data.resident_id,
+            data.kind,
+            data.candidate,
+            data.note,
+            by_resident=data.by_resident,
         )
-        db.add(row)
-        await db.flush()
-        # The kind only: the candidate and the note are about people.
-        details = {"conflict": row.id, "kind": data.kind, "by_resident": data.by_resident}
-        await record_async(db, actor, "conflict.declare", "resident", resident.id, details)
-        await db.commit()
         return _out(row)
 
     @get(summary="Declared conflicts, newest first", responses=problems(400, 401, 403))
@@ -117,12 +97,4 @@ class DeclaredConflictController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def remove(self, db: DB, request: Request[Any, Any, Any], conflict_id: ConflictId) -> None:
-        row = await db.get(DeclaredConflict, conflict_id)
-        if row is None:
-            raise NotFound("conflict_id", f"no declared conflict {conflict_id}")
-        details = {"conflict": row.id, "kind": row.kind}
-        await record_async(
-            db, organizer_actor(request.user.id), "conflict.remove", "resident", row.resident_id, details
-        )
-        await db.delete(row)
-        await db.commit()
+        await declarations.remove(db, organizer_actor(request.user.id), conflict_id)
