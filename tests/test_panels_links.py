@@ -273,6 +273,9 @@ def test_a_solver_failure_at_freeze_is_a_422_not_a_500(
     assert refused.status_code == 422
     assert refused.json()["field"] == "algorithm" and "Time limit reached" in refused.json()["detail"]
     assert client.get(base, headers=staff).json()["status"] == "draft"
+    monkeypatch.setattr("engage.panels.services.check_feasibility", failing)
+    checked = client.get(f"{base}/feasibility", headers=staff)
+    assert (checked.status_code, checked.json()["field"]) == (422, "algorithm")
 
 
 def test_categories_and_values_appear_in_words_on_the_organizer_and_public_pages(

@@ -370,7 +370,7 @@ class PanelController(Controller):
     @get(
         "/{panel_id:int}/feasibility",
         summary="Whether the pool as it is now can fill the panel within the quotas; if not, why",
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def feasibility(self, db: DB, state: State, panel_id: PanelId) -> FeasibilityOut:
         panel, live, report = await services.feasibility(db, panel_id, candidate_source(state))

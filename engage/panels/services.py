@@ -279,9 +279,13 @@ async def feasibility(
     """The quotas checked against the pool as it is now (what freezing would find)."""
     panel = await get_panel(db, panel_id)
     live = await live_pool(db, panel, source)
-    report = await to_thread.run_sync(
-        partial(check_feasibility, live.pool, live.quotas, panel.size, live.excluded)
-    )
+    try:
+        report = await to_thread.run_sync(
+            partial(check_feasibility, live.pool, live.quotas, panel.size, live.excluded)
+        )
+    except (LotteryError, RuntimeError, ValueError, ArithmeticError) as error:
+        log.warning("panel %s: the feasibility check failed: %r", panel_id, error)
+        raise LotteryFailed("algorithm", f"the feasibility check could not be computed ({error})") from None
     return panel, live, report
 
 
