@@ -147,6 +147,9 @@ def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
         page = phone.get(f"/j/{token}", headers={"Accept-Language": "en"})
         assert page.status_code == 200
         assert (
+            page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+        )
+        assert (
             "五里河改造评审团" in page.text
             and "2026-12-10 09:00" in page.text
             and "区政务中心三楼" in page.text

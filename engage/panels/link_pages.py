@@ -27,6 +27,8 @@ from engage.sms.texts import render
 from engage.web.deps import DB
 
 TEMPLATE = "pages/panels/link.html"
+# The token in the address is the capability: keep it out of caches, search engines and Referer headers.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
 async def _load(db: DB, key: str, token: str) -> tuple[Panel, PanelMember] | None:
@@ -71,13 +73,14 @@ def _page(
 ) -> Template:
     if found is None:
         context: dict[str, Any] = {"state": "invalid"}
-        return Template(TEMPLATE, context=context, status_code=status or 404)
+        return Template(TEMPLATE, context=context, status_code=status or 404, headers=PRIVATE)
     panel, member = found
     context = {"state": member.status, "panel": panel, "member": member, "token": token, "done": done}
     if not open_to_answers(panel, member):
         context.update(state="closed", reason=_closed_reason(panel, member))
-        return Template(TEMPLATE, context=context, status_code=status or (200 if done else 410))
-    return Template(TEMPLATE, context=context, status_code=status or 200)
+        code = status or (200 if done else 410)
+        return Template(TEMPLATE, context=context, status_code=code, headers=PRIVATE)
+    return Template(TEMPLATE, context=context, status_code=status or 200, headers=PRIVATE)
 
 
 async def _text_the_code(db: DB, state: State, panel: Panel, member: PanelMember) -> int | None:
@@ -105,9 +108,7 @@ class InvitationLinkPages(Controller):
     include_in_schema = False
 
     @get("/{token:str}", name="panels:link")
-    async def show(
-        self, request: Request[Any, Any, Any], db: DB, state: State, token: FromPath[str]
-    ) -> Template:
+    async def show(self, db: DB, state: State, token: FromPath[str]) -> Template:
         return _page(token, await _load(db, state.settings.secret_key, token))
 
     @post("/{token:str}", media_type=MediaType.HTML, status_code=200)
