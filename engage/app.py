@@ -39,6 +39,8 @@ from engage.panels.public import PublicPanelFiles
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
+from engage.selections.api import ParticipationApi, SelectionController
+from engage.selections.pages import LinkPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
@@ -140,6 +142,10 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         twilio_inbound,
         twilio_status,
         NoticeController,
+        SelectionController,
+        ParticipationApi,
+        PublicSelectionPages,
+        LinkPages,
         NoticePages,
         PublicPages,
         OrganizerPages,

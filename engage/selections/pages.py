@@ -1,0 +1,236 @@
+"""Pages of a selection: the public page (every stage as it happened) and its open data, and the
+phone pages behind personal links: the assessment ballot (/b/...), the speech rating (/r/...) and the
+juror's scoring sheet (/s/...). The link's token is the capability; forms still carry the CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from engage.errors import EngageError
+from engage.i18n import current_locale
+from engage.selections import assessment, balloting, interviews, outcome, services
+from engage.selections.api import run
+from engage.selections.models import InvitationStage, StageKind
+from engage.web.deps import DB, MAX_ID
+
+SelectionId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+Token = Annotated[str, Parameter(min_length=8, max_length=64)]
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class PublicSelectionPages(Controller):
+    path = "/selections"
+    include_in_schema = False
+
+    @get(media_type=MediaType.HTML)
+    async def index(self, db: DB) -> Template:
+        rows = await db.run_sync(lambda s: services.list_selections(s, public=True))
+        return Template(
+            "pages/selections/index.html", context={"selections": rows, "locale": current_locale.get()}
+        )
+
+    @get("/{selection_id:int}", media_type=MediaType.HTML)
+    async def show(self, db: DB, selection_id: SelectionId) -> Template:
+        locale = current_locale.get()
+        view = await db.run_sync(lambda s: _public(s, selection_id, locale))
+        return Template("pages/selections/show.html", context={"v": view, "locale": locale})
+
+    @get("/{selection_id:int}/open-data.json")
+    async def open_json(self, db: DB, selection_id: SelectionId) -> dict[str, Any]:
+        return await db.run_sync(lambda s: _public(s, selection_id, "en"))
+
+    @get("/{selection_id:int}/open-data.csv")
+    async def open_csv(self, db: DB, selection_id: SelectionId) -> Response[bytes]:
+        view = await db.run_sync(lambda s: _public(s, selection_id, "en"))
+        return Response(
+            ("\ufeff" + outcome.open_data_csv(view)).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="selection-{selection_id}.csv"'},
+        )
+
+
+def _public(session: Session, selection_id: int, locale: str) -> dict[str, Any]:
+    selection = services.get_selection(session, selection_id)
+    if selection.status == "draft":
+        from engage.errors import NotFound
+
+        raise NotFound("selection_id", f"no selection {selection_id}")
+    view = outcome.public_view(session, selection, locale)
+    view["margins"] = [c.__dict__ for c in balloting.margin_report(session, selection)]
+    view["blocked"] = {s.kind: (s.outcome or {}).get("blocked") for s in selection.stages if s.outcome}
+    return view
+
+
+RATING_LABELS = {
+    assessment.Rating.COMPETENT: "Competent",
+    assessment.Rating.BASICALLY_COMPETENT: "Basically competent",
+    assessment.Rating.NOT_COMPETENT: "Not competent",
+}
+
+
+class LinkPages(Controller):
+    """Personal links, opened from an SMS on a phone."""
+
+    include_in_schema = False
+
+    @get("/b/{token:str}", media_type=MediaType.HTML)
+    async def ballot(self, db: DB, token: Token) -> Template:
+        return await _ballot_page(db, token, {}, {})
+
+    @post("/b/{token:str}", media_type=MediaType.HTML)
+    async def cast(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        ratings: dict[int, str] = {}
+        for key, value in data.items():
+            if key.startswith("a") and key[1:].isdigit():
+                ratings[int(key[1:])] = value
+        try:
+            await run(db, lambda s: balloting.cast_ballot(s, token, ratings))
+        except EngageError as error:
+            await db.rollback()
+            if error.status_code in (403, 404, 409):
+                raise
+            return await _ballot_page(db, token, data, {_anchor(error.field): error.detail}, 400)
+        return Redirect(f"/b/{token}")
+
+    @get("/r/{token:str}", media_type=MediaType.HTML)
+    async def speech(self, db: DB, token: Token) -> Template:
+        return await _speech_page(db, token, {}, {})
+
+    @post("/r/{token:str}", media_type=MediaType.HTML)
+    async def rate(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        points: dict[int, int] = {}
+        errors: dict[str, str] = {}
+        for key, value in data.items():
+            if key.startswith("a") and key[1:].isdigit():
+                try:
+                    points[int(key[1:])] = int(value)
+                except ValueError:
+                    errors[key] = _not_a_number()
+        if not errors:
+            try:
+                await run(db, lambda s: balloting.submit_speech_scores(s, token, points))
+            except EngageError as error:
+                await db.rollback()
+                if error.status_code in (403, 404, 409):
+                    raise
+                errors[_anchor(error.field)] = error.detail
+        if errors:
+            return await _speech_page(db, token, data, errors, 400)
+        return Redirect(f"/r/{token}")
+
+    @get("/s/{token:str}", media_type=MediaType.HTML)
+    async def sheet(self, db: DB, token: Token) -> Template:
+        return await _sheet_page(db, token, {}, {})
+
+    @post("/s/{token:str}", media_type=MediaType.HTML)
+    async def score(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        scores: dict[int, dict[str, Any]] = {}
+        errors: dict[str, str] = {}
+        for key, value in data.items():
+            applicant, _, code = key.partition("-")
+            if applicant.startswith("a") and applicant[1:].isdigit() and code:
+                try:
+                    scores.setdefault(int(applicant[1:]), {})[code] = int(value)
+                except ValueError:
+                    errors[key] = _not_a_number()
+        if not errors:
+            try:
+                await run(db, lambda s: interviews.submit(s, token, scores))
+            except EngageError as error:
+                await db.rollback()
+                if error.status_code in (403, 404, 409):
+                    raise
+                errors[_anchor(error.field)] = error.detail
+        if errors:
+            return await _sheet_page(db, token, data, errors, 400)
+        return Redirect(f"/s/{token}")
+
+
+def _not_a_number() -> str:
+    from engage.i18n import gettext as _
+
+    return _("Enter a whole number.")
+
+
+def _anchor(field: str | None) -> str:
+    """scores.12 / ratings.12 / points.12 -> the input's id on the page (a12)."""
+    if not field:
+        return "form"
+    _head, _, tail = field.partition(".")
+    return f"a{tail}" if tail.isdigit() else field
+
+
+async def _ballot_page(
+    db: Any, token: str, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Template:
+    locale = current_locale.get()
+
+    def load(s: Session) -> dict[str, Any]:
+        ballot = balloting.open_link(s, InvitationStage.ASSESSMENT, token)
+        return _link_context(ballot, StageKind.ASSESSMENT, locale)
+
+    context = await db.run_sync(load)
+    context.update(
+        values=values, errors=errors, token=token, ratings=list(assessment.Rating), labels=RATING_LABELS
+    )
+    return Template("pages/selections/ballot.html", context=context, status_code=status)
+
+
+async def _speech_page(
+    db: Any, token: str, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Template:
+    locale = current_locale.get()
+
+    def load(s: Session) -> dict[str, Any]:
+        ballot = balloting.open_link(s, InvitationStage.SPEECH, token)
+        context = _link_context(ballot, StageKind.SPEECH, locale)
+        context["max_points"] = services.rules_of(ballot.selection).speech_max_points
+        return context
+
+    context = await db.run_sync(load)
+    context.update(values=values, errors=errors, token=token)
+    return Template("pages/selections/speech.html", context=context, status_code=status)
+
+
+def _link_context(ballot: balloting.Ballot, kind: StageKind, locale: str) -> dict[str, Any]:
+    stage = ballot.selection.stage(kind)
+    posts = {post.id: post.title(locale) for post in ballot.selection.posts}
+    return {
+        "locale": locale,
+        "title": ballot.selection.title(locale),
+        "selection_id": ballot.selection.id,
+        "stage": stage,
+        "applicants": [(a, posts[a.post_id]) for a in ballot.applicants],
+        "used": ballot.invitation.voted_at is not None,
+        "rules": ballot.selection.rules,
+    }
+
+
+async def _sheet_page(
+    db: Any, token: str, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Template:
+    locale = current_locale.get()
+
+    def load(s: Session) -> dict[str, Any]:
+        sheet = interviews.open_sheet(s, token)
+        posts = {post.id: post.title(locale) for post in sheet.selection.posts}
+        return {
+            "locale": locale,
+            "title": sheet.selection.title(locale),
+            "selection_id": sheet.selection.id,
+            "stage": sheet.selection.stage(StageKind.INTERVIEW),
+            "candidates": [(a, posts[a.post_id]) for a in sheet.candidates],
+            "conflicted": sheet.conflicted,
+            "rubric": sheet.rubric,
+            "juror": sheet.juror,
+        }
+
+    context = await db.run_sync(load)
+    context.update(values=values, errors=errors, token=token)
+    return Template("pages/selections/sheet.html", context=context, status_code=status)

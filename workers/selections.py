@@ -1,0 +1,50 @@
+"""Selection stages open and close on their dates by themselves. A tick reloads the stage and does
+what is due; when a rule blocks it (say, too few candidates for the speech stage), the reason is kept
+on the stage for the public page and the organizer, and nothing else changes."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from engage.audit.services import record
+from engage.db import utcnow
+from engage.errors import EngageError
+from engage.selections import services
+from engage.selections.dispatch import dispatch
+from engage.selections.models import StageStatus
+from workers import context
+
+log = logging.getLogger(__name__)
+SYSTEM = "system:schedule"
+
+
+def tick(selection_id: int, kind: str) -> str:
+    settings = context.settings()
+    assert settings.redis_url
+    now = utcnow()
+    with Session(context.engine(), expire_on_commit=False) as session:
+        selection = services.get_selection(session, selection_id)
+        stage = selection.stage(kind)
+        try:
+            if stage.status == StageStatus.PENDING and stage.opens_at <= now:
+                _, after = services.open_stage(session, SYSTEM, selection_id, kind, settings)
+                done = "opened"
+            elif stage.status == StageStatus.OPEN and stage.closes_at <= now:
+                _, after = services.close_stage(session, SYSTEM, selection_id, kind, settings)
+                done = "closed"
+            else:
+                return "nothing due"
+        except EngageError as error:
+            session.rollback()
+            selection = services.get_selection(session, selection_id)
+            stage = selection.stage(kind)
+            stage.outcome = dict(stage.outcome or {}, blocked={"field": error.field, "detail": error.detail})
+            record(session, SYSTEM, "selection.stage.blocked", "selection", selection_id, {"stage": kind})
+            session.commit()
+            log.info("selection %s: %s stage blocked: %s", selection_id, kind, error.detail)
+            return "blocked"
+        session.commit()
+    dispatch(settings.redis_url, after)
+    return done
