@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engage.i18n import gettext as _
 from engage.notices.kinds import NoticeKind
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
 from engage.selections import assessment, differential, scoring, services
@@ -168,7 +169,7 @@ def open_link(session: Session, stage: InvitationStage, token: str) -> Ballot:
         select(Invitation).where(Invitation.token_hash == token_hash(token), Invitation.stage == stage)
     ).scalar_one_or_none()
     if invitation is None:
-        raise NotFound("token", "this link is not valid; check that it was copied whole")
+        raise NotFound("token", _("This link is not valid; check that it was copied whole."))
     selection = services.get_selection(session, invitation.selection_id)
     applicants = services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)
     return Ballot(invitation, selection, applicants)
@@ -177,18 +178,18 @@ def open_link(session: Session, stage: InvitationStage, token: str) -> Ballot:
 def _usable(session: Session, ballot: Ballot, kind: StageKind) -> None:
     services.require_open(ballot.selection, kind)
     if not _is_evaluator(session, ballot.invitation.resident_id):
-        raise Forbidden("token", "this link belongs to someone who is no longer an evaluator")
+        raise Forbidden("token", _("This link belongs to someone who is no longer an evaluator."))
     if ballot.invitation.voted_at is not None:
-        raise Conflict("token", "this ballot has already been cast; each evaluator votes once")
+        raise Conflict("token", _("This ballot has already been cast; each evaluator votes once."))
 
 
 def _covering(ballot: Ballot, given: Mapping[int, Any], field_name: str) -> None:
     expected = {applicant.id for applicant in ballot.applicants}
     for applicant_id in given:
         if applicant_id not in expected:
-            raise InvalidInput(f"{field_name}.{applicant_id}", "not an applicant on this ballot")
+            raise InvalidInput(f"{field_name}.{applicant_id}", _("Not an applicant on this ballot."))
     for applicant_id in sorted(expected - set(given)):
-        raise InvalidInput(f"{field_name}.{applicant_id}", "rate every applicant on the ballot")
+        raise InvalidInput(f"{field_name}.{applicant_id}", _("Rate every applicant on the ballot."))
 
 
 def _mark_voted(session: Session, invitation: Invitation) -> None:
@@ -198,7 +199,7 @@ def _mark_voted(session: Session, invitation: Invitation) -> None:
         .values(voted_at=utcnow())
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("token", "this ballot has already been cast; each evaluator votes once")
+        raise Conflict("token", _("This ballot has already been cast; each evaluator votes once."))
 
 
 def cast_ballot(session: Session, token: str, ratings: Mapping[int, str]) -> None:
@@ -211,7 +212,9 @@ def cast_ballot(session: Session, token: str, ratings: Mapping[int, str]) -> Non
             checked[applicant_id] = assessment.Rating(rating)
         except ValueError:
             options = ", ".join(r.value for r in assessment.Rating)
-            raise InvalidInput(f"ratings.{applicant_id}", f"choose one of {options}") from None
+            raise InvalidInput(
+                f"ratings.{applicant_id}", _("Choose one of: %(options)s.") % {"options": options}
+            ) from None
     _mark_voted(session, ballot.invitation)
     group = ballot.invitation.group
     for applicant_id, rating in checked.items():
@@ -241,7 +244,9 @@ def submit_speech_scores(session: Session, token: str, points: Mapping[int, int]
     top = services.rules_of(ballot.selection).speech_max_points
     for applicant_id, value in points.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            raise InvalidInput(f"points.{applicant_id}", f"a whole number from 0 to {top}")
+            raise InvalidInput(
+                f"points.{applicant_id}", _("Enter a whole number from 0 to %(max)s.") % {"max": top}
+            )
     _mark_voted(session, ballot.invitation)
     session.add_all(
         SpeechScore(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engage.i18n import gettext as _
 from engage.panels.models import MemberStatus, Panel, PanelStatus
 from engage.panels.pool import participant_group
 from engage.residents.models import Resident
@@ -164,7 +165,7 @@ class Sheet:
 def open_sheet(session: Session, token: str) -> Sheet:
     juror = session.execute(select(Juror).where(Juror.token_hash == token_hash(token))).scalar_one_or_none()
     if juror is None:
-        raise NotFound("token", "this link is not valid; check that it was copied whole")
+        raise NotFound("token", _("This link is not valid; check that it was copied whole."))
     selection = services.get_selection(session, juror.selection_id)
     active = services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)
     return Sheet(
@@ -181,31 +182,32 @@ def submit(session: Session, token: str, points: Mapping[int, Mapping[str, Any]]
     services.require_open(sheet.selection, StageKind.INTERVIEW)
     juror = sheet.juror
     if juror.absent:
-        raise Forbidden("token", "this juror was marked absent and cannot score")
+        raise Forbidden("token", _("You were recorded as absent from this interview, so you do not score."))
     if juror.submitted_at is not None:
-        raise Conflict("token", "scores were already submitted; they cannot be changed")
+        raise Conflict("token", _("Your scores were already submitted; they cannot be changed."))
     expected = {a.id for a in sheet.candidates}
     for applicant_id in points:
         if applicant_id in juror.conflicts:
             raise InvalidInput(
-                f"scores.{applicant_id}", "a declared conflict: this candidate is not yours to score"
+                f"scores.{applicant_id}",
+                _("A declared conflict of interest: this candidate is not yours to score."),
             )
         if applicant_id not in expected:
-            raise InvalidInput(f"scores.{applicant_id}", "not a candidate in this interview")
+            raise InvalidInput(f"scores.{applicant_id}", _("Not a candidate in this interview."))
     for applicant_id in sorted(expected - set(points)):
-        raise InvalidInput(f"scores.{applicant_id}", "score every candidate on the sheet")
+        raise InvalidInput(f"scores.{applicant_id}", _("Score every candidate on the sheet."))
     rubric = scoring.Rubric(tuple(scoring.Criterion(c.code, c.max_points) for c in sheet.rubric))
     totals: dict[int, int] = {}
     for applicant_id, given in points.items():
         problems = rubric.validate(given)
         if problems:
-            raise InvalidInput(f"scores.{applicant_id}", "; ".join(problems))
+            raise InvalidInput(f"scores.{applicant_id}", rubric_problems(problems, sheet.rubric))
         totals[applicant_id] = rubric.total(given)
     claimed = session.execute(
         update(Juror).where(Juror.id == juror.id, Juror.submitted_at.is_(None)).values(submitted_at=utcnow())
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("token", "scores were already submitted; they cannot be changed")
+        raise Conflict("token", _("Your scores were already submitted; they cannot be changed."))
     session.add_all(
         InterviewScore(
             selection_id=sheet.selection.id,
@@ -225,6 +227,23 @@ def submit(session: Session, token: str, points: Mapping[int, Mapping[str, Any]]
         {"juror_id": juror.id},
     )
     return sheet
+
+
+def rubric_problems(codes: list[str], rubric: list[Criterion]) -> str:
+    """The rubric's problem codes ("out_of_range:knowledge") as words naming the criterion."""
+    top = {c.code: c.max_points for c in rubric}
+    words = []
+    for problem in codes:
+        kind, _sep, code = problem.partition(":")
+        if kind == "unknown":
+            words.append(_("%(code)s is not a criterion of this rubric") % {"code": code})
+        elif kind == "missing":
+            words.append(_("%(code)s: give a score") % {"code": code})
+        else:
+            words.append(
+                _("%(code)s: a whole number from 0 to %(max)s") % {"code": code, "max": top.get(code, 0)}
+            )
+    return "; ".join(words)
 
 
 def progress(session: Session, selection_id: int) -> dict[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engage.i18n import gettext as _
 from engage.residents.models import ParticipantType, Resident
 from engage.selections import services
 from engage.selections.models import (
@@ -65,17 +66,17 @@ def nominate(
     services.require_open(selection, StageKind.NOMINATION, "post_id")
     resident = session.get(Resident, resident_id)
     if resident is None or resident.phone is None or resident.verified_at is None:
-        raise Forbidden("token", "only residents with a verified phone can nominate")
+        raise Forbidden("token", _("Only residents with a verified phone can nominate."))
     category = nominator_category(resident.participant_type)
     if category is None:
-        raise Forbidden("token", "residents and deputies nominate; experts take part in the jury instead")
+        raise Forbidden("token", _("Residents and deputies nominate; experts take part in the jury instead."))
     name = " ".join(entry.name.split())
     if not name or len(name) > 100:
-        raise InvalidInput("name", "give the person's name (at most 100 characters)")
+        raise InvalidInput("name", _("Give the person's name (at most 100 characters)."))
     work_unit = " ".join(entry.work_unit.split())[:200]
     reason = entry.reason.strip()
     if len(reason) > MAX_REASON:
-        raise InvalidInput("reason", f"at most {MAX_REASON} characters")
+        raise InvalidInput("reason", _("At most %(n)s characters.") % {"n": MAX_REASON})
     key = nominee_key(name, work_unit)
     nominee = session.execute(
         select(Nominee).where(Nominee.post_id == post.id, Nominee.key == key)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engage.errors import EngageError
 from engage.i18n import current_locale
+from engage.i18n import gettext as _
 from engage.selections import assessment, balloting, interviews, outcome, services
 from engage.selections.api import run
 from engage.selections.models import InvitationStage, StageKind
@@ -85,17 +86,23 @@ class LinkPages(Controller):
 
     @post("/b/{token:str}", media_type=MediaType.HTML)
     async def cast(self, db: DB, token: Token, data: Form) -> Template | Redirect:
-        ratings: dict[int, str] = {}
-        for key, value in data.items():
-            if key.startswith("a") and key[1:].isdigit():
-                ratings[int(key[1:])] = value
-        try:
-            await run(db, lambda s: balloting.cast_ballot(s, token, ratings))
-        except EngageError as error:
-            await db.rollback()
-            if error.status_code in (403, 404, 409):
-                raise
-            return await _ballot_page(db, token, data, {_anchor(error.field): error.detail}, 400)
+        ballot = await db.run_sync(lambda s: balloting.open_link(s, InvitationStage.ASSESSMENT, token))
+        ratings = {a.id: data[f"a{a.id}"] for a in ballot.applicants if data.get(f"a{a.id}")}
+        errors = {
+            f"a{a.id}": _("Choose a rating for this applicant.")
+            for a in ballot.applicants
+            if a.id not in ratings
+        }
+        if not errors:
+            try:
+                await run(db, lambda s: balloting.cast_ballot(s, token, ratings))
+            except EngageError as error:
+                await db.rollback()
+                if error.status_code in (403, 404, 409):
+                    raise
+                errors[_anchor(error.field)] = error.detail
+        if errors:
+            return await _ballot_page(db, token, data, errors, 400)
         return Redirect(f"/b/{token}")
 
     @get("/r/{token:str}", media_type=MediaType.HTML)
@@ -104,14 +111,20 @@ class LinkPages(Controller):
 
     @post("/r/{token:str}", media_type=MediaType.HTML)
     async def rate(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        def load(s: Session) -> tuple[balloting.Ballot, int]:
+            ballot = balloting.open_link(s, InvitationStage.SPEECH, token)
+            return ballot, services.rules_of(ballot.selection).speech_max_points
+
+        ballot, top = await db.run_sync(load)
         points: dict[int, int] = {}
         errors: dict[str, str] = {}
-        for key, value in data.items():
-            if key.startswith("a") and key[1:].isdigit():
-                try:
-                    points[int(key[1:])] = int(value)
-                except ValueError:
-                    errors[key] = _not_a_number()
+        for applicant in ballot.applicants:
+            name = f"a{applicant.id}"
+            value = _whole(data.get(name, ""), top)
+            if value is None:
+                errors[name] = _("Enter a whole number from 0 to %(max)s.") % {"max": top}
+            else:
+                points[applicant.id] = value
         if not errors:
             try:
                 await run(db, lambda s: balloting.submit_speech_scores(s, token, points))
@@ -130,15 +143,19 @@ class LinkPages(Controller):
 
     @post("/s/{token:str}", media_type=MediaType.HTML)
     async def score(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        sheet = await db.run_sync(lambda s: interviews.open_sheet(s, token))
         scores: dict[int, dict[str, Any]] = {}
         errors: dict[str, str] = {}
-        for key, value in data.items():
-            applicant, _, code = key.partition("-")
-            if applicant.startswith("a") and applicant[1:].isdigit() and code:
-                try:
-                    scores.setdefault(int(applicant[1:]), {})[code] = int(value)
-                except ValueError:
-                    errors[key] = _not_a_number()
+        for applicant in sheet.candidates:
+            for criterion in sheet.rubric:
+                name = f"a{applicant.id}-{criterion.code}"
+                value = _whole(data.get(name, ""), criterion.max_points)
+                if value is None:
+                    errors[name] = _("Enter a whole number from 0 to %(max)s.") % {
+                        "max": criterion.max_points
+                    }
+                else:
+                    scores.setdefault(applicant.id, {})[criterion.code] = value
         if not errors:
             try:
                 await run(db, lambda s: interviews.submit(s, token, scores))
@@ -152,10 +169,13 @@ class LinkPages(Controller):
         return Redirect(f"/s/{token}")
 
 
-def _not_a_number() -> str:
-    from engage.i18n import gettext as _
-
-    return _("Enter a whole number.")
+def _whole(text: str, top: int) -> int | None:
+    """A whole number from 0 to top typed into a phone's number field, or None."""
+    text = text.strip()
+    if not text.isdecimal() or len(text) > 6:
+        return None
+    value = int(text)
+    return value if value <= top else None
 
 
 def _anchor(field: str | None) -> str:

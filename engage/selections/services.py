@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engage.audit.services import record
 from engage.errors import Conflict, InvalidInput, NotFound
+from engage.i18n import gettext as _
 from engage.notices import fanout
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
@@ -197,7 +198,8 @@ def issue_notice(
     session.add(notice)
     session.flush()
     last_error: InvalidInput | None = None
-    for body_zh, body_en in bodies:
+    # The last resort always fits: the page, one tap away, carries everything.
+    for body_zh, body_en in [*bodies, ("详见公告页面。", "Details on the page.")]:
         notice.body_zh, notice.body_en = body_zh, body_en
         try:
             check_texts(notice, settings)
@@ -420,8 +422,9 @@ def open_stages(session: Session, selection_id: int) -> list[str]:
 def require_open(selection: Selection, kind: StageKind, field_name: str = "stage") -> Stage:
     stage = selection.stage(kind)
     if stage.status != StageStatus.OPEN:
-        word = "has not opened yet" if stage.status == StageStatus.PENDING else "is closed"
-        raise Conflict(field_name, f"the {kind} stage {word}")
+        if stage.status == StageStatus.PENDING:
+            raise Conflict(field_name, _("This stage (%(stage)s) has not opened yet.") % {"stage": kind})
+        raise Conflict(field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind})
     return stage
 
 
