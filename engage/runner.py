@@ -57,7 +57,9 @@ def _prepare(settings: Settings) -> None:
 
         demo = seed_selections(settings)
         if demo is not None:
-            print(f"Demo selections: /selections/{demo.finished_id} (finished), /selections/{demo.in_progress_id}")
+            print(
+                f"Demo selections: /selections/{demo.finished_id} (finished), /selections/{demo.in_progress_id}"
+            )
     if result.admin_password:
         print(f"Admin sign-in: {result.admin_email} / {result.admin_password}")
     else:

@@ -430,9 +430,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     stored = db.execute(select(func.count()).select_from(InterviewScore)).scalar_one()
     assert stored == 54 * 5 - 1
     interview = api.ok("POST", f"/selections/{sid}/stages/interview/close")["interview"]
-    late = api.public(
-        "POST", f"/api/v1/scores/{token_of[absent['id']]}", json={"scores": given[first]}
-    )
+    late = api.public("POST", f"/api/v1/scores/{token_of[absent['id']]}", json={"scores": given[first]})
     assert late.status_code == 409  # the session is closed
     assert db.execute(select(func.count()).select_from(InterviewScore)).scalar_one() == stored
 

@@ -22,7 +22,7 @@ from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
 from engage.selections import balloting, interviews, nominating, services
 from engage.selections.config import EVALUATOR_GROUPS
-from engage.selections.models import ApplicantStatus, InvitationStage, Selection, StageKind
+from engage.selections.models import ApplicantStatus, ConsentStatus, InvitationStage, Selection, StageKind
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 
@@ -170,9 +170,7 @@ def _start(
     services.close_stage(session, ACTOR, selection.id, StageKind.NOMINATION, settings)
     for tally in nominating.tallies(session, selection.id):
         if tally.name in ("王建国", "张伟"):
-            nominating.record_consent(
-                session, ACTOR, selection.id, tally.nominee_id, nominating.ConsentStatus.GIVEN
-            )
+            nominating.record_consent(session, ACTOR, selection.id, tally.nominee_id, ConsentStatus.GIVEN)
             nominating.admit(session, ACTOR, selection.id, tally.nominee_id)
     posts = [post.id for post in selection.posts]
     services.add_applicants(
