@@ -13,7 +13,7 @@ from engage.db import utcnow
 from engage.errors import EngageError
 from engage.selections import services
 from engage.selections.dispatch import dispatch
-from engage.selections.models import StageStatus
+from engage.selections.models import StageKind, StageStatus
 from workers import context
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,23 @@ SYSTEM = "system:schedule"
 
 
 def tick(selection_id: int, kind: str) -> str:
+    """Open or close the stage if due. Closing late also opens the next stage when its time has come
+    (its own job found it waiting for this one)."""
+    done = _tick(selection_id, kind)
+    if done == "closed":
+        following = _next_kind(selection_id, kind)
+        if following is not None and _tick(selection_id, following) == "opened":
+            return "closed, next opened"
+    return done
+
+
+def _next_kind(selection_id: int, kind: str) -> str | None:
+    order = [k.value for k in StageKind]
+    index = order.index(kind)
+    return order[index + 1] if index + 1 < len(order) else None
+
+
+def _tick(selection_id: int, kind: str) -> str:
     settings = context.settings()
     assert settings.redis_url
     now = utcnow()
@@ -28,6 +45,9 @@ def tick(selection_id: int, kind: str) -> str:
         selection = services.get_selection(session, selection_id)
         stage = selection.stage(kind)
         try:
+            previous = [s for s in selection.stages if s.position == stage.position - 1]
+            if stage.status == StageStatus.PENDING and previous and previous[0].status != StageStatus.CLOSED:
+                return f"waiting for {previous[0].kind}"
             if stage.status == StageStatus.PENDING and stage.opens_at <= now:
                 _, after = services.open_stage(session, SYSTEM, selection_id, kind, settings)
                 done = "opened"
