@@ -40,7 +40,7 @@ from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
 from engage.selections.api import ParticipationApi, SelectionController
-from engage.selections.pages import LinkPages, PublicSelectionPages
+from engage.selections.pages import LinkPages, NominationPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
@@ -145,6 +145,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         SelectionController,
         ParticipationApi,
         PublicSelectionPages,
+        NominationPages,
         LinkPages,
         NoticePages,
         PublicPages,

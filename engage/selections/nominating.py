@@ -114,6 +114,18 @@ def nominate(
     return existing, changed
 
 
+def nominations_of(
+    session: Session, selection_id: int, resident_id: int
+) -> dict[int, tuple[Nomination, Nominee]]:
+    """This resident's own nominations, by post (to show and change them)."""
+    rows = session.execute(
+        select(Nomination, Nominee)
+        .join(Nominee, Nominee.id == Nomination.nominee_id)
+        .where(Nomination.selection_id == selection_id, Nomination.resident_id == resident_id)
+    ).all()
+    return {nomination.post_id: (nomination, nominee) for nomination, nominee in rows}
+
+
 @dataclass(frozen=True)
 class Tally:
     nominee_id: int

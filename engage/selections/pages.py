@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from engage.errors import EngageError
+from engage.errors import EngageError, NotFound
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
-from engage.selections import assessment, balloting, interviews, outcome, services
+from engage.residents.signup_pages import RESIDENT
+from engage.selections import assessment, balloting, interviews, nominating, outcome, services
 from engage.selections.api import run
 from engage.selections.models import InvitationStage, StageKind
 from engage.web.deps import DB, MAX_ID
@@ -59,13 +60,93 @@ class PublicSelectionPages(Controller):
 def _public(session: Session, selection_id: int, locale: str) -> dict[str, Any]:
     selection = services.get_selection(session, selection_id)
     if selection.status == "draft":
-        from engage.errors import NotFound
-
         raise NotFound("selection_id", f"no selection {selection_id}")
     view = outcome.public_view(session, selection, locale)
     view["margins"] = [c.__dict__ for c in balloting.margin_report(session, selection)]
     view["blocked"] = {s.kind: (s.outcome or {}).get("blocked") for s in selection.stages if s.outcome}
     return view
+
+
+class NominationPages(Controller):
+    """A signed-in resident (phone + code, as for /me) nominates one person per post, and may change it
+    until the nomination closes."""
+
+    path = "/selections/{selection_id:int}/nominate"
+    include_in_schema = False
+
+    @get(media_type=MediaType.HTML)
+    async def form(
+        self, request: Request[Any, Any, Any], db: DB, selection_id: SelectionId
+    ) -> Template | Redirect:
+        resident_id = _signed_in(request)
+        if resident_id is None:
+            return Redirect("/join")
+        return await _nomination_page(
+            db, selection_id, resident_id, {}, {}, saved=request.query_params.get("saved")
+        )
+
+    @post(media_type=MediaType.HTML)
+    async def submit(
+        self, request: Request[Any, Any, Any], db: DB, selection_id: SelectionId, data: Form
+    ) -> Template | Redirect:
+        resident_id = _signed_in(request)
+        if resident_id is None:
+            return Redirect("/join")
+        errors: dict[str, str] = {}
+        try:
+            post_id = int(data.get("post_id", ""))
+        except ValueError:
+            post_id = 0
+        entry = nominating.NominationIn(
+            post_id,
+            data.get(f"name-{post_id}", ""),
+            data.get(f"work_unit-{post_id}", ""),
+            data.get(f"reason-{post_id}", ""),
+        )
+        try:
+            await run(db, lambda s: nominating.nominate(s, resident_id, selection_id, entry))
+        except EngageError as error:
+            await db.rollback()
+            if error.status_code == 404:
+                raise
+            errors[f"{error.field}-{post_id}" if error.field in ("name", "reason") else "form"] = error.detail
+        if errors:
+            return await _nomination_page(db, selection_id, resident_id, data, errors, status=400)
+        return Redirect(f"/selections/{selection_id}/nominate?saved={post_id}")
+
+
+def _signed_in(request: Request[Any, Any, Any]) -> int | None:
+    resident_id = request.session.get(RESIDENT) if request.session else None
+    return resident_id if isinstance(resident_id, int) else None
+
+
+async def _nomination_page(
+    db: Any,
+    selection_id: int,
+    resident_id: int,
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    saved: str | None = None,
+    status: int = 200,
+) -> Template:
+    locale = current_locale.get()
+
+    def load(s: Session) -> dict[str, Any]:
+        selection = services.get_selection(s, selection_id)
+        if selection.status == "draft":
+            raise NotFound("selection_id", f"no selection {selection_id}")
+        mine = nominating.nominations_of(s, selection_id, resident_id)
+        return {
+            "locale": locale,
+            "selection": selection,
+            "stage": selection.stage(StageKind.NOMINATION),
+            "posts": [(post, mine.get(post.id)) for post in selection.posts],
+        }
+
+    context = await db.run_sync(load)
+    context.update(values=values, errors=errors, saved=saved)
+    return Template("pages/selections/nominate.html", context=context, status_code=status)
 
 
 RATING_LABELS = {
