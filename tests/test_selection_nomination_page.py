@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engage.selections import services
 from engage.selections.models import Nomination, Nominee, StageKind
 from engage.settings import Settings
+from tests.test_panels import district as district_with_texts  # noqa: F401
 from tests.test_signup_web import district, post, sign_up  # noqa: F401
 
 
