@@ -42,6 +42,9 @@ from engage.panels.public import PublicPanelFiles, PublicPanelPages
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
+from engage.selections.api import ParticipationApi, SelectionController
+from engage.selections.candidates import candidate_facts
+from engage.selections.pages import LinkPages, NominationPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
@@ -143,6 +146,11 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         twilio_inbound,
         twilio_status,
         NoticeController,
+        SelectionController,
+        ParticipationApi,
+        PublicSelectionPages,
+        NominationPages,
+        LinkPages,
         NoticePages,
         PublicPages,
         OrganizerPages,
@@ -171,6 +179,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
                 "db_sessions": async_session_factory(engine),
                 "redis": redis,
                 "redis_url": resolved_redis_url,
+                # The panel service asks the selections domain for a panel's candidates at freeze.
+                "candidate_source": candidate_facts,
             }
         ),
         dependencies={"db": Provide(provide_db)},

@@ -101,6 +101,11 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         print(f"already seeded: {result.communities} communities, {result.residents} residents")
         return
     print(f"seeded {result.communities} communities and {result.residents} residents")
+    from engage.selections.demo import seed_selections
+
+    demo = seed_selections(settings)
+    if demo is not None:
+        print(f"demo selections: {demo.finished_id} (finished), {demo.in_progress_id} (in progress)")
     if result.admin_password:
         print(f"admin sign-in: {result.admin_email} / {result.admin_password}")
 

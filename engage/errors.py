@@ -30,6 +30,10 @@ class NotFound(EngageError):
     status_code = 404
 
 
+class Forbidden(EngageError):
+    status_code = 403
+
+
 class Conflict(EngageError):
     status_code = 409
 

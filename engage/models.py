@@ -6,23 +6,47 @@ from engage.db import Base
 from engage.notices.models import Notice
 from engage.panels.models import DeclaredConflict, Panel, PanelMember
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
+from engage.selections.models import (
+    Applicant,
+    AssessmentCount,
+    InterviewScore,
+    Invitation,
+    Juror,
+    Nomination,
+    Nominee,
+    Post,
+    Selection,
+    SpeechScore,
+    Stage,
+)
 from engage.sms.models import SmsMessage
 
 __all__ = [
     "ApiToken",
+    "Applicant",
+    "AssessmentCount",
     "AuditEntry",
     "AuditHead",
     "Base",
     "Community",
     "DeclaredConflict",
+    "InterviewScore",
+    "Invitation",
+    "Juror",
+    "Nomination",
+    "Nominee",
     "Notice",
     "Organizer",
     "Panel",
     "PanelMember",
+    "Post",
     "Resident",
     "ResidentRole",
     "Role",
+    "Selection",
     "SmsMessage",
+    "SpeechScore",
+    "Stage",
     "Subscription",
     "VerificationCode",
 ]

@@ -53,6 +53,13 @@ def _prepare(settings: Settings) -> None:
     engine.dispose()
     if result.created:
         print(f"Seeded a demo district: {result.communities} communities, {result.residents} residents.")
+        from engage.selections.demo import seed_selections
+
+        demo = seed_selections(settings)
+        if demo is not None:
+            print(
+                f"Demo selections: /selections/{demo.finished_id} (finished), /selections/{demo.in_progress_id}"
+            )
     if result.admin_password:
         print(f"Admin sign-in: {result.admin_email} / {result.admin_password}")
     else:

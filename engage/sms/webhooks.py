@@ -19,6 +19,7 @@ from engage.errors import InvalidInput
 from engage.panels import sms_replies
 from engage.queues import QueueName
 from engage.residents import sms_signup
+from engage.selections import sms_replies as selection_replies
 from engage.settings import Settings
 from engage.sms import inbound
 from engage.sms.services import enqueue_send
@@ -35,6 +36,7 @@ def make_dispatcher() -> inbound.Dispatcher:
     inbound.register_basics(dispatcher)  # STOP / TD / 退订, START, HELP / 帮助, the help fallback
     sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
     sms_replies.register(dispatcher)  # 1 / 2 answering a grand-jury panel invitation
+    selection_replies.register(dispatcher)  # 推荐 / NOMINATE <post> <name>: a nomination
     return dispatcher
 
 

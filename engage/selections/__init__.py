@@ -1,0 +1,1 @@
+"""Competitive selection: the pure rules (red line, differential margin, scoring) and their services."""

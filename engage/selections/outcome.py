@@ -1,0 +1,251 @@
+"""The end of a selection: the final ranking (result stage), the appointment notice with its public
+notice period (public-notice stage), and the open-data view of everything, with personal data left out."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engage.audit.services import record
+from engage.errors import Conflict
+from engage.notices.kinds import NoticeKind
+from engage.selections import nominating, services
+from engage.selections.models import ApplicantStatus, Selection, StageKind, StageStatus
+from engage.selections.services import After
+from engage.settings import Settings
+
+
+def _interview_posts(selection: Selection) -> list[dict[str, Any]]:
+    outcome = selection.stage(StageKind.INTERVIEW).outcome or {}
+    return list(outcome.get("posts", []))
+
+
+def _open_result(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+    posts = _interview_posts(selection)
+    if not posts:
+        raise Conflict("stage", "there are no interview scores to rank")
+    seats = {post.id: post.seats for post in selection.posts}
+    titles = {post.id: (post.title_zh, post.title_en) for post in selection.posts}
+    chosen_zh, chosen_en = [], []
+    for post in posts:
+        for entry in post["ranking"]:
+            applicant = services.get_applicant(session, selection.id, entry["applicant_id"])
+            if entry["rank"] <= seats[post["post_id"]]:
+                applicant.status = ApplicantStatus.APPOINTED
+                applicant.status_reason = "ranked_within_seats"
+            else:
+                applicant.status = ApplicantStatus.NOT_APPOINTED
+                applicant.status_reason = "ranked_below_seats"
+        names = [e["name"] for e in post["ranking"] if e["rank"] <= seats[post["post_id"]]]
+        zh, en = titles[post["post_id"]]
+        chosen_zh.append(f"{zh}：{'、'.join(names)}")
+        chosen_en.append(f"{en}: {', '.join(names)}")
+    notice = services.issue_notice(
+        session,
+        actor,
+        settings,
+        NoticeKind.FINAL_RESULT,
+        (f"{selection.title_zh}：最终结果", f"{selection.title_en}: final result"),
+        [
+            (
+                f"拟任人选：{'；'.join(chosen_zh)}。各组得分、权重、去除最高最低分规则及评分矩阵见页面。",
+                f"Proposed: {'; '.join(chosen_en)}. Scores per group, weights, trim rule and matrix on the page.",
+            ),
+            (f"拟任人选：{'；'.join(chosen_zh)}。", f"Proposed: {'; '.join(chosen_en)}."),
+        ],
+    )
+    selection.stage(StageKind.RESULT).notice_id = notice.id
+    selection.stage(StageKind.RESULT).outcome = {"appointed": chosen_en}
+    record(session, actor, "selection.result", "selection", selection.id, {"notice_id": notice.id})
+    return After(notices=[notice.id])
+
+
+def _open_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+    appointed = services.applicants_of(session, selection.id, ApplicantStatus.APPOINTED)
+    if not appointed:
+        raise Conflict("stage", "no one is proposed for appointment")
+    titles = {post.id: (post.title_zh, post.title_en) for post in selection.posts}
+    zh = "；".join(f"{a.name}（{titles[a.post_id][0]}）" for a in appointed)
+    en = "; ".join(f"{a.name} ({titles[a.post_id][1]})" for a in appointed)
+    stage = selection.stage(StageKind.PUBLIC_NOTICE)
+    closes = stage.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d")
+    notice = services.issue_notice(
+        session,
+        actor,
+        settings,
+        NoticeKind.APPOINTMENT,
+        (f"{selection.title_zh}：任前公示", f"{selection.title_en}: appointment notice"),
+        [
+            (
+                f"拟任：{zh}。公示至{closes}，期间可在页面提出异议。",
+                f"To be appointed: {en}. Objections on the page until {closes}.",
+            ),
+            (f"拟任人选公示至{closes}，详见页面。", f"Appointment notice open until {closes}; see the page."),
+        ],
+    )
+    stage.notice_id = notice.id
+    return After(notices=[notice.id])
+
+
+services.OPEN_HOOKS[StageKind.RESULT] = _open_result
+services.OPEN_HOOKS[StageKind.PUBLIC_NOTICE] = _open_public_notice
+
+
+def public_view(session: Session, selection: Selection, locale: str) -> dict[str, Any]:
+    """Everything that can be public, as one document: the page renders it, the open data serves it.
+    No phone numbers, no resident ids, no evaluator or juror identities (pseudonyms only)."""
+    stages = {stage.kind: stage for stage in selection.stages}
+    applicants = services.applicants_of(session, selection.id)
+    view: dict[str, Any] = {
+        "id": selection.id,
+        "title": selection.title(locale),
+        "title_zh": selection.title_zh,
+        "title_en": selection.title_en,
+        "unit": selection.unit,
+        "unit_category": selection.unit_category,
+        "status": selection.status,
+        "eligibility": selection.eligibility_en if locale == "en" else selection.eligibility_zh,
+        "rules": {k: v for k, v in selection.rules.items()},
+        "rubric": selection.rubric,
+        "posts": [
+            {
+                "id": post.id,
+                "title": post.title(locale),
+                "seats": post.seats,
+                "conditions": post.conditions_en if locale == "en" else post.conditions_zh,
+            }
+            for post in selection.posts
+        ],
+        "stages": [
+            {
+                "kind": stage.kind,
+                "status": stage.status,
+                "opens_at": stage.opens_at.isoformat(),
+                "closes_at": stage.closes_at.isoformat(),
+                "opened_at": stage.opened_at.isoformat() if stage.opened_at else None,
+                "closed_at": stage.closed_at.isoformat() if stage.closed_at else None,
+                "notice_id": stage.notice_id,
+            }
+            for stage in selection.stages
+        ],
+        "applicants": [
+            {
+                "id": a.id,
+                "post_id": a.post_id,
+                "name": a.name,
+                "status": a.status,
+                "reason": a.status_reason,
+            }
+            for a in applicants
+        ],
+        "posts_notice_id": selection.posts_notice_id,
+        "panel_id": selection.panel_id,
+    }
+    if stages[StageKind.NOMINATION].status == StageStatus.CLOSED:
+        view["nominations"] = {
+            **(stages[StageKind.NOMINATION].outcome or {}),
+            "tallies": nominating.public_tallies(session, selection),
+        }
+    for kind in (StageKind.ASSESSMENT, StageKind.SPEECH, StageKind.INTERVIEW, StageKind.RESULT):
+        outcome = stages[kind].outcome
+        if outcome is not None and stages[kind].status != StageStatus.PENDING:
+            view[kind.value] = {k: v for k, v in outcome.items() if k != "private"}
+    return view
+
+
+CSV_COLUMNS = ["section", "post_id", "applicant_id", "name", "item", "value"]
+
+
+def open_data_csv(view: dict[str, Any]) -> str:
+    """One long table: a row per published number, so any spreadsheet can take it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+
+    def row(section: str, post_id: Any, applicant_id: Any, name: Any, item: str, value: Any) -> None:
+        cells = [section, post_id, applicant_id, name, item, value]
+        writer.writerow([_safe(cell) for cell in cells])
+
+    for post in view["posts"]:
+        row("post", post["id"], "", post["title"], "seats", post["seats"])
+    for applicant in view["applicants"]:
+        row(
+            "applicant",
+            applicant["post_id"],
+            applicant["id"],
+            applicant["name"],
+            "status",
+            applicant["status"],
+        )
+    for tally in view.get("nominations", {}).get("tallies", []):
+        if tally.get("withheld"):
+            row("nomination", tally["post_id"], "", "", "withheld_nominees", tally["nominees"])
+            row("nomination", tally["post_id"], "", "", "withheld_nominations", tally["nominations"])
+        else:
+            for item in ("deputies", "residents", "total"):
+                row("nomination", tally["post_id"], "", tally["name"], item, tally[item])
+    for verdict in view.get("assessment", {}).get("verdicts", []):
+        for item in (
+            "competent",
+            "basically_competent",
+            "not_competent",
+            "ballots",
+            "approvals",
+            "rate",
+            "passes",
+        ):
+            row(
+                "assessment",
+                verdict["post_id"],
+                verdict["applicant_id"],
+                verdict["name"],
+                item,
+                verdict[item],
+            )
+    for post in view.get("speech", {}).get("posts", []):
+        for entry in post["ranking"]:
+            for item in ("rank", "score", "advances"):
+                row("speech", post["post_id"], entry["applicant_id"], entry["name"], item, entry[item])
+    for post in view.get("interview", {}).get("posts", []):
+        for entry in post["ranking"]:
+            row("interview", post["post_id"], entry["applicant_id"], entry["name"], "rank", entry["rank"])
+            row(
+                "interview",
+                post["post_id"],
+                entry["applicant_id"],
+                entry["name"],
+                "combined",
+                entry["combined"],
+            )
+            for group in entry["groups"]:
+                row(
+                    "interview",
+                    post["post_id"],
+                    entry["applicant_id"],
+                    entry["name"],
+                    f"{group['group']}_trimmed_mean",
+                    group["trimmed_mean"],
+                )
+        names = post["matrix"]["candidates"]
+        for matrix_row in post["matrix"]["rows"]:
+            for name, cell, dropped in zip(names, matrix_row["cells"], matrix_row["dropped"], strict=True):
+                item = f"score:{matrix_row['judge']}:{matrix_row['group']}" + (":dropped" if dropped else "")
+                row("interview_matrix", post["post_id"], "", name, item, "" if cell is None else cell)
+    return out.getvalue()
+
+
+def _safe(cell: Any) -> str:
+    """Spreadsheet-safe: a text starting with = + - @ would run as a formula."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,432 @@
+"""Selections for organizers: create, publish, applicants, and the stage machine. Sync functions on a
+Session, so the API (through run_sync), the scheduled jobs and the seed share one implementation.
+Each returns what must happen after the commit (texts and notices to enqueue) in an `After`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from engage.audit.services import record
+from engage.errors import Conflict, InvalidInput, NotFound
+from engage.i18n import gettext as _
+from engage.notices import fanout
+from engage.notices.kinds import NoticeKind
+from engage.notices.models import Audience, Notice, NoticeStatus
+from engage.notices.services import check_texts
+from engage.selections.config import Rules, parse_rubric, rubric_json
+from engage.selections.models import (
+    STAGE_ORDER,
+    Applicant,
+    ApplicantStatus,
+    Post,
+    Selection,
+    SelectionStatus,
+    Stage,
+    StageKind,
+    StageStatus,
+)
+from engage.settings import Settings
+
+MAX_POSTS = 50
+MAX_SEATS = 1000
+
+
+@dataclass
+class After:
+    """Work for after the commit: jobs only ever see committed rows."""
+
+    notices: list[int] = field(default_factory=list)  # fan out
+    texts: list[int] = field(default_factory=list)  # send
+    schedule: list[tuple[datetime, int, str]] = field(default_factory=list)  # (when, selection, stage)
+
+    def extend(self, other: After) -> After:
+        self.notices += other.notices
+        self.texts += other.texts
+        self.schedule += other.schedule
+        return self
+
+
+@dataclass(frozen=True)
+class PostSpec:
+    title_zh: str
+    title_en: str
+    seats: int
+    advance: int | None = None
+    conditions_zh: str = ""
+    conditions_en: str = ""
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    kind: str
+    opens_at: datetime
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
+class SelectionSpec:
+    title_zh: str
+    title_en: str
+    unit: str
+    unit_category: str
+    posts: list[PostSpec]
+    stages: list[StageSpec]
+    rubric: list[dict[str, Any]]
+    rules: dict[str, Any] = field(default_factory=dict)
+    eligibility_zh: str = ""
+    eligibility_en: str = ""
+
+
+def get_selection(session: Session, selection_id: int, *, for_update: bool = False) -> Selection:
+    query = (
+        select(Selection)
+        .where(Selection.id == selection_id)
+        .options(selectinload(Selection.posts), selectinload(Selection.stages))
+    )
+    if for_update:
+        query = query.with_for_update()
+    selection = session.execute(query).scalar_one_or_none()
+    if selection is None:
+        raise NotFound("selection_id", f"no selection {selection_id}")
+    return selection
+
+
+def list_selections(session: Session, *, public: bool) -> list[Selection]:
+    query = select(Selection).options(selectinload(Selection.posts), selectinload(Selection.stages))
+    if public:
+        query = query.where(Selection.status != SelectionStatus.DRAFT)
+    return list(session.execute(query.order_by(Selection.id.desc()).limit(200)).scalars())
+
+
+def rules_of(selection: Selection) -> Rules:
+    return Rules.parse(selection.rules)
+
+
+def _check_stages(stages: Sequence[StageSpec]) -> None:
+    kinds = [stage.kind for stage in stages]
+    if sorted(
+        kinds, key=lambda k: STAGE_ORDER.index(StageKind(k)) if k in STAGE_ORDER else -1
+    ) != kinds or set(kinds) != set(STAGE_ORDER):
+        order = ", ".join(STAGE_ORDER)
+        raise InvalidInput("stages", f"give each stage once, in this order: {order}")
+    previous_close: datetime | None = None
+    for index, stage in enumerate(stages):
+        if stage.opens_at.tzinfo is None or stage.closes_at.tzinfo is None:
+            raise InvalidInput(f"stages[{index}]", "times need a timezone")
+        if stage.closes_at <= stage.opens_at:
+            raise InvalidInput(f"stages[{index}].closes_at", "a stage must close after it opens")
+        if previous_close is not None and stage.opens_at < previous_close:
+            raise InvalidInput(
+                f"stages[{index}].opens_at", "a stage cannot open before the previous one closes"
+            )
+        previous_close = stage.closes_at
+
+
+def create_selection(session: Session, actor: str, spec: SelectionSpec) -> Selection:
+    if not spec.posts or len(spec.posts) > MAX_POSTS:
+        raise InvalidInput("posts", f"name from 1 to {MAX_POSTS} posts")
+    for index, post in enumerate(spec.posts):
+        if not 1 <= post.seats <= MAX_SEATS:
+            raise InvalidInput(f"posts[{index}].seats", f"from 1 to {MAX_SEATS}")
+        if post.advance is not None and post.advance < post.seats:
+            raise InvalidInput(f"posts[{index}].advance", "at least as many as there are seats")
+    _check_stages(spec.stages)
+    rules = Rules.parse(spec.rules)
+    rubric = parse_rubric(spec.rubric)
+    selection = Selection(
+        title_zh=spec.title_zh.strip(),
+        title_en=spec.title_en.strip(),
+        unit=spec.unit.strip(),
+        unit_category=spec.unit_category.strip(),
+        eligibility_zh=spec.eligibility_zh.strip(),
+        eligibility_en=spec.eligibility_en.strip(),
+        rules=rules.to_json(),
+        rubric=rubric_json(rubric),
+        created_by=actor,
+        posts=[
+            Post(
+                title_zh=p.title_zh.strip(),
+                title_en=p.title_en.strip(),
+                seats=p.seats,
+                advance=p.advance,
+                conditions_zh=p.conditions_zh.strip(),
+                conditions_en=p.conditions_en.strip(),
+            )
+            for p in spec.posts
+        ],
+        stages=[
+            Stage(kind=s.kind, position=i, opens_at=s.opens_at, closes_at=s.closes_at)
+            for i, s in enumerate(spec.stages)
+        ],
+    )
+    session.add(selection)
+    session.flush()
+    if not rules.tie_break_seed:
+        # Fixed before anything is known about the candidates, and published with the rules.
+        selection.rules = dict(selection.rules, tie_break_seed=f"selection-{selection.id}")
+    record(session, actor, "selection.create", "selection", selection.id, {"posts": len(spec.posts)})
+    return selection
+
+
+def issue_notice(
+    session: Session,
+    actor: str,
+    settings: Settings,
+    kind: NoticeKind,
+    titles: tuple[str, str],
+    bodies: Sequence[tuple[str, str]],
+) -> Notice:
+    """Publish a notice now. `bodies` are (zh, en) pairs, longest first: the first that fits the SMS
+    length limit is used (the selection's public page always carries the whole of it)."""
+    notice = Notice(
+        kind=kind,
+        title_zh=titles[0][:200],
+        title_en=titles[1][:200],
+        body_zh="",
+        body_en="",
+        audience=Audience.KIND,
+        community_codes=[],
+        status=NoticeStatus.PUBLISHED,
+        created_by=actor,
+    )
+    session.add(notice)
+    session.flush()
+    last_error: InvalidInput | None = None
+    # The last resort always fits: the page, one tap away, carries everything.
+    for body_zh, body_en in [*bodies, ("详见公告页面。", "Details on the page.")]:
+        notice.body_zh, notice.body_en = body_zh, body_en
+        try:
+            check_texts(notice, settings)
+        except InvalidInput as error:
+            last_error = error
+            continue
+        break
+    else:
+        assert last_error is not None
+        raise last_error
+    now = _now()
+    notice.publish_at = notice.published_at = now
+    record(session, actor, "notice.publish", "notice", notice.id, {"kind": kind, "status": notice.status})
+    return notice
+
+
+def _now() -> datetime:
+    from engage.db import utcnow
+
+    return utcnow()
+
+
+def publish(session: Session, actor: str, selection_id: int, settings: Settings) -> tuple[Selection, After]:
+    selection = get_selection(session, selection_id, for_update=True)
+    if selection.status != SelectionStatus.DRAFT:
+        raise Conflict("status", f"only a draft can be published; this selection is {selection.status}")
+    selection.status = SelectionStatus.PUBLISHED
+    selection.published_at = _now()
+    seats_zh = "；".join(f"{p.title_zh}{p.seats}名" for p in selection.posts)
+    seats_en = "; ".join(f"{p.title_en}: {p.seats}" for p in selection.posts)
+    notice = issue_notice(
+        session,
+        actor,
+        settings,
+        NoticeKind.POSTS_AND_QUOTAS,
+        (f"{selection.title_zh}：岗位和名额", f"{selection.title_en}: posts and seats"),
+        [
+            (f"{selection.unit}公开选拔。{seats_zh}。", f"Open selection at {selection.unit}. {seats_en}."),
+            (
+                f"{selection.unit}公开选拔，岗位详见页面。",
+                f"Open selection at {selection.unit}; see the page.",
+            ),
+        ],
+    )
+    selection.posts_notice_id = notice.id
+    record(session, actor, "selection.publish", "selection", selection.id, {"notice_id": notice.id})
+    after = After(notices=[notice.id])
+    for stage in selection.stages:
+        after.schedule.append((stage.opens_at, selection.id, stage.kind))
+        after.schedule.append((stage.closes_at, selection.id, stage.kind))
+    return selection, after
+
+
+@dataclass(frozen=True)
+class ApplicantSpec:
+    post_id: int
+    name: str
+    work_unit: str = ""
+    nominee_id: int | None = None
+
+
+def _post(selection: Selection, post_id: int, field_name: str = "post_id") -> Post:
+    for post in selection.posts:
+        if post.id == post_id:
+            return post
+    raise InvalidInput(field_name, f"selection {selection.id} has no post {post_id}")
+
+
+def _before(selection: Selection, kind: StageKind, what: str) -> None:
+    if selection.stage(kind).status != StageStatus.PENDING:
+        raise Conflict("stage", f"{what} only before the {kind} stage opens")
+
+
+def add_applicants(
+    session: Session, actor: str, selection_id: int, specs: Sequence[ApplicantSpec]
+) -> list[Applicant]:
+    selection = get_selection(session, selection_id, for_update=True)
+    _before(selection, StageKind.ASSESSMENT, "applicants can be added")
+    applicants = []
+    for index, spec in enumerate(specs):
+        _post(selection, spec.post_id, f"applicants[{index}].post_id")
+        name = spec.name.strip()
+        if not name:
+            raise InvalidInput(f"applicants[{index}].name", "must not be empty")
+        applicants.append(
+            Applicant(
+                selection_id=selection.id,
+                post_id=spec.post_id,
+                name=name,
+                work_unit=spec.work_unit.strip(),
+                nominee_id=spec.nominee_id,
+            )
+        )
+    session.add_all(applicants)
+    session.flush()
+    for applicant in applicants:
+        record(
+            session,
+            actor,
+            "selection.applicant.add",
+            "selection",
+            selection.id,
+            {"applicant_id": applicant.id},
+        )
+    return applicants
+
+
+def applicants_of(session: Session, selection_id: int, *statuses: str) -> list[Applicant]:
+    query = select(Applicant).where(Applicant.selection_id == selection_id)
+    if statuses:
+        query = query.where(Applicant.status.in_(statuses))
+    return list(session.execute(query.order_by(Applicant.post_id, Applicant.id)).scalars())
+
+
+def get_applicant(session: Session, selection_id: int, applicant_id: int) -> Applicant:
+    applicant = session.get(Applicant, applicant_id)
+    if applicant is None or applicant.selection_id != selection_id:
+        raise NotFound("applicant_id", f"selection {selection_id} has no applicant {applicant_id}")
+    return applicant
+
+
+def withdraw_applicant(session: Session, actor: str, selection_id: int, applicant_id: int) -> Applicant:
+    get_selection(session, selection_id, for_update=True)
+    applicant = get_applicant(session, selection_id, applicant_id)
+    if applicant.status != ApplicantStatus.ACTIVE:
+        raise Conflict("status", f"the applicant is {applicant.status}")
+    applicant.status = ApplicantStatus.WITHDRAWN
+    applicant.status_reason = "withdrawn"
+    record(
+        session,
+        actor,
+        "selection.applicant.withdraw",
+        "selection",
+        selection_id,
+        {"applicant_id": applicant.id},
+    )
+    return applicant
+
+
+def active_counts(session: Session, selection_id: int) -> dict[int, int]:
+    rows = session.execute(
+        select(Applicant.post_id, func.count())
+        .where(Applicant.selection_id == selection_id, Applicant.status == ApplicantStatus.ACTIVE)
+        .group_by(Applicant.post_id)
+    )
+    return {int(post_id): int(count) for post_id, count in rows.all()}
+
+
+# The stage machine. Each stage kind may add a check before opening and work when opening or closing;
+# the hooks are registered by the modules that own them (nominating, balloting, interviews, outcome).
+OpenHook = Callable[[Session, str, Selection, Settings], After]
+CloseHook = Callable[[Session, str, Selection, Settings], After]
+OPEN_HOOKS: dict[str, OpenHook] = {}
+CLOSE_HOOKS: dict[str, CloseHook] = {}
+
+
+def _load_hooks() -> None:
+    # The stage modules register their hooks on import; import them here so a job that only knows
+    # this module still runs every hook.
+    from engage.selections import balloting, interviews, nominating, outcome  # noqa: F401
+
+
+def _previous(selection: Selection, stage: Stage) -> Stage | None:
+    earlier = [s for s in selection.stages if s.position < stage.position]
+    return earlier[-1] if earlier else None
+
+
+def open_stage(
+    session: Session, actor: str, selection_id: int, kind: str, settings: Settings
+) -> tuple[Selection, After]:
+    _load_hooks()
+    selection = get_selection(session, selection_id, for_update=True)
+    stage = _stage(selection, kind)
+    if selection.status != SelectionStatus.PUBLISHED:
+        raise Conflict("status", f"the selection is {selection.status}; publish it first")
+    if stage.status != StageStatus.PENDING:
+        raise Conflict("stage", f"the {kind} stage is already {stage.status}")
+    previous = _previous(selection, stage)
+    if previous is not None and previous.status != StageStatus.CLOSED:
+        raise Conflict("stage", f"the {previous.kind} stage must close before the {kind} stage opens")
+    after = OPEN_HOOKS[kind](session, actor, selection, settings) if kind in OPEN_HOOKS else After()
+    stage.status = StageStatus.OPEN
+    stage.opened_at = _now()
+    record(session, actor, "selection.stage.open", "selection", selection.id, {"stage": kind})
+    return selection, after
+
+
+def close_stage(
+    session: Session, actor: str, selection_id: int, kind: str, settings: Settings
+) -> tuple[Selection, After]:
+    _load_hooks()
+    selection = get_selection(session, selection_id, for_update=True)
+    stage = _stage(selection, kind)
+    if stage.status != StageStatus.OPEN:
+        raise Conflict("stage", f"the {kind} stage is {stage.status}, not open")
+    after = CLOSE_HOOKS[kind](session, actor, selection, settings) if kind in CLOSE_HOOKS else After()
+    stage.status = StageStatus.CLOSED
+    stage.closed_at = _now()
+    record(session, actor, "selection.stage.close", "selection", selection.id, {"stage": kind})
+    if kind == StageKind.PUBLIC_NOTICE:
+        selection.status = SelectionStatus.FINISHED
+        record(session, actor, "selection.finish", "selection", selection.id)
+    return selection, after
+
+
+def _stage(selection: Selection, kind: str) -> Stage:
+    try:
+        return selection.stage(StageKind(kind))
+    except (KeyError, ValueError):
+        raise InvalidInput("stage", f"no stage {kind!r}; stages are {', '.join(STAGE_ORDER)}") from None
+
+
+def open_stages(session: Session, selection_id: int) -> list[str]:
+    rows = session.execute(
+        select(Stage.kind).where(Stage.selection_id == selection_id, Stage.status == StageStatus.OPEN)
+    )
+    return [str(kind) for kind in rows.scalars()]
+
+
+def require_open(selection: Selection, kind: StageKind, field_name: str = "stage") -> Stage:
+    stage = selection.stage(kind)
+    if stage.status != StageStatus.OPEN:
+        if stage.status == StageStatus.PENDING:
+            raise Conflict(field_name, _("This stage (%(stage)s) has not opened yet.") % {"stage": kind})
+        raise Conflict(field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind})
+    return stage
+
+
+def notice_link(settings: Settings, notice_id: int) -> str:
+    return fanout.notice_link(settings, notice_id)

@@ -1,0 +1,80 @@
+"""A resident signed in with phone and code nominates from the phone page, changes it, and is refused
+with a clear message once the nomination has closed; nothing changes then."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from litestar.testing import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engage.selections import services
+from engage.selections.models import Nomination, Nominee, StageKind
+from engage.settings import Settings
+from tests.test_panels import district as district_with_texts  # noqa: F401
+from tests.test_signup_web import district, post, sign_up  # noqa: F401
+
+
+def _open_selection(db: Session, settings: Settings) -> tuple[int, int]:
+    start = datetime.now(UTC)
+    spec = services.SelectionSpec(
+        title_zh="街道副主任公开选拔",
+        title_en="Street deputy director",
+        unit="五里河街道",
+        unit_category="street",
+        posts=[services.PostSpec("副主任", "Deputy director", 1)],
+        stages=[
+            services.StageSpec(kind.value, start + timedelta(days=2 * i), start + timedelta(days=2 * i + 1))
+            for i, kind in enumerate(StageKind)
+        ],
+        rubric=[{"code": "overall", "max_points": 100}],
+    )
+    selection = services.create_selection(db, "test", spec)
+    services.publish(db, "test", selection.id, settings)
+    services.open_stage(db, "test", selection.id, StageKind.NOMINATION, settings)
+    db.commit()
+    return selection.id, selection.posts[0].id
+
+
+def test_a_resident_nominates_from_the_phone_page_and_changes_it(
+    district: None,  # noqa: F811
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+    db: Session,
+) -> None:
+    selection_id, post_id = _open_selection(db, settings)
+    path = f"/selections/{selection_id}/nominate"
+    assert client.get(path, follow_redirects=False).headers["location"] == "/join"  # signed out
+    sign_up(client, settings)
+    public = client.get(f"/selections/{selection_id}", headers={"Accept-Language": "zh-CN"})
+    assert f'href="{path}"' in public.text
+
+    page = client.get(path, headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200 and "副主任" in page.text
+    empty = post(client, path, {"post_id": str(post_id), f"name-{post_id}": "  "})
+    assert empty.status_code == 400 and "请填写被推荐人姓名" in empty.text
+    done = post(
+        client, path, {"post_id": str(post_id), f"name-{post_id}": "李 明", f"reason-{post_id}": "办事公道"}
+    )
+    assert done.status_code in (302, 303)
+    changed = post(client, path, {"post_id": str(post_id), f"name-{post_id}": "张华"})
+    assert changed.status_code in (302, 303)
+    db.expire_all()
+    rows = db.execute(select(Nomination, Nominee).join(Nominee, Nominee.id == Nomination.nominee_id)).all()
+    assert [(n.reason, nominee.name) for n, nominee in rows] == [("", "张华")]
+    assert "张华" in client.get(path, headers={"Accept-Language": "zh-CN"}).text
+
+    services.close_stage(db, "test", selection_id, StageKind.NOMINATION, settings)
+    db.commit()
+    late = post(
+        client,
+        path,
+        {"post_id": str(post_id), f"name-{post_id}": "王五"},
+        form_page="/me",
+    )
+    assert late.status_code == 400 and "已结束" in late.text
+    db.expire_all()
+    assert [nominee.name for _, nominee in db.execute(select(Nomination, Nominee).join(Nominee)).all()] == [
+        "张华"
+    ]

@@ -1,0 +1,82 @@
+"""Stages open and close on their dates by themselves: publishing schedules a job for each edge, the
+job does what is due (and nothing twice), and a rule that blocks it is kept on the stage and shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from litestar.testing import TestClient
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy.orm import Session
+
+from engage.queues import QueueName, queue
+from engage.selections import services
+from engage.selections.models import StageKind
+from engage.settings import Settings
+from workers import context
+from workers.selections import tick
+
+RUBRIC = [{"code": "overall", "max_points": 100}]
+
+
+def _selection(db: Session, settings: Settings, start: datetime) -> int:
+    spec = services.SelectionSpec(
+        title_zh="测试选拔",
+        title_en="Test selection",
+        unit="区民政局",
+        unit_category="district",
+        posts=[services.PostSpec("科员", "Clerk", 2)],
+        stages=[
+            services.StageSpec(kind.value, start + timedelta(hours=2 * i), start + timedelta(hours=2 * i + 1))
+            for i, kind in enumerate(StageKind)
+        ],
+        rubric=RUBRIC,
+    )
+    selection = services.create_selection(db, "test", spec)
+    db.commit()
+    return selection.id
+
+
+def test_publishing_schedules_every_stage_edge(db: Session, settings: Settings) -> None:
+    from engage.selections.dispatch import dispatch
+
+    assert settings.redis_url
+    selection_id = _selection(db, settings, datetime.now(UTC) + timedelta(days=3))
+    _, after = services.publish(db, "test", selection_id, settings)
+    db.commit()
+    dispatch(settings.redis_url, after)
+    dispatch(settings.redis_url, after)  # publishing twice never doubles a job
+    registry = ScheduledJobRegistry(queue=queue(settings.redis_url, QueueName.DEFAULT))
+    ids = [job_id for job_id in registry.get_job_ids() if job_id.startswith(f"selection-{selection_id}-")]
+    assert len(ids) == 12
+
+
+def test_a_due_stage_opens_and_closes_by_itself_and_a_blocked_one_says_why(
+    db: Session,
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    context.use(settings)
+    selection_id = _selection(db, settings, datetime.now(UTC) - timedelta(minutes=30))
+    services.publish(db, "test", selection_id, settings)
+    db.commit()
+    assert tick(selection_id, "assessment") == "waiting for nomination"
+    assert tick(selection_id, "nomination") == "opened"
+    assert tick(selection_id, "nomination") == "nothing due"  # closes in an hour
+    db.expire_all()
+    stages = {s.kind: s.status for s in services.get_selection(db, selection_id).stages}
+    assert stages["nomination"] == "open" and stages["assessment"] == "pending"
+    selection = services.get_selection(db, selection_id)  # the clock moves on two hours
+    selection.stage("nomination").closes_at = datetime.now(UTC) - timedelta(minutes=2)
+    selection.stage("assessment").opens_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.commit()
+    # Closing late, the job also tries the next stage, whose time has come. With no applicant the
+    # assessment cannot open: the reason is kept and shown on the public page.
+    assert tick(selection_id, "nomination") == "closed"
+    assert tick(selection_id, "assessment") == "blocked"  # again, and again only the reason
+    db.expire_all()
+    stage = services.get_selection(db, selection_id).stage("assessment")
+    assert stage.status == "pending" and stage.outcome is not None
+    assert stage.outcome["blocked"]["field"] == "applicants"
+    page = client.get(f"/selections/{selection_id}", headers={"Accept-Language": "en"})
+    assert "Could not proceed" in page.text and "add the applicants" in page.text
