@@ -4,6 +4,7 @@ from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
 from engage.notices.models import Notice
+from engage.notices.objection_models import NoticePeriod, Objection
 from engage.panels.models import Panel, PanelMember
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.sms.models import SmsMessage
@@ -15,6 +16,8 @@ __all__ = [
     "Base",
     "Community",
     "Notice",
+    "NoticePeriod",
+    "Objection",
     "Organizer",
     "Panel",
     "PanelMember",
