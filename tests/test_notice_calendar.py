@@ -79,6 +79,10 @@ def test_the_countdown_counts_today_only_during_office_hours() -> None:
     assert CAL.working_days_left(closes, local(2026, 10, 3, 12, 0)) == 2  # a holiday
     assert CAL.working_days_left(closes, local(2026, 10, 9, 17, 29)) == 1
     assert CAL.working_days_left(closes, local(2026, 10, 9, 17, 30)) == 0
+    published = local(2026, 9, 24, 10, 0)  # the day of publication is not counted
+    assert CAL.working_days_left(closes, published, published) == 5
+    assert CAL.working_days_left(closes, local(2026, 9, 28, 9, 0), published) == 5
+    assert CAL.working_days_left(closes, local(2026, 9, 28, 18, 0), published) == 4
 
 
 def test_a_year_the_file_does_not_cover_is_refused_not_guessed() -> None:
@@ -103,7 +107,9 @@ def test_the_closing_day_is_the_nth_working_day_after_publication(day: date, hou
     assert CAL.is_working_day(last)
     between = [day + timedelta(days=i) for i in range(1, (last - day).days + 1)]
     assert sum(CAL.is_working_day(d) for d in between) == n
-    # The countdown at publication: n, plus the day of publication itself while its office is open.
+    # The countdown at publication is n: the day of publication is not a day of the period.
+    assert CAL.working_days_left(closes, start, start) == n
+    # Without the opening moment, today counts while its office is open.
     open_today = CAL.is_working_day(day) and time(hour) < time(17, 30)
     assert CAL.working_days_left(closes, start) == n + (1 if open_today else 0)
 

@@ -74,17 +74,19 @@ class WorkingCalendar:
         local = start.astimezone(self.tz)
         return self.closing_moment(self.nth_working_day_after(local.date(), n))
 
-    def working_days_left(self, closes: datetime, now: datetime) -> int:
-        """For the countdown: working days from today to the closing day, both counted, today only while
-        its office hours last. 1 on the last day before closing time; 0 once closed."""
+    def working_days_left(self, closes: datetime, now: datetime, opens: datetime | None = None) -> int:
+        """For the countdown: the period's working days not yet over, the closing day included; today
+        counts while its office hours last. The day of publication (`opens`) is not a day of the period,
+        so at publication this is N; on the last day before closing time 1; once closed 0."""
         if now >= closes:
             return 0
-        today = now.astimezone(self.tz)
-        last = closes.astimezone(self.tz).date()
-        day = today.date()
+        local = now.astimezone(self.tz)
+        day, last = local.date(), closes.astimezone(self.tz).date()
+        first_day = opens.astimezone(self.tz).date() + timedelta(days=1) if opens else day
         left = 0
-        if self.is_working_day(day) and today.timetz().replace(tzinfo=None) < self.close_at:
+        if day >= first_day and self.is_working_day(day) and local.time() < self.close_at:
             left = 1
+        day = max(day, first_day - timedelta(days=1))
         while day < last:
             day += timedelta(days=1)
             left += 1 if self.is_working_day(day) else 0

@@ -152,7 +152,9 @@ async def period_out(db: DB, state: State, notice: Notice) -> PeriodOut | None:
     where = objections.state(notice, current, now)
     left = 0
     if where in periods.ACCEPTING and current.closes_at is not None:
-        left = periods.calendar_for(state.settings).working_days_left(current.closes_at, now)
+        left = periods.calendar_for(state.settings).working_days_left(
+            current.closes_at, now, current.opens_at
+        )
     return PeriodOut(
         state=where.value,
         days=current.days,

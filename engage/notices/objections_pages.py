@@ -66,7 +66,9 @@ async def period_context(db: DB, state: State, notice: Notice) -> dict[str, Any]
     where = objections.state(notice, current, now)
     left = 0
     if where in periods.ACCEPTING and current.closes_at is not None:
-        left = periods.calendar_for(state.settings).working_days_left(current.closes_at, now)
+        left = periods.calendar_for(state.settings).working_days_left(
+            current.closes_at, now, current.opens_at
+        )
     return {
         "state": where.value,
         "state_label": label(STATE_LABELS, where),
