@@ -188,6 +188,7 @@ def test_every_objection_text_has_a_chinese_translation() -> None:
         *(ROOT / "templates" / "pages" / "organizer" / "notices").glob("*.html"),
         ROOT / "templates" / "pages" / "notices" / "_period.html",
         ROOT / "templates" / "sms" / "objection_filed.txt",
+        ROOT / "templates" / "sms" / "objection_answered.txt",
         ROOT / "engage" / "notices" / "objections.py",
         ROOT / "engage" / "notices" / "objections_pages.py",
     ]

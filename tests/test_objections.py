@@ -431,6 +431,38 @@ def test_organizers_answer_each_objection_and_every_answer_is_audited(
     )
 
 
+def test_a_named_objector_is_texted_once_when_the_objection_is_decided(
+    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+) -> None:
+    notice = appointment(client, staff)
+    client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": PHONE})
+    code = texted_code(settings, "+86" + PHONE)
+    reference = file(client, notice["id"], name="张伟", phone=PHONE, code=code).json()["reference"]
+    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
+    assert listed["phone"] == "+86138****8000" and listed["name"] == "张伟"
+
+    def answers() -> list[str]:
+        run_jobs(settings)
+        texts = [json.loads(line) for line in settings.outbox_path.read_text().splitlines()]
+        return [
+            t["body"] for t in texts if t["to"] == "+86" + PHONE and f"/objections/{reference}" in t["body"]
+        ]
+
+    answer(client, staff, notice["id"], listed["id"], status="under_review")
+    assert answers() == []  # under review is not a decision
+    answer(client, staff, notice["id"], listed["id"], status="rejected", reply="经核实，情况属实无误。")
+    answer(
+        client,
+        staff,
+        notice["id"],
+        listed["id"],
+        status="rejected",
+        reply="经核实，情况属实无误（更正错字）。",
+    )
+    [text] = answers()  # a corrected reply does not text again
+    assert text.startswith(settings.sms_signature) and reference in text
+
+
 @pytest.mark.parametrize(
     ("body", "field", "status"),
     [

@@ -31,6 +31,7 @@ from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objection_models import NoticePeriod, Objection, ObjectionStatus, PeriodAction
 from engage.queues import QueueName
+from engage.residents.labels import N_
 from engage.residents.signup import CodeSent, check_code, mobile_number, send_code
 from engage.settings import Settings
 from engage.sms.services import build_message, enqueue_send
@@ -44,13 +45,19 @@ MAX_NAME = 100
 MAX_EXTENSION = 60
 LOOKUPS_PER_IP_PER_HOUR = 60
 FINAL = (ObjectionStatus.UPHELD, ObjectionStatus.REJECTED)
+NOT_ACTIONABLE = {
+    periods.PeriodState.PENDING: N_("The period has not opened yet."),
+    periods.PeriodState.SUSPENDED: N_("The period is suspended: resume it instead."),
+    periods.PeriodState.CLOSED: N_("The period has closed: it can no longer be extended or suspended."),
+}
 
 
 # --- periods -------------------------------------------------------------------------------------
 
 
-async def get_period(db: AsyncSession, notice_id: int) -> NoticePeriod | None:
-    return await db.get(NoticePeriod, notice_id)
+async def get_period(db: AsyncSession, notice_id: int, lock: bool = False) -> NoticePeriod | None:
+    """Locked (PostgreSQL) before a change: two answers extending at once must both count."""
+    return await db.get(NoticePeriod, notice_id, with_for_update=lock or None, populate_existing=lock)
 
 
 def default_days(kind: str, settings: Settings) -> int:
@@ -106,7 +113,7 @@ async def resume(db: AsyncSession, actor: str, notice_id: int, days: int, settin
     """A suspended period runs again for `days` working days from now. The caller schedules the close."""
     notice, current = await _notice_with_period(db, notice_id)
     if state(notice, current, periods.clock()) != periods.PeriodState.SUSPENDED:
-        raise Conflict("status", "only a suspended period can be resumed")
+        raise Conflict("status", _("Only a suspended period can be resumed."))
     _check_days("days", days)
     now = periods.clock()
     current.closes_at = _add(settings, now, days, "days")
@@ -120,7 +127,7 @@ async def resume(db: AsyncSession, actor: str, notice_id: int, days: int, settin
 
 def _check_days(field: str, days: int | None) -> int:
     if days is None or not 1 <= days <= MAX_EXTENSION:
-        raise InvalidInput(field, f"must be 1 to {MAX_EXTENSION} working days")
+        raise InvalidInput(field, _("Enter 1 to %(n)s working days.") % {"n": MAX_EXTENSION})
     return days
 
 
@@ -135,9 +142,9 @@ async def _notice_with_period(db: AsyncSession, notice_id: int) -> tuple[Notice,
     notice = await db.get(Notice, notice_id)
     if notice is None:
         raise NotFound("notice_id", f"no notice {notice_id}")
-    current = await get_period(db, notice_id)
+    current = await get_period(db, notice_id, lock=True)
     if current is None:
-        raise Conflict("notice_id", "this notice has no public notice period")
+        raise Conflict("notice_id", _("This notice has no public notice period."))
     return notice, current
 
 
@@ -358,11 +365,13 @@ def _check_answer(answer: Answer) -> tuple[ObjectionStatus, str | None, PeriodAc
         raise InvalidInput("action", "one of " + ", ".join(a.value for a in PeriodAction)) from None
     reply = answer.reply.strip() or None
     if reply is not None and len(reply) > MAX_REPLY:
-        raise InvalidInput("reply", f"at most {MAX_REPLY} characters")
+        raise InvalidInput("reply", _("The reply is too long (at most 2000 characters)."))
     if status in FINAL and reply is None:
-        raise InvalidInput("reply", "a reply is required when the objection is upheld or rejected")
+        raise InvalidInput(
+            "reply", _("Write a reply: it is required when an objection is upheld or rejected.")
+        )
     if action != PeriodAction.NONE and status != ObjectionStatus.UPHELD:
-        raise InvalidInput("action", "only an upheld objection can extend or suspend the notice")
+        raise InvalidInput("action", _("Only an upheld objection can extend or suspend the notice."))
     if action == PeriodAction.EXTEND:
         _check_days("days", answer.days)
     return status, reply, action
@@ -377,19 +386,17 @@ async def answer(
     objection = await get_objection(db, notice_id, objection_id)
     notice = await db.get(Notice, notice_id)
     assert notice is not None
-    current = await get_period(db, notice_id)
+    current = await get_period(db, notice_id, lock=True)
     reschedule = None
     details: dict[str, Any] = {"reference": objection.reference, "status": status.value}
     if action != PeriodAction.NONE:
         if objection.action != PeriodAction.NONE:
-            raise Conflict("action", f"this objection already {objection.action}ed the notice")
+            raise Conflict("action", _("This objection has already extended or suspended the notice."))
         if current is None:
-            raise Conflict("action", "this notice has no public notice period")
+            raise Conflict("action", _("This notice has no public notice period."))
         where = state(notice, current, periods.clock())
         if where not in periods.ACCEPTING:
-            raise Conflict(
-                "action", f"the period is {where.value}: it can no longer be extended or suspended"
-            )
+            raise Conflict("action", _(NOT_ACTIONABLE[where]))
         if action == PeriodAction.EXTEND:
             assert current.closes_at is not None and given.days is not None
             current.closes_at = _add(settings, current.closes_at, given.days, "days")
@@ -403,8 +410,26 @@ async def answer(
             await record_async(db, actor, "notice.period_suspend", "notice", notice_id, details)
         objection.action = action.value
         details.update(action=action.value, days=given.days)
+    decided = status in FINAL and objection.status != status.value
     objection.status, objection.reply = status.value, reply
     objection.answered_at, objection.answered_by = periods.clock(), actor
     await record_async(db, actor, "objection.answer", "notice", notice_id, details)
+    message_id = None
+    if decided and objection.phone is not None:  # a named objector hears of the decision
+        link = f"{settings.public_base_url}/objections/{objection.reference}"
+        body = render(
+            "objection_answered",
+            objection.locale,
+            settings.sms_signature,
+            reference=objection.reference,
+            link=link,
+        )
+        message = build_message(objection.phone, body, settings.default_region)
+        db.add(message)
+        await db.flush()
+        message_id = message.id
     await db.commit()
+    if message_id is not None:
+        assert settings.redis_url, "create_app always sets it"
+        await to_thread.run_sync(enqueue_send, settings.redis_url, message_id, QueueName.DEFAULT)
     return Answered(objection, current, reschedule)
