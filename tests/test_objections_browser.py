@@ -13,7 +13,7 @@ import pytest
 
 from engage.settings import Settings
 from tests.conftest import LiveServer
-from tests.support import token_for
+from tests.support import organizer, token_for
 from tests.test_objections import PHONE, appointment, texted_code
 from tests.test_signup_browser import _fits_a_phone
 
@@ -106,3 +106,49 @@ def test_an_objection_is_filed_and_followed_on_a_phone(
         _fits_a_phone(small)
     small.screenshot(path=str(shots / "6-status-320.png"), full_page=True)
     narrow.close()
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_an_organizer_upholds_an_objection_on_a_phone_and_the_reply_is_public(
+    live_server: LiveServer, settings: Settings, phone_page: Any, output_dir: Path, language: str
+) -> None:
+    with httpx.Client(base_url=live_server.url) as api:
+        headers = {"Authorization": f"Bearer {token_for(settings, 'api@d.gov.cn', 'organizer')}"}
+        notice = appointment(api, headers)  # type: ignore[arg-type]
+        reason = "公示的学历与本人所知不符。"
+        reference = api.post(f"/api/v1/notices/{notice['id']}/objections", json={"reason": reason}).json()[
+            "reference"
+        ]
+    password = organizer(settings, "lin@d.gov.cn", "organizer")
+    (output_dir / f"objection-{language}").mkdir(exist_ok=True)
+    page = phone_page
+    page.set_extra_http_headers({"Accept-Language": language})
+    page.goto(f"{live_server.url}/login")
+    page.fill("#email", "lin@d.gov.cn")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/organizer")
+    page.goto(f"{live_server.url}/organizer/notices/{notice['id']}/objections")
+    assert reason in page.locator(".objection .reason").inner_text()
+    page.select_option("select[name=status]", "upheld")
+    reply = (
+        "经核实，延长公示2个工作日。"
+        if language == "zh-CN"
+        else "Checked: the period runs 2 more working days."
+    )
+    page.fill("textarea[name=reply]", reply)
+    page.check("input[name=action][value=extend]")
+    page.fill("input[name=days]", "2")
+    _fits_a_phone(page)
+    page.screenshot(path=str(output_dir / f"objection-{language}" / "7-organizer.png"), full_page=True)
+    with page.expect_navigation():
+        page.click(".objection button[type=submit]")
+    assert ("已延长" if language == "zh-CN" else "extended") in page.locator(".objections dl").inner_text()
+    page.screenshot(
+        path=str(output_dir / f"objection-{language}" / "8-organizer-answered.png"), full_page=True
+    )
+
+    page.goto(f"{live_server.url}/objections/{reference}")
+    assert reply in page.locator("dd.reply").inner_text()
+    _fits_a_phone(page)
+    page.screenshot(path=str(output_dir / f"objection-{language}" / "9-status-answered.png"), full_page=True)

@@ -46,6 +46,11 @@ ACTION_LABELS = {
     PeriodAction.EXTEND: N_("Extend the notice period"),
     PeriodAction.SUSPEND: N_("Suspend the notice"),
 }
+OUTCOME_LABELS = {  # what an upheld objection did, as the public reads it
+    PeriodAction.NONE: N_("No change to the notice"),
+    PeriodAction.EXTEND: N_("The notice period was extended"),
+    PeriodAction.SUSPEND: N_("The notice was suspended"),
+}
 
 
 def label(labels: dict[Any, str], value: str) -> str:
@@ -212,7 +217,7 @@ class ObjectionPages(Controller):
             "locale": current_locale.get(),
             "filed": filed == "1",
             "status_label": label(STATUS_LABELS, objection.status),
-            "action_label": label(ACTION_LABELS, objection.action),
+            "action_label": label(OUTCOME_LABELS, objection.action),
         }
         return Template("pages/objections/status.html", context=context)
 
@@ -242,7 +247,7 @@ class OrganizerObjectionPages(Controller):
             "problem": problem,
             "mask": mask,
             "status_label": lambda s: label(STATUS_LABELS, s),
-            "action_label": lambda a: label(ACTION_LABELS, a),
+            "action_label": lambda a: label(OUTCOME_LABELS, a),
             "statuses": [(s.value, label(STATUS_LABELS, s)) for s in ObjectionStatus],
             "actions": [(a.value, label(ACTION_LABELS, a)) for a in PeriodAction],
         }
