@@ -99,6 +99,8 @@ def test_a_named_objection_from_the_page_is_filed_after_the_code(
     form = f"/notices/{notice['id']}/object"
     nameless = post_form(client, form, form, reason="理由", name="", phone=PHONE)
     assert nameless.status_code == 400 and count(db) == 0
+    phoneless = post_form(client, form, form, reason="理由", name="张伟", phone="")
+    assert phoneless.status_code == 400 and "Enter your mobile number" in phoneless.text and count(db) == 0
     asked = post_form(client, form, form, reason="理由充分", name="张伟", phone=PHONE)
     assert asked.status_code == 303 and asked.headers["location"] == f"{form}/code"
     code_page = client.get(f"{form}/code", headers={"Accept-Language": "en"}).text
@@ -135,6 +137,8 @@ def test_the_status_lookup_form_finds_a_reference_as_typed(
     ]
     typed = client.get("/objections", params={"reference": f" {reference.lower()} "}, follow_redirects=False)
     assert typed.status_code in (302, 303) and typed.headers["location"] == f"/objections/{reference}"
+    odd = client.get("/objections", params={"reference": "//x.example/a?b"}, follow_redirects=False)
+    assert odd.headers["location"] == "/objections/%2F%2FX.EXAMPLE%2FA%3FB"  # stays a path on this site
     unknown = client.get("/objections/OBJ-2026-AAAAAA", headers={"Accept-Language": "en"})
     assert unknown.status_code == 404 and "No objection has this reference number." in unknown.text
 

@@ -297,6 +297,7 @@ def test_a_named_objection_is_verified_by_code_and_gets_the_reference_by_sms(
             "phone",
         ),  # landline
         ({"reason": "理由", "name": "", "phone": PHONE, "code": "123456"}, "name"),
+        ({"reason": "理由", "name": "张伟"}, "phone"),  # a name alone cannot be verified
         ({"reason": "理由", "name": "张伟", "phone": PHONE}, "code"),
         ({"reason": "理由", "name": "张伟", "phone": PHONE, "code": "123456"}, "code"),  # none was sent
     ],

@@ -242,6 +242,11 @@ async def file_objection(
     await _accepting_notice(db, notice_id)
     reason = check_reason(filing.reason)
     phone = name = None
+    if filing.name.strip() and not filing.phone.strip():  # a name alone cannot be verified
+        raise InvalidInput(
+            "phone",
+            _("Enter your mobile number to object by name, or leave the name empty to object anonymously."),
+        )
     if filing.phone.strip():
         name = check_name(filing.name)
         phone = mobile_number(filing.phone, settings.default_region)

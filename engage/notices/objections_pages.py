@@ -6,6 +6,7 @@ with an answer form each (staff; auditors read). The same services as the JSON A
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import State
@@ -120,7 +121,7 @@ class ObjectionPages(Controller):
         values = await _form(request)
         try:
             if not values["phone"].strip():  # anonymous: filed at once
-                filing = objections.Filing(reason=values["reason"])
+                filing = objections.Filing(reason=values["reason"], name=values["name"])
                 objection = await objections.file_objection(
                     db, state.redis, state.settings, notice_id, filing, _client(request), current_locale.get()
                 )
@@ -188,7 +189,7 @@ class ObjectionPages(Controller):
     @get("/objections", media_type=MediaType.HTML)
     async def lookup(self, reference: FromQuery[str | None] = None) -> Any:
         if reference and reference.strip():
-            return Redirect(f"/objections/{objections.clean_reference(reference)[:40]}")
+            return Redirect(f"/objections/{quote(objections.clean_reference(reference)[:40], safe='')}")
         return Template("pages/objections/lookup.html", context={"errors": {}, "reference": ""})
 
     @get("/objections/{reference:str}", media_type=MediaType.HTML)
