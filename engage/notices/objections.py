@@ -1,9 +1,7 @@
-"""Notice periods and objections (async, web side), callable from any domain.
-
-Periods: `set_period_days` on a draft, `open_period` at publication (the caller schedules the closing
-job with `period.schedule_close` after the commit), `extend` / `suspend` through an upheld objection,
-`resume` a suspended one. Objections: `request_code` (named objectors prove their phone with the
-sign-up code), `file_objection`, `answer`, `by_reference`, `outcome_counts`.
+"""Objections to a notice during its public notice period (async, web side), callable from any domain:
+`request_code` (named objectors prove their phone with the sign-up code), `file_objection`, `answer`
+(an upheld objection may extend or suspend the period), `by_reference`, `outcome_counts`. The period
+itself: `engage.notices.period_services`.
 
 Every function raises engage.errors (InvalidInput 400, NotFound 404, Conflict 409, RateLimited 429)
 naming the field. Audit details name objections by reference only: never a name, a phone or a reason."""
@@ -26,8 +24,7 @@ from engage.audit.services import record_async
 from engage.errors import Conflict, InvalidInput, NotFound, RateLimited
 from engage.i18n import gettext as _
 from engage.notices import period as periods
-from engage.notices.calendar import CalendarError
-from engage.notices.kinds import NoticeKind
+from engage.notices import period_services
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objection_models import NoticePeriod, Objection, ObjectionStatus, PeriodAction
 from engage.queues import QueueName
@@ -42,7 +39,6 @@ REFERENCE_LENGTH = 6  # 31^6, about 887 million per year; lookups are rate-limit
 MAX_REASON = 2000
 MAX_REPLY = 2000
 MAX_NAME = 100
-MAX_EXTENSION = 60
 LOOKUPS_PER_IP_PER_HOUR = 60
 FINAL = (ObjectionStatus.UPHELD, ObjectionStatus.REJECTED)
 NOT_ACTIONABLE = {
@@ -50,102 +46,6 @@ NOT_ACTIONABLE = {
     periods.PeriodState.SUSPENDED: N_("The period is suspended: resume it instead."),
     periods.PeriodState.CLOSED: N_("The period has closed: it can no longer be extended or suspended."),
 }
-
-
-# --- periods -------------------------------------------------------------------------------------
-
-
-async def get_period(db: AsyncSession, notice_id: int, lock: bool = False) -> NoticePeriod | None:
-    """Locked (PostgreSQL) before a change: two answers extending at once must both count."""
-    return await db.get(NoticePeriod, notice_id, with_for_update=lock or None, populate_existing=lock)
-
-
-def default_days(kind: str, settings: Settings) -> int:
-    """An appointment notice always has a period unless the organizer says 0; other kinds opt in."""
-    return settings.notice_period_days if kind == NoticeKind.APPOINTMENT else 0
-
-
-async def set_period_days(db: AsyncSession, notice: Notice, days: int | None, settings: Settings) -> None:
-    """On a draft: None means the kind's default, 0 no period. Flushed, not committed."""
-    wanted = default_days(notice.kind, settings) if days is None else days
-    if not 0 <= wanted <= MAX_EXTENSION:
-        raise InvalidInput("period_days", f"must be 0 (no period) to {MAX_EXTENSION} working days")
-    current = await get_period(db, notice.id)
-    if wanted == 0:
-        if current is not None:
-            await db.delete(current)
-    elif current is None:
-        db.add(NoticePeriod(notice_id=notice.id, days=wanted, extended_days=0))
-    else:
-        current.days = wanted
-    await db.flush()
-
-
-async def open_period(
-    db: AsyncSession, actor: str, notice: Notice, settings: Settings
-) -> NoticePeriod | None:
-    """At publication: the period opens at the publication time (now, or the scheduled time) and closes
-    after its working days. Not committed: the caller's publish commits, then schedules the close."""
-    current = await get_period(db, notice.id)
-    if current is None:
-        return None
-    opens = notice.published_at or notice.publish_at  # published now, or at the scheduled time
-    assert opens is not None
-    try:
-        closes = periods.calendar_for(settings).add_working_days(opens, current.days)
-    except CalendarError as error:
-        raise Conflict("period_days", str(error)) from None
-    current.opens_at, current.closes_at = opens, closes
-    details = {"days": current.days, "opens_at": opens.isoformat(), "closes_at": closes.isoformat()}
-    await record_async(db, actor, "notice.period_open", "notice", notice.id, details)
-    return current
-
-
-def state(notice: Notice, current: NoticePeriod, now: datetime) -> periods.PeriodState:
-    if notice.status == NoticeStatus.CLOSED:
-        return periods.PeriodState.CLOSED
-    if notice.status != NoticeStatus.PUBLISHED:
-        return periods.PeriodState.PENDING
-    return periods.state_of(current, now)
-
-
-async def resume(db: AsyncSession, actor: str, notice_id: int, days: int, settings: Settings) -> NoticePeriod:
-    """A suspended period runs again for `days` working days from now. The caller schedules the close."""
-    notice, current = await _notice_with_period(db, notice_id)
-    if state(notice, current, periods.clock()) != periods.PeriodState.SUSPENDED:
-        raise Conflict("status", _("Only a suspended period can be resumed."))
-    _check_days("days", days)
-    now = periods.clock()
-    current.closes_at = _add(settings, now, days, "days")
-    current.suspended_at = None
-    current.extended_days += days
-    details = {"days": days, "closes_at": current.closes_at.isoformat()}
-    await record_async(db, actor, "notice.period_resume", "notice", notice_id, details)
-    await db.commit()
-    return current
-
-
-def _check_days(field: str, days: int | None) -> int:
-    if days is None or not 1 <= days <= MAX_EXTENSION:
-        raise InvalidInput(field, _("Enter 1 to %(n)s working days.") % {"n": MAX_EXTENSION})
-    return days
-
-
-def _add(settings: Settings, start: datetime, days: int, field: str) -> datetime:
-    try:
-        return periods.calendar_for(settings).add_working_days(start, days)
-    except CalendarError as error:
-        raise Conflict(field, str(error)) from None
-
-
-async def _notice_with_period(db: AsyncSession, notice_id: int) -> tuple[Notice, NoticePeriod]:
-    notice = await db.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("notice_id", f"no notice {notice_id}")
-    current = await get_period(db, notice_id, lock=True)
-    if current is None:
-        raise Conflict("notice_id", _("This notice has no public notice period."))
-    return notice, current
 
 
 # --- filing ----------------------------------------------------------------------------------------
@@ -165,11 +65,11 @@ async def _accepting_notice(db: AsyncSession, notice_id: int) -> tuple[Notice, N
     notice = await db.get(Notice, notice_id)
     if notice is None or notice.status not in (NoticeStatus.PUBLISHED, NoticeStatus.CLOSED):
         raise NotFound("notice_id", _("There is no such notice."))
-    current = await get_period(db, notice_id)
+    current = await period_services.get_period(db, notice_id)
     if current is None:
         raise Conflict("notice_id", _("This notice takes no objections: it has no public notice period."))
     now = periods.clock()
-    where = state(notice, current, now)
+    where = period_services.state(notice, current, now)
     if where == periods.PeriodState.SUSPENDED:
         raise Conflict("notice_id", _("The notice period is suspended: objections are not taken now."))
     if where == periods.PeriodState.PENDING:
@@ -378,7 +278,7 @@ def _check_answer(answer: Answer) -> tuple[ObjectionStatus, str | None, PeriodAc
     if action != PeriodAction.NONE and status != ObjectionStatus.UPHELD:
         raise InvalidInput("action", _("Only an upheld objection can extend or suspend the notice."))
     if action == PeriodAction.EXTEND:
-        _check_days("days", answer.days)
+        period_services.check_days("days", answer.days)
     return status, reply, action
 
 
@@ -391,7 +291,7 @@ async def answer(
     objection = await get_objection(db, notice_id, objection_id)
     notice = await db.get(Notice, notice_id)
     assert notice is not None
-    current = await get_period(db, notice_id, lock=True)
+    current = await period_services.get_period(db, notice_id, lock=True)
     reschedule = None
     details: dict[str, Any] = {"reference": objection.reference, "status": status.value}
     if action != PeriodAction.NONE:
@@ -399,12 +299,12 @@ async def answer(
             raise Conflict("action", _("This objection has already extended or suspended the notice."))
         if current is None:
             raise Conflict("action", _("This notice has no public notice period."))
-        where = state(notice, current, periods.clock())
+        where = period_services.state(notice, current, periods.clock())
         if where not in periods.ACCEPTING:
             raise Conflict("action", _(NOT_ACTIONABLE[where]))
         if action == PeriodAction.EXTEND:
             assert current.closes_at is not None and given.days is not None
-            current.closes_at = _add(settings, current.closes_at, given.days, "days")
+            current.closes_at = period_services.add_days(settings, current.closes_at, given.days, "days")
             current.extended_days += given.days
             reschedule = current.closes_at
             objection.action_days = given.days

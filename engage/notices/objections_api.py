@@ -20,7 +20,7 @@ from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import NotFound
 from engage.i18n import current_locale
-from engage.notices import objections
+from engage.notices import objections, period_services
 from engage.notices import period as periods
 from engage.notices.models import PUBLIC_STATUSES, Notice
 from engage.notices.objection_models import Objection, ObjectionStatus, PeriodAction
@@ -30,7 +30,7 @@ from engage.web.deps import DB, MAX_ID, problems
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 ObjectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the objection")]
-Days = Annotated[int, Meta(ge=1, le=objections.MAX_EXTENSION, description="working days")]
+Days = Annotated[int, Meta(ge=1, le=period_services.MAX_DAYS, description="working days")]
 
 
 class CodeIn(Struct):
@@ -145,11 +145,11 @@ def objection_out(o: Objection) -> ObjectionOut:
 
 
 async def period_out(db: DB, state: State, notice: Notice) -> PeriodOut | None:
-    current = await objections.get_period(db, notice.id)
+    current = await period_services.get_period(db, notice.id)
     if current is None:
         return None
     now = periods.clock()
-    where = objections.state(notice, current, now)
+    where = period_services.state(notice, current, now)
     left = 0
     if where in periods.ACCEPTING and current.closes_at is not None:
         left = periods.calendar_for(state.settings).working_days_left(
@@ -168,7 +168,7 @@ async def period_out(db: DB, state: State, notice: Notice) -> PeriodOut | None:
 
 async def schedule_close(db: DB, redis_url: str, notice_id: int) -> None:
     """After a commit that set a closing moment: (re)schedule the closing job at it."""
-    current = await objections.get_period(db, notice_id)
+    current = await period_services.get_period(db, notice_id)
     if current is not None and current.closes_at is not None:
         await to_thread.run_sync(periods.schedule_close, redis_url, notice_id, current.closes_at)
 
@@ -332,7 +332,7 @@ class ObjectionController(Controller):
         data: JSONBody[ResumeIn],
     ) -> PeriodOut:
         actor = organizer_actor(request.user.id)
-        await objections.resume(db, actor, notice_id, data.days, state.settings)
+        await period_services.resume(db, actor, notice_id, data.days, state.settings)
         await schedule_close(db, state.redis_url, notice_id)
         notice = await db.get(Notice, notice_id)
         assert notice is not None

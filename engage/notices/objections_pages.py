@@ -19,7 +19,7 @@ from engage.audit.services import organizer_actor
 from engage.errors import Conflict, EngageError, InvalidInput, NotFound, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
-from engage.notices import objections, services
+from engage.notices import objections, period_services, services
 from engage.notices import period as periods
 from engage.notices.models import Notice
 from engage.notices.objection_models import ObjectionStatus, PeriodAction
@@ -65,11 +65,11 @@ def _client(request: Request[Any, Any, Any]) -> str:
 
 async def period_context(db: DB, state: State, notice: Notice) -> dict[str, Any] | None:
     """What the public notice page shows of the period, or None when the notice has none."""
-    current = await objections.get_period(db, notice.id)
+    current = await period_services.get_period(db, notice.id)
     if current is None:
         return None
     now = periods.clock()
-    where = objections.state(notice, current, now)
+    where = period_services.state(notice, current, now)
     left = 0
     if where in periods.ACCEPTING and current.closes_at is not None:
         left = periods.calendar_for(state.settings).working_days_left(
@@ -306,7 +306,9 @@ class OrganizerObjectionPages(Controller):
         form = await request.form()
         try:
             days = int(str(form.get("days") or "").strip())
-            await objections.resume(db, organizer_actor(request.user.id), notice_id, days, state.settings)
+            await period_services.resume(
+                db, organizer_actor(request.user.id), notice_id, days, state.settings
+            )
         except ValueError:
             return await self._page(
                 request,
