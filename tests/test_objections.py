@@ -575,3 +575,18 @@ def test_an_upheld_objection_suspends_the_notice_until_resumed(
         ).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_objection_texts_fit_the_segment_limit(settings: Settings, locale: str) -> None:
+    from engage.sms.segments import count_segments
+    from engage.sms.texts import render
+
+    reference = "OBJ-2026-K7QM2T"
+    link = f"{settings.public_base_url}/objections/{reference}"
+    filed = render("objection_filed", locale, settings.sms_signature, reference=reference)
+    answered = render("objection_answered", locale, settings.sms_signature, reference=reference, link=link)
+    for text in (filed, answered):
+        assert reference in text and text.startswith(settings.sms_signature)
+        assert count_segments(text).segments <= settings.sms_max_segments
+    assert ("受理编号" in filed) is (locale == "zh_CN")
