@@ -223,6 +223,24 @@ class ObjectionPages(Controller):
         return Template("pages/objections/status.html", context=context)
 
 
+async def organizer_section(
+    request: Request[Any, Any, Any], db: DB, state: State, notice: Notice
+) -> dict[str, Any]:
+    """The context of templates/pages/organizer/notices/_objections.html, its names prefixed so that any
+    organizer notice page can merge it into its own and include the section."""
+    return {
+        "objection_notice_id": notice.id,
+        "objection_box": await period_context(db, state, notice),
+        "objection_list": await objections.list_objections(db, notice.id),
+        "objection_may_write": request.user.role in (Role.ADMIN.value, Role.ORGANIZER.value),
+        "objection_mask": mask,
+        "objection_status_label": lambda s: label(STATUS_LABELS, s),
+        "objection_outcome_label": lambda a: label(OUTCOME_LABELS, a),
+        "objection_statuses": [(s.value, label(STATUS_LABELS, s)) for s in ObjectionStatus],
+        "objection_actions": [(a.value, label(ACTION_LABELS, a)) for a in PeriodAction],
+    }
+
+
 class OrganizerObjectionPages(Controller):
     path = "/organizer/notices/{notice_id:int}/objections"
     include_in_schema = False
@@ -242,15 +260,8 @@ class OrganizerObjectionPages(Controller):
         context = {
             "notice": notice,
             "locale": current_locale.get(),
-            "objections": await objections.list_objections(db, notice_id),
-            "box": await period_context(db, state, notice),
-            "may_write": request.user.role in (Role.ADMIN.value, Role.ORGANIZER.value),
             "problem": problem,
-            "mask": mask,
-            "status_label": lambda s: label(STATUS_LABELS, s),
-            "action_label": lambda a: label(OUTCOME_LABELS, a),
-            "statuses": [(s.value, label(STATUS_LABELS, s)) for s in ObjectionStatus],
-            "actions": [(a.value, label(ACTION_LABELS, a)) for a in PeriodAction],
+            **await organizer_section(request, db, state, notice),
         }
         status = problem.status_code if problem else 200
         return Template("pages/organizer/notices/objections.html", context=context, status_code=status)
