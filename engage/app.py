@@ -32,6 +32,8 @@ from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
 from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
+from engage.notices.objections_api import ObjectionController, PublicObjectionApi
+from engage.notices.objections_pages import ObjectionPages, OrganizerObjectionPages
 from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
 from engage.panels.conflict_pages import MyConflictPages
@@ -152,6 +154,10 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         NominationPages,
         LinkPages,
         NoticePages,
+        PublicObjectionApi,
+        ObjectionController,
+        ObjectionPages,
+        OrganizerObjectionPages,
         PublicPages,
         OrganizerPages,
         JoinPages,

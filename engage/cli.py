@@ -128,6 +128,23 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     run_dev(settings, host=args.host, port=args.port)
 
 
+def cmd_calendar_check(settings: Settings, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from engage.notices.calendar import CalendarError, load_calendar
+    from engage.notices.period import calendar_path
+
+    path = Path(args.file) if args.file else calendar_path(settings)
+    try:
+        calendar = load_calendar(path, settings.tz)
+    except CalendarError as error:
+        raise CommandFailed(str(error)) from None
+    years = ", ".join(str(y) for y in sorted(calendar.years))
+    print(
+        f"{path.name}: covers {years}; {len(calendar.holidays)} holidays, {len(calendar.workdays)} swapped working days"
+    )
+
+
 def cmd_panel(settings: Settings | None, args: argparse.Namespace) -> None:
     """Listed for `engage --help`; `main` hands `engage panel ...` to the lottery's own parser."""
 
@@ -234,6 +251,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         None,
     ),
     (
+        ("calendar", "check"),
+        "Validate a working-day calendar file (default: the one in use); exit 1 naming the bad line",
+        cmd_calendar_check,
+        lambda p: p.add_argument("file", nargs="?", help="a CSV of date,kind,name lines"),
+    ),
+    (
         ("seed",),
         "Seed the demo district (once; later runs change nothing)",
         cmd_seed,
@@ -247,6 +270,7 @@ GROUPS = {
     "audit": "The audit log",
     "sms": "Text messages",
     "panel": "Grand-jury lotteries",
+    "calendar": "The working-day calendar of notice periods",
 }
 
 

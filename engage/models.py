@@ -4,6 +4,7 @@ from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
 from engage.notices.models import Notice
+from engage.notices.objection_models import NoticePeriod, Objection
 from engage.panels.models import DeclaredConflict, Panel, PanelMember
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.selections.models import (
@@ -36,6 +37,8 @@ __all__ = [
     "Nomination",
     "Nominee",
     "Notice",
+    "NoticePeriod",
+    "Objection",
     "Organizer",
     "Panel",
     "PanelMember",

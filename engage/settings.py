@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     code_requests_per_ip_per_hour: int = Field(default=30, ge=1)
     # Longest text a template may render to, in SMS segments (each one is billed); see engage.sms.segments.
     sms_max_segments: int = Field(default=3, ge=1)
+    # Public notice periods (engage.notices.calendar): the default length in working days, the end of
+    # office hours (HH:MM, local) at which a period closes, and the working-day calendar file (None: the
+    # bundled engage/data/workdays-cn.csv). A calendar file that does not parse stops the boot.
+    notice_period_days: int = Field(default=5, ge=1, le=60)
+    notice_period_closes: str = "17:30"
+    workday_calendar: Path | None = None
+    # Objections to a notice one client address may file in an hour, one phone number in a day.
+    objections_per_ip_per_hour: int = Field(default=10, ge=1)
+    objections_per_phone_per_day: int = Field(default=3, ge=1)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -112,6 +121,26 @@ class Settings(BaseSettings):
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("notice_period_closes")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        from engage.notices.calendar import parse_close_time
+
+        parse_close_time(value)
+        return value.strip()
+
+    @field_validator("workday_calendar")
+    @classmethod
+    def _calendar_parses(cls, value: Path | None) -> Path | None:
+        from engage.notices.calendar import CalendarError, load_calendar
+
+        if value is not None:
+            try:
+                load_calendar(value, zoneinfo.ZoneInfo("UTC"))
+            except CalendarError as error:
+                raise ValueError(str(error)) from None
         return value
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import func, select
 
 from engage.audit.models import AuditEntry
+from engage.notices.objection_models import NoticePeriod
 from engage.panels.models import Panel
 from engage.residents import tokens
 from engage.residents.models import (
@@ -31,6 +32,8 @@ from engage.selections.models import AssessmentCount, InterviewScore, Nomination
 from engage.sms.models import SmsMessage
 from tests.conftest import run_jobs
 from tests.test_panels import District, create_panel, district, phones_by_pseudonym  # noqa: F401
+from workers import context
+from workers.notices import close_period
 
 START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 RUBRIC = [
@@ -488,8 +491,39 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
         bodies = [m.body for m in district.fake.messages_to(subscriber.phone)]
         assert any("最终结果" in b or "final result" in b for b in bodies)
         assert any("任前公示" in b or "appointment notice" in b for b in bodies)
-    finished = api.ok("POST", f"/selections/{sid}/stages/public_notice/close")
-    assert finished["status"] == "finished"
+    # The public notice period: an objection filed from the notice and answered by staff; the
+    # selection ends only when the period has run out, and then by itself.
+    appointment_notice = api.ok("GET", f"/selections/{sid}")["stages"][5]["notice_id"]
+    period = api.public("GET", f"/api/v1/notices/{appointment_notice}/period").json()
+    assert period["state"] == "open" and period["days"] == 5, period
+    filed = api.public(
+        "POST",
+        f"/api/v1/notices/{appointment_notice}/objections",
+        json={"reason": "拟任人选的工作经历与公告条件不符，请核实。"},
+    )
+    assert filed.status_code == 201, filed.text
+    reference = filed.json()["reference"]
+    objection = api.ok("GET", f"/notices/{appointment_notice}/objections")[0]
+    assert objection["reference"] == reference and objection["status"] == "received"
+    answered = api.ok(
+        "PUT",
+        f"/notices/{appointment_notice}/objections/{objection['id']}",
+        json={"status": "rejected", "reply": "经核实，工作经历符合条件。"},
+    )
+    assert answered["objection"]["status"] == "rejected"
+    public_status = api.public("GET", f"/api/v1/objections/{reference}").json()
+    assert public_status["status"] == "rejected" and "符合条件" in public_status["reply"]
+    early = api("POST", f"/selections/{sid}/stages/public_notice/close")
+    assert early.status_code == 409 and "period runs until" in early.json()["detail"]
+    db.expire_all()
+    notice_period = db.get(NoticePeriod, appointment_notice)
+    assert notice_period is not None
+    notice_period.closes_at = datetime.now(UTC) - timedelta(minutes=1)  # the five working days pass
+    db.commit()
+    context.use(settings)
+    assert close_period(appointment_notice) is True
+    finished = api.ok("GET", f"/selections/{sid}")
+    assert finished["status"] == "finished" and finished["stages"][5]["status"] == "closed"
 
     # 8. Open data: everything public, nothing personal.
     data = api.public("GET", f"/selections/{sid}/open-data.json").json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.audit.services import record
@@ -13,7 +14,7 @@ from engage.db import utcnow
 from engage.errors import EngageError
 from engage.selections import services
 from engage.selections.dispatch import dispatch
-from engage.selections.models import StageKind, StageStatus
+from engage.selections.models import Stage, StageKind, StageStatus
 from workers import context
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def _next_kind(selection_id: int, kind: str) -> str | None:
     return order[index + 1] if index + 1 < len(order) else None
 
 
-def _tick(selection_id: int, kind: str) -> str:
+def _tick(selection_id: int, kind: str, *, close_now: bool = False) -> str:
     settings = context.settings()
     assert settings.redis_url
     now = utcnow()
@@ -51,7 +52,7 @@ def _tick(selection_id: int, kind: str) -> str:
             if stage.status == StageStatus.PENDING and stage.opens_at <= now:
                 _, after = services.open_stage(session, SYSTEM, selection_id, kind, settings)
                 done = "opened"
-            elif stage.status == StageStatus.OPEN and stage.closes_at <= now:
+            elif stage.status == StageStatus.OPEN and (close_now or stage.closes_at <= now):
                 _, after = services.close_stage(session, SYSTEM, selection_id, kind, settings)
                 done = "closed"
             else:
@@ -68,3 +69,18 @@ def _tick(selection_id: int, kind: str) -> str:
         session.commit()
     dispatch(settings.redis_url, after)
     return done
+
+
+def notice_closed(notice_id: int) -> str | None:
+    """When an appointment notice's period has closed, the selection's public-notice stage closes."""
+    with Session(context.engine(), expire_on_commit=False) as session:
+        found = session.execute(
+            select(Stage.selection_id).where(
+                Stage.notice_id == notice_id,
+                Stage.kind == StageKind.PUBLIC_NOTICE,
+                Stage.status == StageStatus.OPEN,
+            )
+        ).scalar_one_or_none()
+    if found is None:
+        return None
+    return _tick(found, StageKind.PUBLIC_NOTICE.value, close_now=True)

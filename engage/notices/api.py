@@ -17,7 +17,7 @@ from msgspec import Meta, Struct
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
-from engage.notices import fanout, services
+from engage.notices import fanout, objections_api, services
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.web.deps import DB, MAX_ID, problems
@@ -38,6 +38,9 @@ class NoticeIn(Struct):
     body_en: Body
     audience: Audience = Audience.KIND
     community_codes: Annotated[list[CommunityCode], Meta(max_length=100)] = []
+    period_days: (
+        Annotated[int, Meta(ge=0, le=60, description="public notice period in working days; 0: none")] | None
+    ) = None  # None: the kind's default (NOTICE_PERIOD_DAYS for appointment notices, else none)
 
 
 class PublishIn(Struct):
@@ -84,6 +87,7 @@ class NoticeOut:
     created_at: datetime
     url: str
     preview: PreviewOut
+    period: objections_api.PeriodOut | None = None  # the public notice period, when the notice has one
 
 
 @dataclass
@@ -123,6 +127,7 @@ def _draft(data: NoticeIn) -> services.Draft:
         body_en=_plain("body_en", data.body_en, lines=True),
         audience=data.audience.value,
         community_codes=[_plain("community_codes", code) for code in data.community_codes],
+        period_days=data.period_days,
     )
 
 
@@ -166,6 +171,7 @@ async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
             price_per_segment=str(fanout.PRICE_PER_SEGMENT),
             max_segments=settings.sms_max_segments,
         ),
+        period=await objections_api.period_out(db, state, notice),
     )
 
 
@@ -255,6 +261,7 @@ class NoticeController(Controller):
         actor = organizer_actor(request.user.id)
         notice = await services.publish(db, actor, notice_id, at, state.settings)
         fanout.enqueue_fan_out(state.redis_url, notice.id, notice.publish_at)  # committed: the job finds it
+        await objections_api.schedule_close(db, state.redis_url, notice.id)
         return await _out(db, state, notice)
 
     @post(

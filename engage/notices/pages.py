@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, MediaType, get
+from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Template
 
 from engage.i18n import current_locale
 from engage.notices import services
+from engage.notices.objections_pages import period_context
 from engage.web.deps import DB, MAX_ID
 
 
@@ -26,6 +28,10 @@ class NoticePages(Controller):
         )
 
     @get("/{notice_id:int}", media_type=MediaType.HTML)
-    async def show(self, db: DB, notice_id: Annotated[int, Parameter(ge=1, le=MAX_ID)]) -> Template:
+    async def show(
+        self, db: DB, state: State, notice_id: Annotated[int, Parameter(ge=1, le=MAX_ID)]
+    ) -> Template:
         notice = await services.public_notice(db, notice_id)
-        return Template("pages/notices/show.html", context={"notice": notice, "locale": current_locale.get()})
+        box = await period_context(db, state, notice)  # the notice period and its objections, if any
+        context = {"notice": notice, "locale": current_locale.get(), "box": box}
+        return Template("pages/notices/show.html", context=context)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
-from engage.notices import fanout
+from engage.notices import fanout, period_services
 from engage.notices.models import PUBLIC_STATUSES, Audience, Notice, NoticeStatus
 from engage.settings import Settings
 from engage.sms.segments import SegmentCount, cost, count_segments
@@ -32,6 +32,7 @@ class Draft:
     body_en: str
     audience: str
     community_codes: list[str]
+    period_days: int | None = None  # public notice period in working days; None: the kind's default
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ async def create_draft(db: AsyncSession, actor: str, draft: Draft, settings: Set
     db.add(notice)
     await db.flush()  # the id is part of the text (the page's link)
     check_texts(notice, settings)
+    await period_services.set_period_days(db, notice, draft.period_days, settings)
     await record_async(db, actor, "notice.create", "notice", notice.id, {"kind": notice.kind})
     await db.commit()
     return notice
@@ -127,6 +129,7 @@ async def update_draft(
         raise Conflict("status", f"only a draft can be changed; this notice is {notice.status}")
     _apply(notice, draft)
     check_texts(notice, settings)
+    await period_services.set_period_days(db, notice, draft.period_days, settings)
     await record_async(db, actor, "notice.update", "notice", notice.id, {"kind": notice.kind})
     await db.commit()
     return notice
@@ -150,6 +153,7 @@ async def publish(
         notice.published_at = now
     details: dict[str, Any] = {"status": notice.status, "publish_at": notice.publish_at.isoformat()}
     await record_async(db, actor, "notice.publish", "notice", notice.id, details)
+    await period_services.open_period(db, actor, notice, settings)  # the caller schedules its close
     await db.commit()
     return notice
 

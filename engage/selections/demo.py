@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engage.db import async_session_factory, make_async_engine, make_sync_engine, utcnow
+from engage.notices.models import Notice, NoticeStatus
+from engage.notices.objection_models import NoticePeriod
 from engage.panels import services as panels
 from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
@@ -293,5 +295,17 @@ def _finished(session: Session, settings: Settings, rng: random.Random, panel_id
     services.open_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
     services.close_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
     services.open_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
+    _period_over(session, selection)
     services.close_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
     return selection.id
+
+
+def _period_over(session: Session, selection: Selection) -> None:
+    """The demo's appointment notice has run its period without objection (its dates lie in the past)."""
+    notice_id = selection.stage(StageKind.PUBLIC_NOTICE).notice_id
+    assert notice_id is not None
+    notice, period = session.get(Notice, notice_id), session.get(NoticePeriod, notice_id)
+    assert notice is not None and period is not None
+    ended = utcnow() - timedelta(minutes=1)
+    period.closes_at = period.closed_at = notice.closed_at = ended
+    notice.status = NoticeStatus.CLOSED

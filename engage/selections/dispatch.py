@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from engage.notices.fanout import enqueue_fan_out
+from engage.notices.period import schedule_close
 from engage.queues import QueueName, queue
 from engage.selections.services import After
 from engage.sms.services import enqueue_send
@@ -14,6 +15,8 @@ def dispatch(redis_url: str, after: After) -> None:
         enqueue_send(redis_url, message_id, QueueName.DEFAULT)
     for notice_id in after.notices:
         enqueue_fan_out(redis_url, notice_id)
+    for notice_id, closes_at in after.periods:
+        schedule_close(redis_url, notice_id, closes_at)
     if after.schedule:
         jobs = queue(redis_url, QueueName.DEFAULT)
         for when, selection_id, kind in after.schedule:

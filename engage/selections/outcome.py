@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 
 from engage.audit.services import record
 from engage.errors import Conflict
+from engage.notices import period as periods
 from engage.notices.kinds import NoticeKind
+from engage.notices.models import Notice
+from engage.notices.objection_models import NoticePeriod
 from engage.selections import nominating, services
 from engage.selections.models import ApplicantStatus, Selection, StageKind, StageStatus
 from engage.selections.services import After
@@ -87,10 +90,31 @@ def _open_public_notice(session: Session, actor: str, selection: Selection, sett
         ],
     )
     stage.notice_id = notice.id
-    return After(notices=[notice.id])
+    period = session.get(NoticePeriod, notice.id)
+    assert period is not None and period.closes_at is not None
+    return After(notices=[notice.id], periods=[(notice.id, period.closes_at)])
+
+
+def _close_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+    """The selection ends only once the appointment notice's period has run out, unsuspended."""
+    stage = selection.stage(StageKind.PUBLIC_NOTICE)
+    notice = session.get(Notice, stage.notice_id) if stage.notice_id is not None else None
+    period = session.get(NoticePeriod, stage.notice_id) if stage.notice_id is not None else None
+    if notice is None or period is None:
+        return After()
+    current = periods.state_of(period, periods.clock())
+    if current == periods.PeriodState.SUSPENDED:
+        raise Conflict("stage", "the appointment notice is suspended after an upheld objection")
+    if current != periods.PeriodState.CLOSED:
+        closes = (
+            period.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if period.closes_at else "?"
+        )
+        raise Conflict("stage", f"the appointment notice's public period runs until {closes}")
+    return After()
 
 
 services.OPEN_HOOKS[StageKind.RESULT] = _open_result
+services.CLOSE_HOOKS[StageKind.PUBLIC_NOTICE] = _close_public_notice
 services.OPEN_HOOKS[StageKind.PUBLIC_NOTICE] = _open_public_notice
 
 

@@ -16,8 +16,11 @@ from engage.audit.services import record
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.notices import fanout
+from engage.notices import period as periods
+from engage.notices.calendar import CalendarError
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
+from engage.notices.objection_models import NoticePeriod
 from engage.notices.services import check_texts
 from engage.selections.config import Rules, parse_rubric, rubric_json
 from engage.selections.models import (
@@ -43,12 +46,14 @@ class After:
 
     notices: list[int] = field(default_factory=list)  # fan out
     texts: list[int] = field(default_factory=list)  # send
+    periods: list[tuple[int, datetime]] = field(default_factory=list)  # (notice, closing moment)
     schedule: list[tuple[datetime, int, str]] = field(default_factory=list)  # (when, selection, stage)
 
     def extend(self, other: After) -> After:
         self.notices += other.notices
         self.texts += other.texts
         self.schedule += other.schedule
+        self.periods += other.periods
         return self
 
 
@@ -213,7 +218,27 @@ def issue_notice(
     now = _now()
     notice.publish_at = notice.published_at = now
     record(session, actor, "notice.publish", "notice", notice.id, {"kind": kind, "status": notice.status})
+    if kind == NoticeKind.APPOINTMENT:
+        open_notice_period(session, actor, settings, notice)
     return notice
+
+
+def open_notice_period(session: Session, actor: str, settings: Settings, notice: Notice) -> NoticePeriod:
+    """The public notice period of an appointment notice: from publication, N working days on the
+    district's calendar (the same rules as a notice published by hand; engage.notices.period)."""
+    assert notice.published_at is not None
+    days = settings.notice_period_days
+    try:
+        closes = periods.calendar_for(settings).add_working_days(notice.published_at, days)
+    except CalendarError as error:
+        raise Conflict("period_days", str(error)) from None
+    period = NoticePeriod(
+        notice_id=notice.id, days=days, extended_days=0, opens_at=notice.published_at, closes_at=closes
+    )
+    session.add(period)
+    details = {"days": days, "opens_at": notice.published_at.isoformat(), "closes_at": closes.isoformat()}
+    record(session, actor, "notice.period_open", "notice", notice.id, details)
+    return period
 
 
 def _now() -> datetime:
