@@ -46,6 +46,7 @@ from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
 from engage.selections.api import ParticipationApi, SelectionController
 from engage.selections.candidates import candidate_facts
+from engage.selections.organizer_pages import SelectionPages
 from engage.selections.pages import LinkPages, NominationPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
@@ -151,6 +152,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         SelectionController,
         ParticipationApi,
         PublicSelectionPages,
+        SelectionPages,
         NominationPages,
         LinkPages,
         NoticePages,

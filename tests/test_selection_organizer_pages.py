@@ -1,0 +1,63 @@
+"""Organizer pages of a selection: start one from a short form, publish it, move its stages with the
+buttons; a bad form names its field and creates nothing; an auditor reads but has no buttons."""
+
+from __future__ import annotations
+
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engage.selections.models import Selection
+from engage.settings import Settings
+from tests.support import csrf_token, organizer, sign_in
+
+FORM = {
+    "title_zh": "街道副主任公开选拔",
+    "title_en": "Street deputy director: open selection",
+    "unit": "五里河街道",
+    "unit_category": "street",
+    "posts": "党建办副主任 | Party office deputy | 1\n社区服务副主任 | Community services deputy | 2",
+    "first_day": "2026-12-07",
+}
+
+
+def _post(client: TestClient, path: str, data: dict[str, str]) -> object:  # type: ignore[type-arg]
+    return client.post(
+        path, data=dict(data, _csrf_token=csrf_token(client, "/organizer")), follow_redirects=False
+    )
+
+
+def test_an_organizer_starts_publishes_and_opens_a_selection(
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    client.headers["Accept-Language"] = "en"
+    sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))
+    bad = _post(client, "/organizer/selections/", dict(FORM, posts="党建办副主任 | 1"))
+    assert (bad.status_code == 400 and "Line 1" in bad.text) or "第1行" in bad.text  # type: ignore[attr-defined]
+    assert db.execute(select(func.count()).select_from(Selection)).scalar_one() == 0
+
+    made = _post(client, "/organizer/selections/", FORM)
+    assert made.status_code == 303  # type: ignore[attr-defined]
+    path = made.headers["location"]  # type: ignore[attr-defined]
+    page = client.get(path, headers={"Accept-Language": "en"})
+    assert "Publish" in page.text and "Party office deputy" not in page.text  # posts are shown by number
+    assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 303  # type: ignore[attr-defined]
+    assert _post(client, f"{path}/action", {"do": "open", "stage": "nomination"}).status_code == 303  # type: ignore[attr-defined]
+    refused = _post(client, f"{path}/action", {"do": "open", "stage": "speech"})
+    assert refused.status_code == 409 and "must close" in refused.text  # type: ignore[attr-defined]
+    db.expire_all()
+    selection = db.execute(select(Selection)).scalar_one()
+    assert selection.status == "published" and selection.stage("nomination").status == "open"
+    assert [s.opens_at.date().isoformat() for s in selection.stages][:2] == ["2026-12-07", "2026-12-14"]
+
+
+def test_an_auditor_reads_without_buttons(settings: Settings, client: TestClient, db: Session) -> None:  # type: ignore[type-arg]
+    sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))
+    path = _post(client, "/organizer/selections/", FORM).headers["location"]  # type: ignore[attr-defined]
+    client.cookies.clear()
+    sign_in(client, "audit@district.gov.cn", organizer(settings, "audit@district.gov.cn", "auditor"))
+    page = client.get(path, headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "Publish" not in page.text
+    assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 403  # type: ignore[attr-defined]
