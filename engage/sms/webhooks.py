@@ -16,6 +16,7 @@ from litestar.exceptions import PermissionDeniedException
 from twilio.request_validator import RequestValidator
 
 from engage.errors import InvalidInput
+from engage.evaluations import sms_replies as evaluation_replies
 from engage.panels import sms_replies
 from engage.queues import QueueName
 from engage.residents import sms_signup
@@ -35,6 +36,7 @@ def make_dispatcher() -> inbound.Dispatcher:
     inbound.register_basics(dispatcher)  # STOP / TD / 退订, START, HELP / 帮助, the help fallback
     sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
     sms_replies.register(dispatcher)  # 1 / 2 answering a grand-jury panel invitation
+    evaluation_replies.register(dispatcher)  # digits rating a service (after panel replies)
     return dispatcher
 
 
