@@ -54,7 +54,7 @@ def scores_from(form: Any, questions: int) -> tuple[list[int], dict[str, str]]:
     for at in range(questions):
         raw = str(form.get(f"q{at + 1}") or "")
         if raw not in ("1", "2", "3", "4", "5"):
-            errors[f"q{at + 1}"] = _("Choose an answer.")
+            errors[f"q{at + 1}"] = _("Choose an answer to question %(n)s.") % {"n": at + 1}
         else:
             scores.append(int(raw))
     return scores, errors
@@ -78,6 +78,7 @@ def rating_page(
     errors: dict[str, str] | None = None,
     done: ratings.Submitted | None = None,
     refusal: str = "",
+    rated: bool = False,
     status: int = 200,
 ) -> Template:
     locale = current_locale.get()
@@ -93,6 +94,7 @@ def rating_page(
         "errors": errors or {},
         "done": done,
         "refusal": refusal,
+        "rated": rated or done is not None,
         "open": campaign.is_open(utcnow()),
     }
     return Template("pages/evaluations/rate.html", context=context, status_code=status)
@@ -187,7 +189,9 @@ class RatingPages(Controller):
         await limit_hits(request, state)
         contact, campaign, subject, _resident = await self._by_token(db, token)
         values = await _existing(db, f"contact:{contact.id}", len(campaign.questions))
-        return rating_page(campaign, subject, f"/e/{token}", contact=contact, values=values)
+        return rating_page(
+            campaign, subject, f"/e/{token}", contact=contact, values=values, rated=bool(values)
+        )
 
     @post("/e/{token:str}", media_type=MediaType.HTML, status_code=200)
     async def rate_by_link(
@@ -230,7 +234,7 @@ class RatingPages(Controller):
                 return rating_page(campaign, subject, action, refusal=refusal, status=403)
             slot = f"contact:{contact.id}"
         values = await _existing(db, slot, len(campaign.questions))
-        return rating_page(campaign, subject, action, values=values)
+        return rating_page(campaign, subject, action, values=values, rated=bool(values))
 
     @post(
         "/evaluations/{campaign_id:int}/subjects/{subject_id:int}", media_type=MediaType.HTML, status_code=200

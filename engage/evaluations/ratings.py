@@ -77,6 +77,13 @@ def check_scores(scores: list[int], questions: int) -> list[int]:
     return scores
 
 
+def slot_for(campaign: Campaign, subject: Subject, resident: Resident, contact: ServiceContact | None) -> str:
+    """What one rating is per: the service contact (reverse), or the subject and resident (online)."""
+    if campaign.mode == Mode.REVERSE and contact is not None:
+        return f"contact:{contact.id}"
+    return f"online:{subject.id}:{resident.id}"
+
+
 @dataclass(frozen=True)
 class Submitted:
     rating: Rating
