@@ -200,3 +200,11 @@ def test_more_ratings_than_the_limit_within_the_window_are_all_flagged() -> None
 def test_ratings_spread_over_time_are_not_a_burst() -> None:
     times = [NOW + timedelta(minutes=11 * i) for i in range(20)]
     assert eligibility.bursts(times, limit=1, minutes=10) == set()
+
+
+def test_percentages_never_round_a_rate_up_to_the_threshold() -> None:
+    assert stats.percent(Fraction(7999, 10000)) == "79.9%"
+    assert stats.percent(Fraction(4, 5)) == "80.0%"
+    assert stats.percent(0.833353, up=True) == "83.4%"
+    assert stats.percent(1.0, up=True) == "100.0%"
+    assert stats.percent(None) == "—"

@@ -25,9 +25,9 @@ from engage.i18n import gettext as _
 from engage.residents.labels import N_
 from engage.residents.models import Resident
 from engage.residents.signup import load_resident
+from engage.residents.signup_pages import RESIDENT  # the session key the sign-in at /join sets
 from engage.web.deps import DB
 
-RESIDENT = "resident_id"  # the session key the sign-in at /join sets
 HITS_PER_IP = 60  # rating pages and posts per client address ...
 WINDOW = 10 * 60  # ... per 10 minutes
 SCALE_LABELS = {

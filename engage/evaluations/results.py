@@ -140,8 +140,8 @@ EXPORT_HEADER = ["subject", "unit", "via", "status", "scores", "satisfied_answer
 
 
 def export_csv(results: CampaignResults, ratings: list[Rating]) -> str:
-    """One row per rating, in a shuffled-free but identity-free order (by subject, then scores):
-    no resident, contact, address or time, so no row points back at a person."""
+    """One row per rating, sorted by its own content (never by arrival, which could be matched with a
+    text's time): no resident, contact, address or time, so no row points back at a person."""
     subjects = {r.subject.id: r.subject for r in results.subjects}
     out = io.StringIO()
     writer = csv.writer(out)

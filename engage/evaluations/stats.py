@@ -125,7 +125,13 @@ def change(current: Fraction | None, earlier: Sequence[TrendPoint]) -> Fraction 
     return current - previous
 
 
-def percent(value: Fraction | float | None, digits: int = 1) -> str:
+def percent(value: Fraction | float | None, digits: int = 1, *, up: bool = False) -> str:
+    """A share as a percentage with `digits` decimals, cut toward zero (or away from it with `up`):
+    a rate just under the threshold never reads as equal to it, and an interval's ends are shown
+    outward (low cut down, high up) so the printed range always contains the computed one."""
     if value is None:
         return "—"
-    return f"{float(value) * 100:.{digits}f}%"
+    scaled = Fraction(value) * 100 * 10**digits
+    whole = math.ceil(scaled) if up else math.floor(scaled)
+    text = f"{whole / 10**digits:.{digits}f}" if digits else str(whole)
+    return f"{text}%"
