@@ -253,6 +253,13 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
     )
     assert imported.status_code == 201, imported.text
     assert imported.json() == {"imported": 200}
+    again = district.api(
+        "POST", f"/{cid}/contacts/import", content=contacts_csv(rows), headers={"Content-Type": "text/csv"}
+    )
+    assert again.status_code == 400 and len(again.json()["rows"]) == 200  # a file imported twice counts once
+    assert {r["detail"] for r in again.json()["rows"]} == {
+        "this service contact is already recorded (same office, resident, date and matter)"
+    }
 
     invited = district.api("POST", f"/{cid}/invite")
     assert invited.json() == {"texts": 200}
@@ -481,6 +488,35 @@ def test_contact_for_an_unverified_or_unknown_number_is_refused_naming_the_field
         == "matter"
     )
     assert db.execute(select(func.count(ServiceContact.id))).scalar_one() == 0
+    contact["matter"] = "户籍证明"
+    assert (
+        client.post(f"/api/v1/evaluations/{cid}/contacts", json=contact, headers=headers).status_code == 201
+    )
+    twice = client.post(f"/api/v1/evaluations/{cid}/contacts", json=contact, headers=headers)
+    assert twice.status_code == 409 and "already recorded" in twice.json()["detail"]
+
+
+def test_invitations_wait_for_the_opening(
+    residents: None, client: TestClient[Litestar], settings: Settings
+) -> None:
+    headers = organizer_headers(settings)
+    later = datetime.now(UTC) + timedelta(days=1)
+    body = campaign_body(opens_at=later.isoformat(), closes_at=(later + timedelta(days=7)).isoformat())
+    campaign = client.post("/api/v1/evaluations", json=body, headers=headers).json()
+    contact = {
+        "subject_id": campaign["subjects"][0]["id"],
+        "phone": typed_phone(1),
+        "served_on": "2026-11-20",
+    }
+    contact["matter"] = "户籍证明"
+    assert (
+        client.post(
+            f"/api/v1/evaluations/{campaign['id']}/contacts", json=contact, headers=headers
+        ).status_code
+        == 201
+    )
+    early = client.post(f"/api/v1/evaluations/{campaign['id']}/invite", headers=headers)
+    assert early.status_code == 409 and "once the evaluation opens" in early.json()["detail"]
 
 
 def test_campaign_with_bad_input_is_refused_naming_the_field(

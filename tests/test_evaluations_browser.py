@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engage.evaluations.models import Rating
 from engage.settings import Settings
 from tests.conftest import LiveServer, run_jobs
-from tests.support import token_for
+from tests.support import organizer, token_for
 from tests.test_evaluations import add_residents, campaign_body, phone_of
 from tests.test_signup_browser import _fits_a_phone
 
@@ -96,3 +96,33 @@ def test_resident_rates_a_service_on_a_phone(
     page.screenshot(path=str(output_dir / f"evaluation-rated-{language}.png"), full_page=True)
     db.expire_all()
     assert [r.scores for r in db.execute(select(Rating)).scalars()] == [[5, 4, 5]]
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_organizer_reads_results_and_moderates_on_a_phone(
+    live_server: LiveServer, settings: Settings, db: Session, phone_page: Any, output_dir: Path, language: str
+) -> None:
+    add_residents(db, 5)
+    link = _personal_link(live_server, settings, 2)
+    page = phone_page
+    page.set_extra_http_headers({"Accept-Language": language})
+    page.goto(f"{live_server.url}{link}")
+    for question in ("#q1", "#q2", "#q3"):
+        page.locator(f"{question} label.choice").nth(3).click()
+    page.fill("#comment", "窗口人员耐心 +86 139-1234-5678")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+    password = organizer(settings, "feng@district.gov.cn", "organizer")
+    page.goto(f"{live_server.url}/login")
+    page.fill("#email", "feng@district.gov.cn")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/organizer")
+    page.goto(f"{live_server.url}/organizer/evaluations/1")
+    assert "窗口人员耐心 [***]" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    with page.expect_navigation():
+        page.locator("#comments ~ ul form button").first.click()
+    assert "100.0%" in page.content()
+    page.screenshot(path=str(output_dir / f"evaluation-organizer-{language}.png"), full_page=True)

@@ -246,38 +246,66 @@ async def _verified_resident(db: AsyncSession, raw_phone: str, region: str, fiel
     return resident
 
 
-def _check_contact_fields(matter: str, served_on: date, campaign: Campaign) -> None:
+def _check_matter(matter: str) -> None:
     if not matter.strip() or len(matter.strip()) > 40:
         raise InvalidInput("matter", "between 1 and 40 characters")
+
+
+def _check_served_on(served_on: date, campaign: Campaign) -> None:
     if served_on > campaign.closes_at.date():
         raise InvalidInput("served_on", "after the evaluation closes")
+
+
+def _check_takes_contacts(campaign: Campaign) -> None:
+    if campaign.mode != Mode.REVERSE:
+        raise Conflict("campaign_id", "service contacts belong to reverse evaluations")
+    if campaign.closes_at <= utcnow():
+        raise Conflict("campaign_id", "the evaluation is closed")
+
+
+ContactKey = tuple[int, int, date, str]  # subject, resident, served on, matter
+
+
+async def _recorded(db: AsyncSession, campaign: Campaign) -> set[ContactKey]:
+    rows = await db.execute(
+        select(
+            ServiceContact.subject_id,
+            ServiceContact.resident_id,
+            ServiceContact.served_on,
+            ServiceContact.matter,
+        ).where(ServiceContact.campaign_id == campaign.id)
+    )
+    return {(subject, resident, served_on, matter) for subject, resident, served_on, matter in rows.all()}
+
+
+ALREADY = "this service contact is already recorded (same office, resident, date and matter)"
 
 
 async def record_contact(
     db: AsyncSession, actor: str, campaign_id: int, contact: ContactIn, settings: Settings
 ) -> ServiceContact:
     campaign = await get_campaign(db, campaign_id)
-    if campaign.mode != Mode.REVERSE:
-        raise Conflict("campaign_id", "service contacts belong to reverse evaluations")
-    if campaign.closes_at <= utcnow():
-        raise Conflict("campaign_id", "the evaluation is closed")
+    _check_takes_contacts(campaign)
     subject = subject_of(campaign, contact.subject_id)
-    _check_contact_fields(contact.matter, contact.served_on, campaign)
-    check_invitation_length(settings, campaign, subject, contact.matter.strip(), "matter")
+    matter = contact.matter.strip()
+    _check_matter(matter)
+    _check_served_on(contact.served_on, campaign)
+    check_invitation_length(settings, campaign, subject, matter, "matter")
     resident = await _verified_resident(db, contact.phone, settings.default_region, "phone")
+    if (subject.id, resident.id, contact.served_on, matter) in await _recorded(db, campaign):
+        raise Conflict("phone", ALREADY)
     row = ServiceContact(
         campaign_id=campaign.id,
         subject_id=subject.id,
         resident_id=resident.id,
         served_on=contact.served_on,
-        matter=contact.matter.strip(),
+        matter=matter,
         created_by=actor,
     )
     db.add(row)
     await db.flush()
-    await record_async(
-        db, actor, "evaluation.contact", "evaluation", campaign.id, {"contact": row.id, "subject": subject.id}
-    )
+    details = {"contact": row.id, "subject": subject.id}
+    await record_async(db, actor, "evaluation.contact", "evaluation", campaign.id, details)
     await db.commit()
     return row
 
@@ -295,15 +323,16 @@ def _subject_lookup(campaign: Campaign) -> dict[str, Subject]:
     return lookup
 
 
-async def import_contacts(
-    db: AsyncSession, actor: str, campaign_id: int, text: str, settings: Settings
-) -> list[ServiceContact]:
-    """All or nothing: every row is checked; one bad row rejects the file with every problem listed."""
-    campaign = await get_campaign(db, campaign_id)
-    if campaign.mode != Mode.REVERSE:
-        raise Conflict("campaign_id", "service contacts belong to reverse evaluations")
-    if campaign.closes_at <= utcnow():
-        raise Conflict("campaign_id", "the evaluation is closed")
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    subject: Subject
+    phone: str
+    served_on: date
+    matter: str
+
+
+def _read_rows(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -313,77 +342,89 @@ async def import_contacts(
         raise InvalidInput("file", "no rows")
     if len(rows) > MAX_IMPORT_ROWS:
         raise InvalidInput("file", f"{len(rows)} rows; at most {MAX_IMPORT_ROWS} per file")
+    return rows
+
+
+async def import_contacts(
+    db: AsyncSession, actor: str, campaign_id: int, text: str, settings: Settings
+) -> list[ServiceContact]:
+    """All or nothing: every row is checked; one bad row rejects the file with every problem listed.
+    A row repeating a recorded contact (or an earlier row) is a problem: importing a file twice
+    must not entitle anyone to a second rating."""
+    campaign = await get_campaign(db, campaign_id)
+    _check_takes_contacts(campaign)
     subjects = _subject_lookup(campaign)
-    phones: dict[str, str] = {}
-    parsed: list[tuple[int, Subject, str, date, str]] = []
     problems: list[RowError] = []
-    for line, row in enumerate(rows, start=2):
-        row_problems = _check_row(line, row, subjects, campaign, settings, parsed, phones)
+    parsed: list[_Row] = []
+    for line, raw in enumerate(_read_rows(text), start=2):
+        row_problems, row = _check_row(line, raw, subjects, campaign, settings)
         problems.extend(row_problems)
-    residents: dict[str, Resident] = {}
-    if phones:
-        found = await db.execute(select(Resident).where(Resident.phone.in_(set(phones.values()))))
-        residents = {r.phone: r for r in found.scalars() if r.phone and r.verified_at is not None}
-    for line, _, phone, _, _ in parsed:
-        if phone not in residents:
-            problems.append(RowError(line, "phone", "no verified resident has this number"))
+        if row is not None:
+            parsed.append(row)
+    phones = {row.phone for row in parsed}
+    found = await db.execute(select(Resident).where(Resident.phone.in_(phones))) if phones else None
+    residents = {r.phone: r for r in found.scalars() if r.verified_at is not None} if found else {}
+    seen = await _recorded(db, campaign)
+    contacts = []
+    for row in parsed:
+        resident = residents.get(row.phone)
+        if resident is None:
+            problems.append(RowError(row.line, "phone", "no verified resident has this number"))
+            continue
+        key = (row.subject.id, resident.id, row.served_on, row.matter)
+        if key in seen:
+            problems.append(RowError(row.line, "phone", ALREADY))
+            continue
+        seen.add(key)
+        contacts.append(
+            ServiceContact(
+                campaign_id=campaign.id,
+                subject_id=row.subject.id,
+                resident_id=resident.id,
+                served_on=row.served_on,
+                matter=row.matter,
+                created_by=actor,
+            )
+        )
     if problems:
         raise ImportRejected(sorted(problems, key=lambda p: p.line))
-    contacts = [
-        ServiceContact(
-            campaign_id=campaign.id,
-            subject_id=subject.id,
-            resident_id=residents[phone].id,
-            served_on=served_on,
-            matter=matter,
-            created_by=actor,
-        )
-        for _, subject, phone, served_on, matter in parsed
-    ]
     db.add_all(contacts)
     await db.flush()
-    await record_async(
-        db, actor, "evaluation.contacts_import", "evaluation", campaign.id, {"rows": len(contacts)}
-    )
+    details = {"rows": len(contacts)}
+    await record_async(db, actor, "evaluation.contacts_import", "evaluation", campaign.id, details)
     await db.commit()
     return contacts
 
 
 def _check_row(
-    line: int,
-    row: dict[str, Any],
-    subjects: dict[str, Subject],
-    campaign: Campaign,
-    settings: Settings,
-    parsed: list[tuple[int, Subject, str, date, str]],
-    phones: dict[str, str],
-) -> list[RowError]:
+    line: int, raw: dict[str, Any], subjects: dict[str, Subject], campaign: Campaign, settings: Settings
+) -> tuple[list[RowError], _Row | None]:
+    """The problems of one CSV row (every column checked), and the row when it has none."""
     problems: list[RowError] = []
-    subject = subjects.get(str(row.get("subject") or "").strip())
+
+    def check(field_name: str, step: Any) -> Any:
+        try:
+            return step()
+        except InvalidInput as problem:
+            problems.append(RowError(line, problem.field or field_name, problem.detail))
+        except ValueError:
+            problems.append(RowError(line, field_name, "not a date (YYYY-MM-DD)"))
+        return None
+
+    subject = subjects.get(str(raw.get("subject") or "").strip())
     if subject is None:
         problems.append(RowError(line, "subject", "not one of this evaluation's subjects"))
-    try:
-        phone = normalise(str(row.get("phone") or ""), settings.default_region, "phone")
-    except InvalidInput as problem:
-        problems.append(RowError(line, "phone", problem.detail))
-        phone = ""
-    try:
-        served_on = date.fromisoformat(str(row.get("served_on") or "").strip())
-    except ValueError:
-        problems.append(RowError(line, "served_on", "not a date (YYYY-MM-DD)"))
-        served_on = None
-    matter = str(row.get("matter") or "").strip()
-    try:
-        if served_on is not None:
-            _check_contact_fields(matter, served_on, campaign)
-        if subject is not None:
-            check_invitation_length(settings, campaign, subject, matter, "matter")
-    except InvalidInput as problem:
-        problems.append(RowError(line, problem.field or "row", problem.detail))
-    if not problems and subject is not None and served_on is not None:
-        parsed.append((line, subject, phone, served_on, matter))
-        phones[str(line)] = phone
-    return problems
+    phone = check("phone", lambda: normalise(str(raw.get("phone") or ""), settings.default_region, "phone"))
+    served_on = check("served_on", lambda: date.fromisoformat(str(raw.get("served_on") or "").strip()))
+    if served_on is not None:
+        check("served_on", lambda: _check_served_on(served_on, campaign))
+    matter = str(raw.get("matter") or "").strip()
+    check("matter", lambda: _check_matter(matter))
+    if subject is not None and matter:
+        check("matter", lambda: check_invitation_length(settings, campaign, subject, matter, "matter"))
+    if problems or subject is None or phone is None or served_on is None:
+        return problems, None
+    return problems, _Row(line, subject, phone, served_on, matter)
 
 
 async def invite(db: AsyncSession, settings: Settings, actor: str, campaign_id: int) -> list[SmsMessage]:
@@ -395,6 +436,8 @@ async def invite(db: AsyncSession, settings: Settings, actor: str, campaign_id: 
     now = utcnow()
     if campaign.closes_at <= now:
         raise Conflict("campaign_id", "the evaluation is closed")
+    if campaign.opens_at > now:
+        raise Conflict("campaign_id", "invitations go out once the evaluation opens")
     subjects = {s.id: s for s in campaign.subjects}
     rows = await db.execute(
         select(ServiceContact, Resident)
