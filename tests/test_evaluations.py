@@ -31,7 +31,7 @@ from engage.settings import Settings
 from engage.sms.segments import count_segments
 from engage.testing.fake_twilio import FakeTwilio
 from tests.conftest import LiveServer, _free_port, make_settings, run_jobs, twilio_environment
-from tests.support import organizer, sign_in, token_for
+from tests.support import csrf_token, organizer, sign_in, token_for
 
 OUR_NUMBER = "+8610690000"
 COMMUNITIES = [
@@ -557,10 +557,22 @@ def test_online_evaluation_admits_verified_residents_of_its_communities_only(
     results = client.get(f"/api/v1/evaluations/{cid}/results", headers=headers).json()
     assert results["subjects"][0]["ratings"] == 1 and results["subjects"][0]["rate_fraction"] == "1"
 
+    # A resident who deletes their data leaves an anonymous rating behind, still counted.
+    sign_in_with_console_code(client, settings, 0)
+    client.post("/me/delete", data={"_csrf_token": csrf_token(client, "/me/delete")})
+    assert db.execute(select(Resident).where(Resident.phone == phone_of(0))).scalar_one_or_none() is None
+    db.expire_all()
+    assert [(r.resident_id, r.scores) for r in db.execute(select(Rating)).scalars()] == [(None, [5, 5, 5])]
+    results = client.get(f"/api/v1/evaluations/{cid}/results", headers=headers).json()
+    assert results["subjects"][0]["ratings"] == 1
+
 
 def sign_in_with_console_code(client: TestClient[Litestar], settings: Settings, n: int) -> None:
     import json
 
+    from tests.test_signup_web import forget_code_limits
+
+    forget_code_limits(settings)  # a second code for the same number within the minute
     page = client.get("/join")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert token
