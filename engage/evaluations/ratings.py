@@ -152,11 +152,7 @@ async def submit(
     if len(comment) > MAX_COMMENT:
         raise InvalidInput("comment", _("At most %(n)s characters.") % {"n": MAX_COMMENT})
     cleaned = moderation.scrub(comment).text
-    slot = (
-        f"contact:{contact.id}"
-        if campaign.mode == Mode.REVERSE and contact
-        else f"online:{subject.id}:{resident.id}"
-    )
+    slot = slot_for(campaign, subject, resident, contact)
     rating = (
         await db.execute(select(Rating).where(Rating.slot == slot).with_for_update())
     ).scalar_one_or_none()
