@@ -30,6 +30,9 @@ from engage.accounts.guards import IdentifyOrganizer
 from engage.audit.controllers import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
+from engage.evaluations.api import EvaluationController
+from engage.evaluations.organizer_pages import EvaluationPages
+from engage.evaluations.pages import RatingPages
 from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
 from engage.notices.objections_api import ObjectionController, PublicObjectionApi
@@ -174,6 +177,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         InvitationLinkPages,
         DeclaredConflictController,
         MyConflictPages,
+        EvaluationController,
+        EvaluationPages,
+        RatingPages,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:

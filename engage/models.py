@@ -3,6 +3,7 @@
 from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
+from engage.evaluations.models import Campaign, Rating, ServiceContact, Subject
 from engage.notices.models import Notice
 from engage.notices.objection_models import NoticePeriod, Objection
 from engage.panels.models import DeclaredConflict, Panel, PanelMember
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "Campaign",
     "Community",
     "DeclaredConflict",
     "InterviewScore",
@@ -43,13 +45,16 @@ __all__ = [
     "Panel",
     "PanelMember",
     "Post",
+    "Rating",
     "Resident",
     "ResidentRole",
     "Role",
     "Selection",
+    "ServiceContact",
     "SmsMessage",
     "SpeechScore",
     "Stage",
+    "Subject",
     "Subscription",
     "VerificationCode",
 ]

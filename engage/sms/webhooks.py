@@ -16,6 +16,7 @@ from litestar.exceptions import PermissionDeniedException
 from twilio.request_validator import RequestValidator
 
 from engage.errors import InvalidInput
+from engage.evaluations import sms_replies as evaluation_replies
 from engage.panels import sms_replies
 from engage.queues import QueueName
 from engage.residents import sms_signup
@@ -37,6 +38,7 @@ def make_dispatcher() -> inbound.Dispatcher:
     sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
     sms_replies.register(dispatcher)  # 1 / 2 answering a grand-jury panel invitation
     selection_replies.register(dispatcher)  # 推荐 / NOMINATE <post> <name>: a nomination
+    evaluation_replies.register(dispatcher)  # digits rating a service (after panel replies)
     return dispatcher
 
 

@@ -1,0 +1,495 @@
+"""/api/v1/evaluations: campaigns, service contacts (one or a CSV), SMS invitations, results, comment
+moderation, review of flagged ratings, the anonymous export and publishing as a notice. Thin: parse,
+call the services, respond. Staff write; every organizer role reads (auditors included).
+
+No answer of this API carries a resident id, number or name next to a rating."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from anyio import to_thread
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import JSONBody, Parameter, RawBody
+from msgspec import Meta, Struct
+
+from engage.accounts.guards import any_organizer, staff
+from engage.audit.services import organizer_actor
+from engage.errors import InvalidInput
+from engage.evaluations import ratings, results, services
+from engage.evaluations.models import Campaign, CommentStatus
+from engage.notices import fanout
+from engage.queues import QueueName
+from engage.sms.models import SmsMessage
+from engage.sms.services import enqueue_send
+from engage.web.deps import DB, MAX_ID, problems
+
+CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
+RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
+Text = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class QuestionIn(Struct):
+    zh: Annotated[str, Meta(min_length=1, max_length=60)]
+    en: Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class SubjectIn(Struct):
+    name: Annotated[str, Meta(min_length=1, max_length=100, description="the official or the office")]
+    unit: Annotated[str, Meta(max_length=200, description="e.g. the community or department")] = ""
+
+
+class CampaignIn(Struct):
+    title_zh: Text
+    title_en: Text
+    mode: Literal["online", "reverse"]
+    opens_at: Annotated[datetime, Meta(tz=True)]
+    closes_at: Annotated[datetime, Meta(tz=True)]
+    questions: Annotated[list[QuestionIn], Meta(min_length=1, max_length=services.MAX_QUESTIONS)]
+    subjects: Annotated[list[SubjectIn], Meta(min_length=1, max_length=services.MAX_SUBJECTS)]
+    community_codes: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=32)]],
+        Meta(max_length=100, description="online: who may answer (none: every community)"),
+    ] = []
+    threshold: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=16,
+            description="satisfaction rate below which a subject is flagged: 2/3, 0.8 or 80%",
+        ),
+    ] = "2/3"
+    min_answers: Annotated[int, Meta(ge=1, le=100000, description="fewer answers: too few to judge")] = 1
+    bulk_limit: Annotated[
+        int, Meta(ge=1, le=10000, description="more ratings than this from one address ...")
+    ] = 10
+    bulk_minutes: Annotated[
+        int, Meta(ge=1, le=1440, description="... within this many minutes are flagged")
+    ] = 10
+
+
+class ContactIn(Struct):
+    subject_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
+    phone: Annotated[
+        str, Meta(min_length=1, max_length=40, description="any format; must be a verified resident")
+    ]
+    served_on: date
+    matter: Annotated[str, Meta(min_length=1, max_length=40, description="the kind of matter, e.g. 户籍证明")]
+
+
+@dataclass
+class QuestionOut:
+    zh: str
+    en: str
+
+
+@dataclass
+class SubjectOut:
+    id: int
+    name: str
+    unit: str
+
+
+@dataclass
+class CampaignOut:
+    id: int
+    title_zh: str
+    title_en: str
+    mode: str
+    opens_at: datetime
+    closes_at: datetime
+    community_codes: list[str]
+    questions: list[QuestionOut]
+    subjects: list[SubjectOut]
+    threshold: str
+    min_answers: int
+    bulk_limit: int
+    bulk_minutes: int
+    notice_id: int | None
+
+
+@dataclass
+class ContactOut:
+    id: int
+    subject_id: int
+    served_on: date
+    matter: str
+
+
+@dataclass
+class ContactsImported:
+    imported: int
+
+
+@dataclass
+class RowErrorOut:
+    line: int
+    field: str
+    detail: str
+
+
+@dataclass
+class ImportProblem:
+    status_code: int
+    detail: str
+    field: str | None
+    rows: list[RowErrorOut]
+
+
+@dataclass
+class Queued:
+    texts: int
+
+
+@dataclass
+class IntervalOut:
+    low: float
+    high: float
+
+
+@dataclass
+class TrendOut:
+    campaign_id: int
+    title_zh: str
+    title_en: str
+    rate: float | None
+    answers: int
+
+
+@dataclass
+class CommentOut:
+    rating_id: int
+    text: str
+    status: str
+
+
+@dataclass
+class SubjectResultOut:
+    subject: SubjectOut
+    ratings: int
+    answers: int
+    satisfied: int  # answers of 4 or 5
+    by_score: dict[str, int]
+    question_means: list[float | None]
+    rate: float | None  # satisfied / answers
+    rate_fraction: str | None  # exact, e.g. "7/10"
+    interval: IntervalOut | None  # Wilson 95 %
+    below_threshold: bool
+    enough_answers: bool
+    flagged: int  # held for review, not in the figures
+    rejected: int
+    entitled: int | None  # reverse: service contacts recorded
+    trend: list[TrendOut]
+    change: float | None
+    comments: list[CommentOut]
+
+
+@dataclass
+class ResultsOut:
+    campaign_id: int
+    definition: str
+    threshold: str
+    ratings: int
+    flagged: int
+    subjects: list[SubjectResultOut]
+
+
+@dataclass
+class FlaggedOut:
+    rating_id: int
+    subject_id: int
+    scores: list[int]
+    via: str
+    updated_at: datetime
+
+
+@dataclass
+class RatingStateOut:
+    rating_id: int
+    status: str
+    comment_status: str
+
+
+@dataclass
+class PublishedOut:
+    notice_id: int
+
+
+DEFINITION = (
+    "satisfaction rate = answers of 4 (satisfied) or 5 (very satisfied) / all answers, on the 1-5 scale, "
+    "over counted ratings; interval: Wilson score, 95 %; flagged ratings are not counted until accepted"
+)
+
+
+def campaign_out(campaign: Campaign) -> CampaignOut:
+    return CampaignOut(
+        id=campaign.id,
+        title_zh=campaign.title_zh,
+        title_en=campaign.title_en,
+        mode=campaign.mode,
+        opens_at=campaign.opens_at,
+        closes_at=campaign.closes_at,
+        community_codes=list(campaign.community_codes),
+        questions=[QuestionOut(q["zh"], q["en"]) for q in campaign.questions],
+        subjects=[SubjectOut(s.id, s.name, s.unit) for s in campaign.subjects],
+        threshold=campaign.threshold,
+        min_answers=campaign.min_answers,
+        bulk_limit=campaign.bulk_limit,
+        bulk_minutes=campaign.bulk_minutes,
+        notice_id=campaign.notice_id,
+    )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def results_out(found: results.CampaignResults) -> ResultsOut:
+    subjects = []
+    for r in found.subjects:
+        s = r.summary
+        subjects.append(
+            SubjectResultOut(
+                subject=SubjectOut(r.subject.id, r.subject.name, r.subject.unit),
+                ratings=s.ratings,
+                answers=s.answers,
+                satisfied=s.satisfied,
+                by_score={str(k): v for k, v in s.by_score.items()},
+                question_means=[_float(m) for m in s.question_means],
+                rate=_float(s.rate),
+                rate_fraction=str(s.rate) if s.rate is not None else None,
+                interval=IntervalOut(s.interval.low, s.interval.high) if s.interval else None,
+                below_threshold=r.verdict.below,
+                enough_answers=r.verdict.enough,
+                flagged=r.flagged,
+                rejected=r.rejected,
+                entitled=r.entitled,
+                trend=[
+                    TrendOut(p.campaign_id, p.title_zh, p.title_en, _float(p.rate), p.answers)
+                    for p in r.trend
+                ],
+                change=_float(r.change),
+                comments=[CommentOut(c.rating_id, c.text, c.status) for c in r.comments],
+            )
+        )
+    return ResultsOut(
+        campaign_id=found.campaign.id,
+        definition=DEFINITION,
+        threshold=str(found.threshold),
+        ratings=found.ratings,
+        flagged=found.flagged,
+        subjects=subjects,
+    )
+
+
+def draft_from(data: CampaignIn) -> services.CampaignDraft:
+    return services.CampaignDraft(
+        title_zh=data.title_zh,
+        title_en=data.title_en,
+        mode=data.mode,
+        opens_at=data.opens_at,
+        closes_at=data.closes_at,
+        questions=[services.Question(q.zh, q.en) for q in data.questions],
+        subjects=[services.SubjectIn(s.name, s.unit) for s in data.subjects],
+        community_codes=list(data.community_codes),
+        threshold=data.threshold,
+        min_answers=data.min_answers,
+        bulk_limit=data.bulk_limit,
+        bulk_minutes=data.bulk_minutes,
+    )
+
+
+async def send_texts(state: State, messages: list[SmsMessage]) -> None:
+    ids = [message.id for message in messages]
+
+    def enqueue() -> None:
+        for message_id in ids:
+            enqueue_send(state.redis_url, message_id, QueueName.DEFAULT)
+
+    await to_thread.run_sync(enqueue)
+
+
+def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
+    rows = [RowErrorOut(e.line, e.field, e.detail) for e in exc.rows]
+    problem = ImportProblem(status_code=400, detail=exc.detail, field=exc.field, rows=rows)
+    return Response(problem, status_code=400, media_type=MediaType.JSON)
+
+
+@dataclass
+class _CsvUpload(Operation):
+    def __post_init__(self) -> None:
+        description = (
+            f"UTF-8 CSV, at most {services.MAX_IMPORT_ROWS} rows, header: {','.join(services.IMPORT_COLUMNS)}. "
+            "subject: its id, its name, or unit and name; phone: any format of a verified resident's number; "
+            "served_on: YYYY-MM-DD. All rows or none."
+        )
+        schema = Schema(type=OpenAPIType.STRING, description=description)
+        self.request_body = RequestBody(content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True)
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return organizer_actor(request.user.id)
+
+
+class EvaluationController(Controller):
+    path = "/api/v1/evaluations"
+    tags = ["evaluations"]
+    security = [{"BearerToken": []}]
+    guards = [any_organizer]
+
+    @post(summary="Create an evaluation campaign", guards=[staff], responses=problems(400, 401, 403))
+    async def create(
+        self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[CampaignIn]
+    ) -> CampaignOut:
+        campaign = await services.create_campaign(db, _actor(request), draft_from(data), state.settings)
+        return campaign_out(campaign)
+
+    @get(summary="Evaluation campaigns, newest first", responses=problems(400, 401, 403))
+    async def list_campaigns(
+        self,
+        db: DB,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
+    ) -> list[CampaignOut]:
+        return [campaign_out(c) for c in await services.list_campaigns(db, limit, offset)]
+
+    @get("/{campaign_id:int}", summary="One campaign", responses=problems(400, 401, 403, 404))
+    async def show(self, db: DB, campaign_id: CampaignId) -> CampaignOut:
+        return campaign_out(await services.get_campaign(db, campaign_id))
+
+    @post(
+        "/{campaign_id:int}/contacts",
+        summary="Record that an office served a verified resident (reverse evaluations)",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def add_contact(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        campaign_id: CampaignId,
+        data: JSONBody[ContactIn],
+    ) -> ContactOut:
+        contact = services.ContactIn(data.subject_id, data.phone, data.served_on, data.matter)
+        row = await services.record_contact(db, _actor(request), campaign_id, contact, state.settings)
+        return ContactOut(row.id, row.subject_id, row.served_on, row.matter)
+
+    @post(
+        "/{campaign_id:int}/contacts/import",
+        summary="Import service contacts from CSV (all rows or none)",
+        guards=[staff],
+        operation_class=_CsvUpload,
+        exception_handlers={services.ImportRejected: _import_rejected},
+        responses={
+            **problems(401, 403, 404, 409),
+            400: ResponseSpec(ImportProblem, description="the file has errors; `rows` lists every one"),
+        },
+    )
+    async def import_contacts(
+        self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
+    ) -> ContactsImported:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("file", "not UTF-8 text") from None
+        rows = await services.import_contacts(db, _actor(request), campaign_id, text, state.settings)
+        return ContactsImported(len(rows))
+
+    @post(
+        "/{campaign_id:int}/invite",
+        summary="Text every served resident not invited yet a personal rating link",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def invite(
+        self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
+    ) -> Queued:
+        messages = await services.invite(db, state.settings, _actor(request), campaign_id)
+        await send_texts(state, messages)
+        return Queued(len(messages))
+
+    @get(
+        "/{campaign_id:int}/results",
+        summary="Results per official or office",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def results(self, db: DB, campaign_id: CampaignId) -> ResultsOut:
+        return results_out(await results.campaign_results(db, campaign_id))
+
+    @get(
+        "/{campaign_id:int}/ratings.csv",
+        media_type="text/csv",
+        summary="Every rating, anonymous: subject, channel, status, scores, approved comment",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def export(self, db: DB, campaign_id: CampaignId) -> Response[bytes]:
+        content = (await results.export(db, campaign_id)).encode()
+        disposition = f'attachment; filename="evaluation-{campaign_id}-ratings.csv"'
+        return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
+
+    @get(
+        "/{campaign_id:int}/flagged",
+        summary="Ratings flagged as part of a bulk pattern, waiting for review",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def flagged(self, db: DB, campaign_id: CampaignId) -> list[FlaggedOut]:
+        await services.get_campaign(db, campaign_id)
+        rows = await results.flagged_ratings(db, campaign_id)
+        return [FlaggedOut(r.id, r.subject_id, list(r.scores), r.via, r.updated_at) for r in rows]
+
+    async def _state(self, rating: Any) -> RatingStateOut:
+        return RatingStateOut(rating.id, rating.status, rating.comment_status)
+
+    @post(
+        "/{campaign_id:int}/ratings/{rating_id:int}/{decision:str}",
+        summary="Review a flagged rating: accept (count it) or reject",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def review(
+        self,
+        db: DB,
+        request: Request[Any, Any, Any],
+        campaign_id: CampaignId,
+        rating_id: RatingId,
+        decision: Annotated[Literal["accept", "reject"], Parameter(description="accept or reject")],
+    ) -> RatingStateOut:
+        rating = await ratings.review(db, _actor(request), campaign_id, rating_id, decision == "accept")
+        return await self._state(rating)
+
+    @post(
+        "/{campaign_id:int}/comments/{rating_id:int}/{decision:str}",
+        summary="Moderate a comment (personal data is already removed): approve or hide",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def moderate(
+        self,
+        db: DB,
+        request: Request[Any, Any, Any],
+        campaign_id: CampaignId,
+        rating_id: RatingId,
+        decision: Annotated[Literal["approve", "hide"], Parameter(description="approve or hide")],
+    ) -> RatingStateOut:
+        status = CommentStatus.APPROVED if decision == "approve" else CommentStatus.HIDDEN
+        rating = await ratings.set_comment_status(db, _actor(request), campaign_id, rating_id, status)
+        return await self._state(rating)
+
+    @post(
+        "/{campaign_id:int}/publish",
+        summary="Publish the results as a notice (after the close); its texts go to subscribers",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def publish(
+        self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
+    ) -> PublishedOut:
+        notice = await results.publish(db, _actor(request), campaign_id, state.settings)
+        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.publish_at)
+        return PublishedOut(notice.id)
