@@ -429,7 +429,7 @@ def _open_speech(session: Session, actor: str, selection: Selection, settings: S
 
 
 def advance_count(selection: Selection, post_id: int) -> int:
-    post = services._post(selection, post_id)
+    post = services.post_of(selection, post_id)
     if post.advance is not None:
         return post.advance
     return differential.required_candidates(post.seats, services.rules_of(selection).margin)

@@ -67,7 +67,7 @@ def _open(session: Session, actor: str, selection: Selection, settings: Settings
     if not members:
         raise Conflict("panel_id", "no panel member has confirmed yet")
     after = After()
-    title_zh, rubric = selection.title_zh, rubric_of(selection)
+    rubric = rubric_of(selection)
     for member in sorted(members, key=lambda m: m.ticket):
         resident = session.get(Resident, member.resident_id)
         if resident is None or resident.phone is None:
@@ -96,7 +96,7 @@ def _open(session: Session, actor: str, selection: Selection, settings: Settings
         "selection.interview.seat",
         "selection",
         selection.id,
-        {"jurors": len(after.texts), "criteria": [c.code for c in rubric], "title": title_zh[:50]},
+        {"jurors": len(after.texts), "criteria": [c.code for c in rubric]},
     )
     return after
 

@@ -62,7 +62,7 @@ def nominate(
 ) -> tuple[Nomination, bool]:
     """Record or change this resident's nomination for the post; (row, changed an earlier one)."""
     selection = services.get_selection(session, selection_id)
-    post = services._post(selection, entry.post_id)
+    post = services.post_of(selection, entry.post_id)
     services.require_open(selection, StageKind.NOMINATION, "post_id")
     resident = session.get(Resident, resident_id)
     if resident is None or resident.phone is None or resident.verified_at is None:

@@ -286,7 +286,7 @@ class ApplicantSpec:
     nominee_id: int | None = None
 
 
-def _post(selection: Selection, post_id: int, field_name: str = "post_id") -> Post:
+def post_of(selection: Selection, post_id: int, field_name: str = "post_id") -> Post:
     for post in selection.posts:
         if post.id == post_id:
             return post
@@ -305,7 +305,7 @@ def add_applicants(
     _before(selection, StageKind.ASSESSMENT, "applicants can be added")
     applicants = []
     for index, spec in enumerate(specs):
-        _post(selection, spec.post_id, f"applicants[{index}].post_id")
+        post_of(selection, spec.post_id, f"applicants[{index}].post_id")
         name = spec.name.strip()
         if not name:
             raise InvalidInput(f"applicants[{index}].name", "must not be empty")
