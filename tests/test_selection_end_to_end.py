@@ -75,7 +75,11 @@ class Api:
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(
-            method, f"{self.d.url}/api/v1{path}", headers=self.d.headers, timeout=120, **kwargs
+            method,
+            f"{self.d.url}/api/v1{path}",
+            headers={**self.d.headers, "Accept-Language": "en"},
+            timeout=120,
+            **kwargs,
         )
 
     def public(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

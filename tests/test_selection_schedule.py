@@ -79,4 +79,4 @@ def test_a_due_stage_opens_and_closes_by_itself_and_a_blocked_one_says_why(
     assert stage.status == "pending" and stage.outcome is not None
     assert stage.outcome["blocked"]["field"] == "applicants"
     page = client.get(f"/selections/{selection_id}", headers={"Accept-Language": "en"})
-    assert "Could not proceed" in page.text and "add the applicants" in page.text
+    assert "Could not proceed" in page.text and "Add the applicants" in page.text

@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engage import i18n
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import EngageError
@@ -39,6 +40,12 @@ def _next_kind(selection_id: int, kind: str) -> str | None:
 
 
 def _tick(selection_id: int, kind: str, *, close_now: bool = False) -> str:
+    # A blocked stage keeps its reason in the source language; pages translate it when they show it.
+    with i18n.use_locale("en"):
+        return _tick_in_english(selection_id, kind, close_now=close_now)
+
+
+def _tick_in_english(selection_id: int, kind: str, *, close_now: bool) -> str:
     settings = context.settings()
     assert settings.redis_url
     now = utcnow()

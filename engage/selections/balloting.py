@@ -93,7 +93,7 @@ def invite(
     selection = services.get_selection(session, selection_id, for_update=True)
     kind = StageKind(stage)
     if selection.stage(kind).status == StageStatus.CLOSED:
-        raise Conflict("stage", f"the {kind} stage is closed")
+        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
     groups = EVALUATOR_GROUPS if stage == InvitationStage.ASSESSMENT else RATER_GROUPS
     if not invitees:
         raise InvalidInput("invitees", "invite at least one person")
@@ -109,7 +109,7 @@ def invite(
         seen.add(invitee.resident_id)
         if not _is_evaluator(session, invitee.resident_id):
             raise InvalidInput(
-                f"{where}.resident_id", "not a verified resident with the evaluator role (consent given)"
+                f"{where}.resident_id", _("Not a verified resident with the evaluator role (consent given).")
             )
         already = session.execute(
             select(Invitation.id).where(
@@ -119,7 +119,7 @@ def invite(
             )
         ).first()
         if already is not None:
-            raise Conflict(f"{where}.resident_id", "already invited")
+            raise Conflict(f"{where}.resident_id", _("Already invited."))
     for invitee in invitees:
         token, hashed = new_token()
         invitation = Invitation(
@@ -273,7 +273,7 @@ def submit_speech_scores(session: Session, token: str, points: Mapping[int, int]
 def _open_assessment(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     applicants = services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)
     if not applicants:
-        raise Conflict("applicants", "add the applicants before the assessment opens")
+        raise Conflict("applicants", _("Add the applicants before the assessment opens."))
     session.add_all(
         AssessmentCount(selection_id=selection.id, applicant_id=a.id, group=group, rating=rating, count=0)
         for a in applicants
@@ -321,12 +321,18 @@ def _close_assessment(session: Session, actor: str, selection: Selection, settin
     invited, cast = _turnout(session, selection.id, InvitationStage.ASSESSMENT)
     quorum = assessment.quorum_report(invited, cast, assessment.Quorum(rules.quorum))
     if not invited:
-        raise Conflict("invitations", "no evaluator was invited; the assessment cannot close")
+        raise Conflict("invitations", _("No evaluator was invited; the assessment cannot close."))
     if not quorum.met:
         short = ", ".join(
-            f"{g.group} {g.cast}/{g.invited} (needs {g.required})" for g in quorum.groups if not g.met
+            _("%(group)s %(cast)s/%(invited)s (needs %(required)s)")
+            % {"group": g.group, "cast": g.cast, "invited": g.invited, "required": g.required}
+            for g in quorum.groups
+            if not g.met
         )
-        raise Conflict("quorum", f"quorum not reached: {short}; keep the stage open or invite more")
+        raise Conflict(
+            "quorum",
+            _("Quorum not reached: %(groups)s; keep the stage open or invite more.") % {"groups": short},
+        )
     applicants = {a.id: a for a in services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)}
     tallies = assessment_tallies(session, selection.id)
     red_line = assessment.RedLine(rules.threshold, rules.basically_counts)
@@ -421,10 +427,18 @@ def _open_speech(session: Session, actor: str, selection: Selection, settings: S
     if short:
         titles = {post.id: post.title_en for post in selection.posts}
         why = "; ".join(
-            f"{titles[c.post_id]} has {c.candidates} candidates for {c.seats} seats and needs at least {c.required}"
+            _("%(post)s has %(candidates)s candidates for %(seats)s seats and needs at least %(required)s")
+            % {
+                "post": titles[c.post_id],
+                "candidates": c.candidates,
+                "seats": c.seats,
+                "required": c.required,
+            }
             for c in short
         )
-        raise Conflict("candidates", f"the speech stage needs more candidates than seats: {why}")
+        raise Conflict(
+            "candidates", _("The speech stage needs more candidates than seats: %(why)s") % {"why": why}
+        )
     return After()
 
 
@@ -444,7 +458,7 @@ def _close_speech(session: Session, actor: str, selection: Selection, settings: 
         .where(SpeechScore.selection_id == selection.id)
     ).all()
     if not rows:
-        raise Conflict("scores", "no speech ratings yet; the speech stage cannot close")
+        raise Conflict("scores", _("No speech ratings yet; the speech stage cannot close."))
     trim = trim_rule(rules)
     by_post: dict[int, list[scoring.Score]] = {}
     post_of = {a.id: a.post_id for a in applicants}

@@ -42,7 +42,7 @@ JURY_STATUSES = (MemberStatus.CONFIRMED, MemberStatus.ATTENDED)
 def link_panel(session: Session, actor: str, selection_id: int, panel_id: int) -> Selection:
     selection = services.get_selection(session, selection_id, for_update=True)
     if selection.stage(StageKind.INTERVIEW).status != StageStatus.PENDING:
-        raise Conflict("panel_id", "the panel is chosen before the interview opens")
+        raise Conflict("panel_id", _("The panel is chosen before the interview opens."))
     panel = session.get(Panel, panel_id)
     if panel is None:
         raise InvalidInput("panel_id", f"no panel {panel_id}")
@@ -58,14 +58,14 @@ def link_panel(session: Session, actor: str, selection_id: int, panel_id: int) -
 
 def _open(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     if selection.panel_id is None:
-        raise Conflict("panel_id", "link a drawn grand-jury panel before the interview opens")
+        raise Conflict("panel_id", _("Link a drawn grand-jury panel before the interview opens."))
     panel = session.get(Panel, selection.panel_id)
     assert panel is not None
     if panel.status not in (PanelStatus.DRAWN, PanelStatus.CLOSED):
         raise Conflict("panel_id", f"the panel is {panel.status}; it must be drawn")
     members = [m for m in panel.members if m.status in JURY_STATUSES and m.resident_id is not None]
     if not members:
-        raise Conflict("panel_id", "no panel member has confirmed yet")
+        raise Conflict("panel_id", _("No panel member has confirmed yet."))
     after = After()
     rubric = rubric_of(selection)
     for member in sorted(members, key=lambda m: m.ticket):
@@ -123,7 +123,7 @@ def mark_absent(session: Session, actor: str, selection_id: int, juror_id: int) 
     services.require_open(selection, StageKind.INTERVIEW)
     juror = get_juror(session, selection_id, juror_id)
     if juror.submitted_at is not None:
-        raise Conflict("juror_id", "this juror has already submitted scores")
+        raise Conflict("juror_id", _("This juror has already submitted scores."))
     juror.absent = True
     record(session, actor, "selection.interview.absent", "selection", selection_id, {"juror_id": juror.id})
     return juror
@@ -139,7 +139,7 @@ def declare_conflict(
     juror = get_juror(session, selection_id, juror_id)
     applicant = services.get_applicant(session, selection_id, applicant_id)
     if juror.submitted_at is not None:
-        raise Conflict("juror_id", "this juror has already submitted scores")
+        raise Conflict("juror_id", _("This juror has already submitted scores."))
     if applicant.id not in juror.conflicts:
         juror.conflicts = [*juror.conflicts, applicant.id]
     record(
@@ -261,7 +261,8 @@ def _close(session: Session, actor: str, selection: Selection, settings: Setting
     if state["outstanding"]:
         raise Conflict(
             "jurors",
-            f"{state['outstanding']} jurors have neither submitted nor been marked absent; scores stay sealed",
+            _("%(n)s jurors have neither submitted nor been marked absent; scores stay sealed.")
+            % {"n": state["outstanding"]},
         )
     rules = services.rules_of(selection)
     seated = {j.id: j for j in jurors(session, selection.id)}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engage.audit.services import record
 from engage.errors import Conflict
+from engage.i18n import gettext as _
 from engage.notices import period as periods
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice
@@ -29,7 +30,7 @@ def _interview_posts(selection: Selection) -> list[dict[str, Any]]:
 def _open_result(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     posts = _interview_posts(selection)
     if not posts:
-        raise Conflict("stage", "there are no interview scores to rank")
+        raise Conflict("stage", _("There are no interview scores to rank."))
     seats = {post.id: post.seats for post in selection.posts}
     titles = {post.id: (post.title_zh, post.title_en) for post in selection.posts}
     chosen_zh, chosen_en = [], []
@@ -69,7 +70,7 @@ def _open_result(session: Session, actor: str, selection: Selection, settings: S
 def _open_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     appointed = services.applicants_of(session, selection.id, ApplicantStatus.APPOINTED)
     if not appointed:
-        raise Conflict("stage", "no one is proposed for appointment")
+        raise Conflict("stage", _("No one is proposed for appointment."))
     titles = {post.id: (post.title_zh, post.title_en) for post in selection.posts}
     zh = "；".join(f"{a.name}（{titles[a.post_id][0]}）" for a in appointed)
     en = "; ".join(f"{a.name} ({titles[a.post_id][1]})" for a in appointed)
@@ -104,12 +105,14 @@ def _close_public_notice(session: Session, actor: str, selection: Selection, set
         return After()
     current = periods.state_of(period, periods.clock())
     if current == periods.PeriodState.SUSPENDED:
-        raise Conflict("stage", "the appointment notice is suspended after an upheld objection")
+        raise Conflict("stage", _("The appointment notice is suspended after an upheld objection."))
     if current != periods.PeriodState.CLOSED:
         closes = (
             period.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if period.closes_at else "?"
         )
-        raise Conflict("stage", f"the appointment notice's public period runs until {closes}")
+        raise Conflict(
+            "stage", _("The appointment notice's public period runs until %(closes)s.") % {"closes": closes}
+        )
     return After()
 
 

@@ -125,10 +125,10 @@ def _check_stages(stages: Sequence[StageSpec]) -> None:
         if stage.opens_at.tzinfo is None or stage.closes_at.tzinfo is None:
             raise InvalidInput(f"stages[{index}]", "times need a timezone")
         if stage.closes_at <= stage.opens_at:
-            raise InvalidInput(f"stages[{index}].closes_at", "a stage must close after it opens")
+            raise InvalidInput(f"stages[{index}].closes_at", _("A stage must close after it opens."))
         if previous_close is not None and stage.opens_at < previous_close:
             raise InvalidInput(
-                f"stages[{index}].opens_at", "a stage cannot open before the previous one closes"
+                f"stages[{index}].opens_at", _("A stage cannot open before the previous one closes.")
             )
         previous_close = stage.closes_at
 
@@ -250,7 +250,10 @@ def _now() -> datetime:
 def publish(session: Session, actor: str, selection_id: int, settings: Settings) -> tuple[Selection, After]:
     selection = get_selection(session, selection_id, for_update=True)
     if selection.status != SelectionStatus.DRAFT:
-        raise Conflict("status", f"only a draft can be published; this selection is {selection.status}")
+        raise Conflict(
+            "status",
+            _("Only a draft can be published; this selection is %(status)s.") % {"status": selection.status},
+        )
     selection.status = SelectionStatus.PUBLISHED
     selection.published_at = _now()
     seats_zh = "；".join(f"{p.title_zh}{p.seats}名" for p in selection.posts)
@@ -295,7 +298,9 @@ def post_of(selection: Selection, post_id: int, field_name: str = "post_id") -> 
 
 def _before(selection: Selection, kind: StageKind, what: str) -> None:
     if selection.stage(kind).status != StageStatus.PENDING:
-        raise Conflict("stage", f"{what} only before the {kind} stage opens")
+        raise Conflict(
+            "stage", _("This can be changed only before the %(stage)s stage opens.") % {"stage": kind}
+        )
 
 
 def add_applicants(
@@ -350,7 +355,7 @@ def withdraw_applicant(session: Session, actor: str, selection_id: int, applican
     get_selection(session, selection_id, for_update=True)
     applicant = get_applicant(session, selection_id, applicant_id)
     if applicant.status != ApplicantStatus.ACTIVE:
-        raise Conflict("status", f"the applicant is {applicant.status}")
+        raise Conflict("status", _("The applicant is %(status)s.") % {"status": applicant.status})
     applicant.status = ApplicantStatus.WITHDRAWN
     applicant.status_reason = "withdrawn"
     record(
@@ -399,12 +404,20 @@ def open_stage(
     selection = get_selection(session, selection_id, for_update=True)
     stage = _stage(selection, kind)
     if selection.status != SelectionStatus.PUBLISHED:
-        raise Conflict("status", f"the selection is {selection.status}; publish it first")
+        raise Conflict(
+            "status", _("The selection is %(status)s; publish it first.") % {"status": selection.status}
+        )
     if stage.status != StageStatus.PENDING:
-        raise Conflict("stage", f"the {kind} stage is already {stage.status}")
+        raise Conflict(
+            "stage", _("The %(stage)s stage is already %(status)s.") % {"stage": kind, "status": stage.status}
+        )
     previous = _previous(selection, stage)
     if previous is not None and previous.status != StageStatus.CLOSED:
-        raise Conflict("stage", f"the {previous.kind} stage must close before the {kind} stage opens")
+        raise Conflict(
+            "stage",
+            _("The %(previous)s stage must close before the %(stage)s stage opens.")
+            % {"previous": previous.kind, "stage": kind},
+        )
     after = OPEN_HOOKS[kind](session, actor, selection, settings) if kind in OPEN_HOOKS else After()
     stage.status = StageStatus.OPEN
     stage.opened_at = _now()
@@ -419,7 +432,10 @@ def close_stage(
     selection = get_selection(session, selection_id, for_update=True)
     stage = _stage(selection, kind)
     if stage.status != StageStatus.OPEN:
-        raise Conflict("stage", f"the {kind} stage is {stage.status}, not open")
+        raise Conflict(
+            "stage",
+            _("The %(stage)s stage is %(status)s, not open.") % {"stage": kind, "status": stage.status},
+        )
     after = CLOSE_HOOKS[kind](session, actor, selection, settings) if kind in CLOSE_HOOKS else After()
     stage.status = StageStatus.CLOSED
     stage.closed_at = _now()
