@@ -4,9 +4,10 @@ its audit entry commit together or not at all."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -21,27 +22,47 @@ def organizer_actor(organizer_id: int) -> str:
     return f"organizer:{organizer_id}"
 
 
-def _bump_head() -> Any:
-    # Updating the head row first takes its write lock (a row lock on PostgreSQL, the database lock on
-    # SQLite), so concurrent appenders queue here and the chain never forks.
-    return update(AuditHead).where(AuditHead.id == 1).values(entries=AuditHead.entries + 1)
+# Built once (SQLAlchemy computes a statement's cache key once per statement object) and run on the
+# session's connection. Updating the head row first takes its write lock (a row lock on PostgreSQL, the
+# database lock on SQLite), so concurrent appenders queue there and the chain never forks. Pending ORM
+# changes are flushed before, so the lock is held for these three statements and the commit only.
+_LOCK_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(entries=AuditHead.entries + 1)
+    .returning(AuditHead.last_hash)
+)
+_NEW_ENTRY = insert(AuditEntry).returning(AuditEntry.id)
+_NEW_TIP = update(AuditHead).where(AuditHead.id == 1).values(last_hash=bindparam("tip"))
 
 
-def _new_entry(
-    prev_hash: str, actor: str, action: str, subject_type: str, subject_id: str, details: dict[str, Any]
-) -> AuditEntry:
+@dataclass(frozen=True)
+class Appended:
+    id: int
+    hash: str
+
+
+def _entry(
+    prev_hash: str,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
     at = utcnow()
-    body = canonical(at, actor, action, subject_type, subject_id, details)
-    return AuditEntry(
-        at=at,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        details=details,
-        prev_hash=prev_hash,
-        hash=entry_hash(prev_hash, body),
-    )
+    details = details or {}
+    body = canonical(at, actor, action, subject_type, str(subject_id), details)
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
+        "details": details,
+        "prev_hash": prev_hash,
+        "hash": entry_hash(prev_hash, body),
+    }
 
 
 def record(
@@ -51,14 +72,14 @@ def record(
     subject_type: str,
     subject_id: str | int,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    session.execute(_bump_head())
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-    entry = _new_entry(head.last_hash, actor, action, subject_type, str(subject_id), details or {})
-    session.add(entry)
-    head.last_hash = entry.hash
+) -> Appended:
     session.flush()
-    return entry
+    connection = session.connection()
+    prev_hash = connection.execute(_LOCK_HEAD).scalar_one()
+    entry = _entry(prev_hash, actor, action, subject_type, subject_id, details)
+    entry_id = connection.execute(_NEW_ENTRY, entry).scalar_one()
+    connection.execute(_NEW_TIP, {"tip": entry["hash"]})
+    return Appended(entry_id, entry["hash"])
 
 
 async def record_async(
@@ -68,14 +89,14 @@ async def record_async(
     subject_type: str,
     subject_id: str | int,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    await session.execute(_bump_head())
-    head = (await session.execute(select(AuditHead).where(AuditHead.id == 1))).scalar_one()
-    entry = _new_entry(head.last_hash, actor, action, subject_type, str(subject_id), details or {})
-    session.add(entry)
-    head.last_hash = entry.hash
+) -> Appended:
     await session.flush()
-    return entry
+    connection = await session.connection()
+    prev_hash = (await connection.execute(_LOCK_HEAD)).scalar_one()
+    entry = _entry(prev_hash, actor, action, subject_type, subject_id, details)
+    entry_id = (await connection.execute(_NEW_ENTRY, entry)).scalar_one()
+    await connection.execute(_NEW_TIP, {"tip": entry["hash"]})
+    return Appended(entry_id, entry["hash"])
 
 
 def _links(session: Session, batch: int = 1000) -> Iterator[Link]:
