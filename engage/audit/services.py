@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -22,18 +23,33 @@ def organizer_actor(organizer_id: int) -> str:
     return f"organizer:{organizer_id}"
 
 
-# Built once (SQLAlchemy computes a statement's cache key once per statement object) and run on the
-# session's connection. Updating the head row first takes its write lock (a row lock on PostgreSQL, the
-# database lock on SQLite), so concurrent appenders queue there and the chain never forks. Pending ORM
-# changes are flushed before, so the lock is held for these three statements and the commit only.
-_LOCK_HEAD = (
+# How an entry is appended without forking the chain, holding the head row's lock (a row lock on
+# PostgreSQL, the database's write lock on SQLite) as briefly as possible, since every audited action
+# queues there:
+#   1. take the tip the entry will follow: this process's last known tip, else read it (no lock);
+#   2. hash the entry (in Python, before any lock);
+#   3. move the head from that tip to the new hash in one UPDATE ... WHERE last_hash = tip. It takes the
+#      lock; if another appender moved the head meanwhile it matches nothing: read the tip, go to 2;
+#   4. insert the entry (ids therefore follow the chain), and the caller commits.
+# The lock is held from 3 to the commit: two statements. The remembered tip is only a guess: the UPDATE
+# checks it, so another process appending, or an appender here rolling back, costs one more try. It is
+# remembered as soon as the head moves, so the next appender here waits at the lock with the right tip
+# instead of failing once it gets it.
+# The statements are built once (SQLAlchemy computes a statement's cache key once per statement
+# object) and run on the session's connection; pending ORM changes are flushed before step 3.
+_READ_TIP = select(AuditHead.last_hash).where(AuditHead.id == 1)
+_ADVANCE = (
     update(AuditHead)
-    .where(AuditHead.id == 1)
-    .values(entries=AuditHead.entries + 1)
-    .returning(AuditHead.last_hash)
+    .where(AuditHead.id == 1, AuditHead.last_hash == bindparam("prev"))
+    .values(entries=AuditHead.entries + 1, last_hash=bindparam("tip"))
 )
 _NEW_ENTRY = insert(AuditEntry).returning(AuditEntry.id)
-_NEW_TIP = update(AuditHead).where(AuditHead.id == 1).values(last_hash=bindparam("tip"))
+_TRIES = 1000  # each failed try means another entry was appended: the chain moves on regardless
+_remembered: dict[URL, str] = {}  # database -> the last tip this process saw
+
+
+class HeadKeptMoving(RuntimeError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -75,11 +91,16 @@ def record(
 ) -> Appended:
     session.flush()
     connection = session.connection()
-    prev_hash = connection.execute(_LOCK_HEAD).scalar_one()
-    entry = _entry(prev_hash, actor, action, subject_type, subject_id, details)
-    entry_id = connection.execute(_NEW_ENTRY, entry).scalar_one()
-    connection.execute(_NEW_TIP, {"tip": entry["hash"]})
-    return Appended(entry_id, entry["hash"])
+    database = connection.engine.url
+    prev = _remembered.get(database) or connection.execute(_READ_TIP).scalar_one()
+    for _ in range(_TRIES):
+        entry = _entry(prev, actor, action, subject_type, subject_id, details)
+        if connection.execute(_ADVANCE, {"prev": prev, "tip": entry["hash"]}).rowcount == 1:
+            _remembered[database] = entry["hash"]
+            entry_id = connection.execute(_NEW_ENTRY, entry).scalar_one()
+            return Appended(entry_id, entry["hash"])
+        prev = connection.execute(_READ_TIP).scalar_one()
+    raise HeadKeptMoving(f"the audit head moved {_TRIES} times during one append")
 
 
 async def record_async(
@@ -90,13 +111,19 @@ async def record_async(
     subject_id: str | int,
     details: dict[str, Any] | None = None,
 ) -> Appended:
+    """record() for async sessions: the same steps, awaited."""
     await session.flush()
     connection = await session.connection()
-    prev_hash = (await connection.execute(_LOCK_HEAD)).scalar_one()
-    entry = _entry(prev_hash, actor, action, subject_type, subject_id, details)
-    entry_id = (await connection.execute(_NEW_ENTRY, entry)).scalar_one()
-    await connection.execute(_NEW_TIP, {"tip": entry["hash"]})
-    return Appended(entry_id, entry["hash"])
+    database = connection.engine.url
+    prev = _remembered.get(database) or (await connection.execute(_READ_TIP)).scalar_one()
+    for _ in range(_TRIES):
+        entry = _entry(prev, actor, action, subject_type, subject_id, details)
+        if (await connection.execute(_ADVANCE, {"prev": prev, "tip": entry["hash"]})).rowcount == 1:
+            _remembered[database] = entry["hash"]
+            entry_id = (await connection.execute(_NEW_ENTRY, entry)).scalar_one()
+            return Appended(entry_id, entry["hash"])
+        prev = (await connection.execute(_READ_TIP)).scalar_one()
+    raise HeadKeptMoving(f"the audit head moved {_TRIES} times during one append")
 
 
 def _links(session: Session, batch: int = 1000) -> Iterator[Link]:
