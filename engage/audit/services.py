@@ -31,7 +31,10 @@ def organizer_actor(organizer_id: int) -> str:
 #   3. move the head from that tip to the new hash in one UPDATE ... WHERE last_hash = tip. It takes the
 #      lock; if another appender moved the head meanwhile it matches nothing: read the tip, go to 2;
 #   4. insert the entry (ids therefore follow the chain), and the caller commits.
-# The lock is held from 3 to the commit: two statements. The remembered tip is only a guess: the UPDATE
+# The lock is held from 3 to the commit. On PostgreSQL, 3 and 4 are one statement (the UPDATE in a WITH,
+# the INSERT selecting from it: no row moved, nothing inserted), so the lock is held for one round trip
+# and the commit; SQLite, which cannot put an UPDATE in a WITH and locks the whole database for any
+# writer anyway, runs them one after the other. The remembered tip is only a guess: the UPDATE
 # checks it, so another process appending, or an appender here rolling back, costs one more try. It is
 # remembered as soon as the head moves, so the next appender here waits at the lock with the right tip
 # instead of failing once it gets it.
@@ -44,6 +47,19 @@ _ADVANCE = (
     .values(entries=AuditHead.entries + 1, last_hash=bindparam("tip"))
 )
 _NEW_ENTRY = insert(AuditEntry).returning(AuditEntry.id)
+_ENTRY_COLUMNS = ("at", "actor", "action", "subject_type", "subject_id", "details", "prev_hash", "hash")
+_MOVED = _ADVANCE.returning(AuditHead.id).cte("moved")
+_ADVANCE_AND_INSERT = (
+    insert(AuditEntry)
+    .from_select(
+        _ENTRY_COLUMNS,
+        select(
+            *(bindparam(f"entry_{name}", type_=AuditEntry.__table__.c[name].type) for name in _ENTRY_COLUMNS)
+        ).select_from(_MOVED),
+    )
+    .returning(AuditEntry.id)
+    .add_cte(_MOVED)
+)
 _TRIES = 1000  # each failed try means another entry was appended: the chain moves on regardless
 _remembered: dict[URL, str] = {}  # database -> the last tip this process saw
 
@@ -81,6 +97,10 @@ def _entry(
     }
 
 
+def _prefixed(entry: dict[str, Any]) -> dict[str, Any]:
+    return {f"entry_{name}": value for name, value in entry.items()}
+
+
 def record(
     session: Session,
     actor: str,
@@ -95,9 +115,15 @@ def record(
     prev = _remembered.get(database) or connection.execute(_READ_TIP).scalar_one()
     for _ in range(_TRIES):
         entry = _entry(prev, actor, action, subject_type, subject_id, details)
-        if connection.execute(_ADVANCE, {"prev": prev, "tip": entry["hash"]}).rowcount == 1:
-            _remembered[database] = entry["hash"]
+        moves = {"prev": prev, "tip": entry["hash"]}
+        if connection.dialect.name == "postgresql":
+            entry_id = connection.execute(_ADVANCE_AND_INSERT, {**moves, **_prefixed(entry)}).scalar()
+        elif connection.execute(_ADVANCE, moves).rowcount == 1:
             entry_id = connection.execute(_NEW_ENTRY, entry).scalar_one()
+        else:
+            entry_id = None
+        if entry_id is not None:
+            _remembered[database] = entry["hash"]
             return Appended(entry_id, entry["hash"])
         prev = connection.execute(_READ_TIP).scalar_one()
     raise HeadKeptMoving(f"the audit head moved {_TRIES} times during one append")
@@ -118,9 +144,15 @@ async def record_async(
     prev = _remembered.get(database) or (await connection.execute(_READ_TIP)).scalar_one()
     for _ in range(_TRIES):
         entry = _entry(prev, actor, action, subject_type, subject_id, details)
-        if (await connection.execute(_ADVANCE, {"prev": prev, "tip": entry["hash"]})).rowcount == 1:
-            _remembered[database] = entry["hash"]
+        moves = {"prev": prev, "tip": entry["hash"]}
+        if connection.dialect.name == "postgresql":
+            entry_id = (await connection.execute(_ADVANCE_AND_INSERT, {**moves, **_prefixed(entry)})).scalar()
+        elif (await connection.execute(_ADVANCE, moves)).rowcount == 1:
             entry_id = (await connection.execute(_NEW_ENTRY, entry)).scalar_one()
+        else:
+            entry_id = None
+        if entry_id is not None:
+            _remembered[database] = entry["hash"]
             return Appended(entry_id, entry["hash"])
         prev = (await connection.execute(_READ_TIP)).scalar_one()
     raise HeadKeptMoving(f"the audit head moved {_TRIES} times during one append")
