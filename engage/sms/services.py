@@ -50,7 +50,8 @@ async def enqueue_send_async(
     redis: AsyncRedis, redis_url: str, message_id: int, priority: QueueName = QueueName.DEFAULT
 ) -> None:
     """enqueue_send for handlers: the same rq job, sent in one round trip on the app's async Redis, with no
-    thread. rq builds its commands into a sync pipeline that is never executed; they are replayed here."""
+    thread. rq builds its commands into a sync pipeline that is never executed; they are replayed here.
+    (A queue's first use in a process asks the server for its version, once, on rq's sync connection.)"""
     recorder = redis_connection(redis_url).pipeline()
     _enqueue(redis_url, message_id, priority, recorder)
     async with redis.pipeline(transaction=True) as pipeline:
