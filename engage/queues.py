@@ -24,5 +24,8 @@ def redis_connection(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
+@cache
 def queue(url: str, name: QueueName = QueueName.DEFAULT) -> Queue:
+    # One Queue per (server, name) and process: a new one asks the server for its version (INFO) before
+    # its first enqueue, a round trip that would otherwise come with every job.
     return Queue(name.value, connection=redis_connection(url), serializer=JSONSerializer)

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+# One script call counts a hit on every window at once: one command on the wire instead of a MULTI of
+# three per window, which a busy sign-up endpoint pays for on every request. Scripts run atomically, as
+# the transaction did. For each key: start the window once (SET NX EX; EXPIRE NX would need Redis 7, the
+# embedded one is 6.2), count, and read the time left.
+_HIT_ALL = """
+local replies = {}
+for i, key in ipairs(KEYS) do
+    redis.call('SET', key, 0, 'EX', ARGV[i], 'NX')
+    replies[2 * i - 1] = redis.call('INCR', key)
+    replies[2 * i] = redis.call('TTL', key)
+end
+return replies
+"""
+_HIT_ALL_SHA = hashlib.sha1(_HIT_ALL.encode(), usedforsecurity=False).hexdigest()  # what EVALSHA names it by
 
 
 async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | None:
     """Count one hit; returns None while under `limit`, else the seconds until the window ends."""
-    full_key = f"engage:rl:{key}"
-    async with redis.pipeline(transaction=True) as pipe:
-        # SET NX EX starts the window only once (EXPIRE NX would need Redis 7; the embedded one is 6.2).
-        pipe.set(full_key, 0, ex=window_seconds, nx=True)
-        pipe.incr(full_key)
-        pipe.ttl(full_key)
-        _, count, ttl = await pipe.execute()
-    if int(count) > limit:
-        return max(int(ttl), 1)
-    return None
+    return await hit_all(redis, [(key, limit, window_seconds)])
 
 
 async def clear(redis: Redis, key: str) -> None:
@@ -26,16 +35,15 @@ async def clear(redis: Redis, key: str) -> None:
 async def hit_all(redis: Redis, limits: list[tuple[str, int, int]]) -> int | None:
     """Count one hit on several (key, limit, window seconds) counters in one round trip; returns the
     longest wait among those over their limit, or None."""
-    async with redis.pipeline(transaction=True) as pipe:
-        for key, _, window in limits:
-            full_key = f"engage:rl:{key}"
-            pipe.set(full_key, 0, ex=window, nx=True)
-            pipe.incr(full_key)
-            pipe.ttl(full_key)
-        replies = await pipe.execute()
+    keys = [f"engage:rl:{key}" for key, _, _ in limits]
+    windows = [window for _, _, window in limits]
+    try:
+        replies = await redis.evalsha(_HIT_ALL_SHA, len(keys), *keys, *windows)
+    except NoScriptError:  # a fresh or flushed server: EVAL runs the script and caches it
+        replies = await redis.eval(_HIT_ALL, len(keys), *keys, *windows)
     waits = [
-        max(int(replies[3 * i + 2]), 1)
+        max(int(replies[2 * i + 1]), 1)
         for i, (_, limit, _) in enumerate(limits)
-        if int(replies[3 * i + 1]) > limit
+        if int(replies[2 * i]) > limit
     ]
     return max(waits) if waits else None

@@ -4,6 +4,7 @@ import itertools
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -57,6 +58,29 @@ def test_entries_chain_each_to_the_sha256_of_the_one_before(each_database_url: s
             )
             assert entry.hash == entry_hash(entry.prev_hash, body)
         assert verify(session) == (3, None)
+
+
+def test_concurrent_appenders_and_a_rolled_back_append_leave_one_unbroken_chain(
+    each_database_url: str,
+) -> None:
+    engine = make_sync_engine(each_database_url)
+    _append(each_database_url, 1)
+    # An append that rolls back leaves this process remembering a tip that never was.
+    with Session(engine) as session:
+        record(session, "organizer:1", "test.rolled_back", "thing", 0)
+        session.rollback()
+
+    def append(worker: int) -> None:
+        for i in range(10):
+            with sync_session(engine) as session:
+                record(session, f"organizer:{worker}", "test.action", "thing", i)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(append, range(6)))
+    with sync_session(engine) as session:
+        assert verify(session) == (61, None)
+        actions = session.execute(text("SELECT action FROM audit_entries")).scalars().all()
+        assert "test.rolled_back" not in actions and len(actions) == 61
 
 
 def test_audit_verify_passes_on_an_untouched_log(each_database_url: str) -> None:

@@ -12,6 +12,9 @@ from engage.queues import WORKER_QUEUES, redis_connection
 
 def run(redis_url: str, *, burst: bool = False) -> bool:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The twilio SDK logs every request at INFO, a dozen lines each, query parameters included (a list
+    # by recipient carries the phone number): personal data in logs, and more work than the send.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     connection = redis_connection(redis_url)
     # Jobs here wait on the network (the SMS gateway, the database), not the CPU. A SimpleWorker runs
     # them in this process, keeping its database pool and gateway client warm between jobs, where a

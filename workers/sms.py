@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import update
 
 from engage.audit.services import SYSTEM, record
-from engage.db import sync_session, utcnow
+from engage.db import autocommit, sync_session, utcnow
 from engage.sms.delivery import status_callback_url
 from engage.sms.gateway import GatewayError
 from engage.sms.models import MessageStatus, SmsMessage
@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 
 def send_message(message_id: int) -> str:
     """Send one queued message. Safe to run twice: only a worker that claims the row sends it."""
-    with sync_session(context.engine()) as session:
-        claimed = session.execute(
+    # Claiming and marking sent are one statement each, committed on their own.
+    with autocommit(context.engine()) as connection:
+        claimed = connection.execute(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status == MessageStatus.QUEUED)
             .values(status=MessageStatus.SENDING, claimed_at=utcnow(), attempts=SmsMessage.attempts + 1)
@@ -35,8 +36,8 @@ def send_message(message_id: int) -> str:
         if error.transient:
             raise  # rq's Retry brings the job back later
         return "failed"
-    with sync_session(context.engine()) as session:
-        session.execute(
+    with autocommit(context.engine()) as connection:
+        connection.execute(
             update(SmsMessage)
             .where(SmsMessage.id == message_id)
             .values(status=MessageStatus.SENT, gateway_id=result.gateway_id, sent_at=utcnow())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
-from anyio import to_thread
 from redis.asyncio import Redis
 from sqlalchemy import Select, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,7 @@ from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.queues import QueueName
 from engage.residents import codes
+from engage.residents import signup_sql as sql
 from engage.residents.models import (
     CONSENT_VERSION,
     Community,
@@ -32,7 +33,7 @@ from engage.residents.models import (
 from engage.residents.profile import Choices, Profile
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from engage.sms.services import build_message, enqueue_send
+from engage.sms.services import build_message, enqueue_send_async
 from engage.sms.texts import render
 
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -88,70 +89,52 @@ async def send_code(
     await _limit(redis, limits)
     code = codes.new_code()
     now = utcnow()
-    # A new code replaces older ones: only the latest can be used.
-    await db.execute(
-        update(VerificationCode)
-        .where(VerificationCode.phone == phone, VerificationCode.used_at.is_(None))
-        .values(used_at=now)
-    )
-    db.add(
-        VerificationCode(
-            phone=phone,
-            code_hash=codes.code_digest(settings.secret_key, phone, code),
-            created_at=now,
-            expires_at=now + codes.CODE_LIFETIME,
-        )
-    )
     minutes = int(codes.CODE_LIFETIME.total_seconds() // 60)
     body = render("code", current_locale.get(), settings.sms_signature, code=code, minutes=minutes)
     message = build_message(phone, body, settings.default_region)
-    db.add(message)
-    await db.flush()
-    message_id = message.id
+    connection = await db.connection()
+    await connection.execute(sql.RETIRE_CODES, {"number": phone, "now": now})
+    code_hash = codes.code_digest(settings.secret_key, phone, code)
+    expires_at = now + codes.CODE_LIFETIME
+    await connection.execute(
+        sql.NEW_CODE, {"phone": phone, "code_hash": code_hash, "created_at": now, "expires_at": expires_at}
+    )
+    inserted = await connection.execute(sql.NEW_MESSAGE, {"to": message.to, "body": message.body})
+    message_id = int(inserted.scalar_one())
     await db.commit()
     assert settings.redis_url, "create_app always sets it"
-    # rq speaks sync Redis; a thread keeps the event loop serving other requests meanwhile.
-    await to_thread.run_sync(enqueue_send, settings.redis_url, message_id, QueueName.HIGH)
+    await enqueue_send_async(redis, settings.redis_url, message_id, QueueName.HIGH)
     return CodeSent(phone, message_id)
 
 
-async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code: str) -> None:
+async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code: str) -> bool:
     """Use up the latest code for `phone` or raise InvalidInput("code", why) in the reader's language.
-    Wrong tries are counted and committed even though the request fails."""
+    Wrong tries are counted and committed even though the request fails. Returns whether the number
+    already belongs to a resident (read in the same transaction, saving the API a round trip)."""
     code = codes.clean_code(raw_code)
-    latest = (
-        await db.execute(
-            select(VerificationCode)
-            .where(VerificationCode.phone == phone)
-            .order_by(VerificationCode.created_at.desc(), VerificationCode.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    connection = await db.connection()
+    row = (await connection.execute(sql.LATEST_CODE, {"number": phone})).first()
     now = utcnow()
-    if latest is None:
+    if row is None:
         raise InvalidInput("code", _("No code was sent to this number. Ask for a new code."))
-    if latest.used_at is not None:
+    if row.used_at is not None:
         raise InvalidInput("code", _("This code was already used. Ask for a new code."))
-    if latest.attempts >= codes.MAX_ATTEMPTS:
+    if row.attempts >= codes.MAX_ATTEMPTS:
         raise InvalidInput("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
-    if latest.expires_at <= now:
+    if row.expires_at <= now:
         raise InvalidInput("code", _("This code has expired. Ask for a new code."))
-    if code is None or not codes.matches(settings.secret_key, phone, code, latest.code_hash):
-        latest.attempts += 1
-        left = codes.MAX_ATTEMPTS - latest.attempts
+    if code is None or not codes.matches(settings.secret_key, phone, code, row.code_hash):
+        await connection.execute(sql.WRONG_TRY, {"code_id": row.id})
         await db.commit()
+        left = codes.MAX_ATTEMPTS - row.attempts - 1
         if left <= 0:
             raise InvalidInput(
                 "code", _("Too many wrong tries: this code no longer works. Ask for a new code.")
             )
         raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
-    latest.used_at = now
+    await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
     await db.commit()
-
-
-async def is_registered(db: AsyncSession, phone: str) -> bool:
-    return (await db.execute(select(Resident.id).where(Resident.phone == phone))).first() is not None
+    return bool(row.registered)
 
 
 def _with_everything(query: Select[Resident]) -> Select[Resident]:
@@ -188,33 +171,69 @@ def _subscriptions(choices: Choices) -> list[Subscription]:
     return rows
 
 
+@dataclass(frozen=True)
+class NewResident:
+    id: int
+    pseudonym: str
+
+
+async def community_ids(db: AsyncSession) -> dict[str, int]:
+    """{code: id} of every community, in one light query (the JSON API checks and stores with it)."""
+    connection = await db.connection()
+    return {code: community_id for code, community_id in await connection.execute(sql.COMMUNITY_IDS)}
+
+
 async def register(
-    db: AsyncSession, phone: str, profile: Profile, choices: Choices, locale: str, source: Source = Source.WEB
-) -> Resident:
-    """Create the resident, roles with their consents and subscriptions in one transaction."""
-    if await is_registered(db, phone):
-        raise Conflict("phone", _("This number is already registered. Sign in to change your details."))
+    db: AsyncSession,
+    phone: str,
+    profile: Profile,
+    choices: Choices,
+    locale: str,
+    source: Source = Source.WEB,
+    community_id: int | None = None,
+) -> NewResident:
+    """Create the resident, roles with their consents and subscriptions in one transaction. The number's
+    unique index decides whether it is already registered, so two racing sign-ups cannot both win.
+    `community_id`, when the caller already knows it, saves a query. The audit entry comes last: the
+    audit head stays locked only for the append and the commit."""
     now = utcnow()
-    resident = Resident(
-        phone=phone,
-        name=profile.name,
-        community_id=await _community_id(db, profile.community),
-        age_band=profile.age_band,
-        gender=profile.gender,
-        occupation=profile.occupation,
-        participant_type=profile.participant_type,
-        expertise=profile.expertise,
-        work_unit=profile.work_unit,
-        locale=locale,
-        verified_at=now,
-        source=source.value,
-    )
-    resident.roles = [
-        ResidentRole(role=role, consented_at=now, consent_version=CONSENT_VERSION) for role in choices.roles
+    if community_id is None:
+        community_id = await _community_id(db, profile.community)
+    connection = await db.connection()
+    values = {
+        "phone": phone,
+        "name": profile.name,
+        "community_id": community_id,
+        "age_band": profile.age_band,
+        "gender": profile.gender,
+        "occupation": profile.occupation,
+        "participant_type": profile.participant_type,
+        "expertise": profile.expertise,
+        "work_unit": profile.work_unit,
+        "locale": locale,
+        "verified_at": now,
+        "source": source.value,
+    }
+    try:
+        created = await connection.execute(sql.NEW_RESIDENT, values)
+    except IntegrityError as error:
+        if "phone" not in str(error.orig):
+            raise
+        # The transaction is spoilt: callers roll back, as they do for every Conflict.
+        raise Conflict(
+            "phone", _("This number is already registered. Sign in to change your details.")
+        ) from None
+    resident = NewResident(*created.one())
+    roles = [
+        {"resident_id": resident.id, "role": role, "consented_at": now, "consent_version": CONSENT_VERSION}
+        for role in choices.roles
     ]
-    resident.subscriptions = _subscriptions(choices)
-    db.add(resident)
-    await db.flush()
+    await connection.execute(sql.NEW_ROLES, roles)
+    subscriptions = [
+        {"resident_id": resident.id, "kind": row.kind, "value": row.value} for row in _subscriptions(choices)
+    ]
+    if subscriptions:
+        await connection.execute(sql.NEW_SUBSCRIPTIONS, subscriptions)
     details = {"roles": list(choices.roles), "consent_version": CONSENT_VERSION, "source": source.value}
     await record_async(
         db, f"resident:{resident.pseudonym}", "resident.register", "resident", resident.pseudonym, details

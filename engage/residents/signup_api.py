@@ -19,8 +19,7 @@ from engage.residents.codes import CODE_LIFETIME
 from engage.residents.profile import Problems, check_choices, check_profile
 from engage.residents.signup import (
     check_code,
-    communities,
-    is_registered,
+    community_ids,
     mobile_number,
     register,
     send_code,
@@ -103,8 +102,7 @@ class SignupApi(Controller):
     )
     async def verify(self, data: JSONBody[VerifyRequest], db: DB, state: State) -> Verified:
         phone = mobile_number(data.phone, state.settings.default_region)
-        await check_code(db, state.settings, phone, data.code)
-        registered = await is_registered(db, phone)
+        registered = await check_code(db, state.settings, phone, data.code)
         token = tokens.sign(state.settings.secret_key, TOKEN_PURPOSE, {"phone": phone}, TOKEN_LIFETIME)
         return Verified(token=token, registered=registered)
 
@@ -118,7 +116,8 @@ class SignupApi(Controller):
         payload = tokens.unsign(state.settings.secret_key, TOKEN_PURPOSE, data.token)
         if payload is None:
             raise InvalidInput("token", _("This sign-up has expired. Start again with a new code."))
-        known = [c.code for c in await communities(db)]
+        ids = await community_ids(db)
+        known = list(ids)
         profile = check_profile(
             {
                 "name": data.name,
@@ -138,7 +137,14 @@ class SignupApi(Controller):
         if isinstance(choices, Problems):
             raise _first(choices)
         try:
-            resident = await register(db, str(payload["phone"]), profile, choices, current_locale.get())
+            resident = await register(
+                db,
+                str(payload["phone"]),
+                profile,
+                choices,
+                current_locale.get(),
+                community_id=ids[profile.community],
+            )
         except Conflict:
             await db.rollback()
             raise

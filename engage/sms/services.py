@@ -3,13 +3,16 @@ that might still roll back)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engage.audit.services import record, record_async
 from engage.errors import InvalidInput
 from engage.phones import normalise
-from engage.queues import QueueName, queue
+from engage.queues import QueueName, queue, redis_connection
 from engage.sms.models import SmsMessage
 
 MAX_BODY = 1600  # Twilio's limit for one message body
@@ -25,7 +28,7 @@ def build_message(to: str, body: str, region: str) -> SmsMessage:
     return SmsMessage(to=normalise(to, region, "to"), body=body)
 
 
-def enqueue_send(redis_url: str, message_id: int, priority: QueueName = QueueName.DEFAULT) -> None:
+def _enqueue(redis_url: str, message_id: int, priority: QueueName, pipeline: Any = None) -> None:
     from rq import Retry
 
     queue(redis_url, priority).enqueue(
@@ -33,7 +36,28 @@ def enqueue_send(redis_url: str, message_id: int, priority: QueueName = QueueNam
         message_id,
         job_id=f"sms-{message_id}",  # enqueuing the same message twice makes one job
         retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
+        pipeline=pipeline,
     )
+
+
+def enqueue_send(redis_url: str, message_id: int, priority: QueueName = QueueName.DEFAULT) -> None:
+    pipeline = redis_connection(redis_url).pipeline()
+    _enqueue(redis_url, message_id, priority, pipeline)
+    pipeline.execute()  # one round trip (rq alone would take two)
+
+
+async def enqueue_send_async(
+    redis: AsyncRedis, redis_url: str, message_id: int, priority: QueueName = QueueName.DEFAULT
+) -> None:
+    """enqueue_send for handlers: the same rq job, sent in one round trip on the app's async Redis, with no
+    thread. rq builds its commands into a sync pipeline that is never executed; they are replayed here.
+    (A queue's first use in a process asks the server for its version, once, on rq's sync connection.)"""
+    recorder = redis_connection(redis_url).pipeline()
+    _enqueue(redis_url, message_id, priority, recorder)
+    async with redis.pipeline(transaction=True) as pipeline:
+        for args, options in recorder.command_stack:
+            pipeline.execute_command(*args, **options)
+        await pipeline.execute()
 
 
 def queue_message(session: Session, actor: str, to: str, body: str, region: str) -> SmsMessage:

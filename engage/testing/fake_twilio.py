@@ -35,6 +35,13 @@ Webhooks, signed with X-Twilio-Signature exactly as Twilio signs them:
     fake.send_inbound(url, from_, to, body)                   POST an incoming SMS
 Each returns WebhookResponse(status, body): what the app answered.
 
+The handset side (not Twilio's API; for load tests, where polling the list would cost more than the
+system under test): GET /_phone/messages.json?To=+86...&wait=10 answers {"messages": [...]}, the texts
+to that number, oldest first, as soon as there is one (or empty after `wait` seconds). In process:
+fake.wait_for_text(number, timeout). Neither is recorded in fake.requests.
+
+The server speaks HTTP/1.1 with keep-alive, as Twilio's does, so the SDK reuses its connections.
+
 For developers: python -m engage.testing.fake_twilio --port 8089 --account-sid AC... --auth-token ...
 """
 
@@ -224,6 +231,8 @@ class FakeTwilio:
         self._latency = 0.0
         self._requests: list[RecordedRequest] = []
         self._messages: dict[str, FakeMessage] = {}
+        self._texts_to: dict[str, list[str]] = {}  # number -> sids, oldest first
+        self._arrivals: dict[str, threading.Event] = {}  # numbers someone waits on -> set on a new text
         self._faults: deque[_Refusal | _Hang] = deque()
         self._refused_recipients: dict[str, int] = {}
 
@@ -245,6 +254,9 @@ class FakeTwilio:
         if server is None or thread is None:
             return
         self._stopping.set()
+        with self._lock:  # wake whoever waits for a text
+            for arrived in self._arrivals.values():
+                arrived.set()
         server.shutdown()
         server.server_close()
         thread.join()
@@ -287,9 +299,22 @@ class FakeTwilio:
         with self._lock:
             self._requests.clear()
             self._messages.clear()
+            self._texts_to.clear()
             self._faults.clear()
             self._refused_recipients.clear()
             self._latency = 0.0
+
+    def wait_for_text(self, number: str, timeout: float) -> list[FakeMessage]:
+        """The texts to `number`, oldest first, waiting up to `timeout` seconds for the first one."""
+        with self._lock:
+            if not self._texts_to.get(number):
+                arrived = self._arrivals.setdefault(number, threading.Event())
+            else:
+                arrived = None
+        if arrived is not None:
+            arrived.wait(timeout)
+        with self._lock:
+            return [self._messages[sid] for sid in self._texts_to.get(number, ())]
 
     # -- faults ------------------------------------------------------------------------------
 
@@ -440,6 +465,10 @@ class FakeTwilio:
         if not isinstance(fault, _Hang) or fault.store:
             with self._lock:
                 self._messages[message.sid] = message
+                self._texts_to.setdefault(message.to, []).append(message.sid)
+                arrived = self._arrivals.pop(message.to, None)
+            if arrived is not None:
+                arrived.set()
         return _Answer(201, message.resource(), delay=fault.seconds if isinstance(fault, _Hang) else 0.0)
 
     def _new_message(self, params: dict[str, str]) -> FakeMessage:
@@ -596,6 +625,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer carries a Content-Length
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -606,12 +636,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         fake = self.server.fake
         url = urlsplit(self.path)
+        if method == "GET" and url.path == "/_phone/messages.json":
+            self._phone(_first_values(url.query))
+            return
         params = _first_values(self._read_body() if method == "POST" else url.query)
         fake._record(method, url.path, params, dict(self.headers.items()))
         fake._wait(fake.latency)
         answer = fake._answer(method, url.path, params, self.headers.get("Authorization"))
         fake._wait(answer.delay)
         self._send_json(answer.status, answer.payload)
+
+    def _phone(self, params: dict[str, str]) -> None:
+        try:
+            wait = min(max(float(params.get("wait", "0")), 0.0), 60.0)
+        except ValueError:
+            wait = 0.0
+        texts = self.server.fake.wait_for_text(params.get("To", ""), wait)
+        self._send_json(200, {"messages": [message.resource() for message in texts]})
 
     def _read_body(self) -> str:
         length = int(self.headers.get("Content-Length") or 0)
@@ -645,8 +686,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--account-sid", default="AC" + "0" * 32)
     parser.add_argument("--auth-token", default="fake-twilio-auth-token")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--quiet", action="store_true", help="do not log every request")
     args = parser.parse_args(argv)
-    fake = FakeTwilio(args.account_sid, args.auth_token, host=args.host, port=args.port, verbose=True)
+    fake = FakeTwilio(
+        args.account_sid, args.auth_token, host=args.host, port=args.port, verbose=not args.quiet
+    )
     fake.latency = args.latency
     with fake:
         print(f"Fake Twilio at {fake.base_url}, account {fake.account_sid}; Ctrl-C stops it", file=sys.stderr)
