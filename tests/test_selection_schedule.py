@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy.orm import Session
 
+from engage.errors import EngageError
 from engage.queues import QueueName, queue
 from engage.selections import services
 from engage.selections.models import StageKind
@@ -80,3 +81,39 @@ def test_a_due_stage_opens_and_closes_by_itself_and_a_blocked_one_says_why(
     assert stage.outcome["blocked"]["field"] == "applicants"
     page = client.get(f"/selections/{selection_id}", headers={"Accept-Language": "en"})
     assert "Could not proceed" in page.text and "Add the applicants" in page.text
+
+
+def test_a_stage_is_rescheduled_within_the_timetable_and_its_new_edges_are_scheduled(
+    db: Session, settings: Settings
+) -> None:
+    from engage.selections.dispatch import dispatch
+
+    assert settings.redis_url
+    start = datetime.now(UTC) + timedelta(days=3)
+    selection_id = _selection(db, settings, start)
+    services.publish(db, "test", selection_id, settings)
+    db.commit()
+    later = start + timedelta(minutes=30)
+    _, after = services.reschedule_stage(
+        db, "test", selection_id, "nomination", later, later + timedelta(minutes=20)
+    )
+    db.commit()
+    dispatch(settings.redis_url, after)
+    registry = ScheduledJobRegistry(queue=queue(settings.redis_url, QueueName.DEFAULT))
+    assert (
+        sum(job_id.startswith(f"selection-{selection_id}-nomination-") for job_id in registry.get_job_ids())
+        == 2
+    )
+    db.expire_all()
+    assert services.get_selection(db, selection_id).stage("nomination").opens_at == later
+    # Overlapping the next stage is refused and changes nothing.
+    try:
+        services.reschedule_stage(db, "test", selection_id, "nomination", later, start + timedelta(hours=3))
+    except EngageError as error:
+        assert error.field == "stages[1].opens_at"
+    else:
+        raise AssertionError("an overlap was accepted")
+    db.rollback()
+    assert services.get_selection(db, selection_id).stage("nomination").closes_at == later + timedelta(
+        minutes=20
+    )

@@ -65,6 +65,11 @@ class StageIn(Struct):
     closes_at: Annotated[datetime, Meta(tz=True)]
 
 
+class DatesIn(Struct):
+    opens_at: Annotated[datetime, Meta(tz=True)]
+    closes_at: Annotated[datetime, Meta(tz=True)]
+
+
 class CriterionIn(Struct):
     code: Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
     max_points: Annotated[int, Meta(ge=1, le=100)]
@@ -279,6 +284,29 @@ class SelectionController(Controller):
             raise InvalidInput("edge", "open or close")
         move = services.open_stage if edge == "open" else services.close_stage
         _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
+        await after_commit(state, after)
+        return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+
+    @put(
+        "/{selection_id:int}/stages/{kind:str}",
+        summary="New dates for a stage that has not closed (the timetable's order must hold)",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def reschedule(
+        self,
+        db: DB,
+        request: Request[Any, Any, Any],
+        state: State,
+        selection_id: SelectionId,
+        kind: Annotated[str, Parameter(max_length=32)],
+        data: JSONBody[DatesIn],
+    ) -> dict[str, Any]:
+        actor = _actor(request)
+        _, after = await run(
+            db,
+            lambda s: services.reschedule_stage(s, actor, selection_id, kind, data.opens_at, data.closes_at),
+        )
         await after_commit(state, after)
         return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
 

@@ -50,8 +50,8 @@ def parse_posts(raw: str) -> list[services.PostSpec]:
 
 
 def weekly_timetable(first_day: str, zone: ZoneInfo) -> list[services.StageSpec]:
-    """Each stage a week apart from the first day, open 09:00 to 17:30 four days later; changed later
-    through the API when the real dates differ."""
+    """Each stage a week apart from the first day, open 09:00 to 17:30 four days later; when the real
+    dates differ, `PUT /api/v1/selections/{id}/stages/{stage}` moves a stage."""
     try:
         day = datetime.strptime(first_day, "%Y-%m-%d").date()
     except ValueError:

@@ -453,6 +453,39 @@ def _stage(selection: Selection, kind: str) -> Stage:
         raise InvalidInput("stage", f"no stage {kind!r}; stages are {', '.join(STAGE_ORDER)}") from None
 
 
+def reschedule_stage(
+    session: Session, actor: str, selection_id: int, kind: str, opens_at: datetime, closes_at: datetime
+) -> tuple[Selection, After]:
+    """New dates for a stage that has not closed (an open stage keeps its opening). The order of the
+    timetable must still hold; the new edges are scheduled after the commit."""
+    selection = get_selection(session, selection_id, for_update=True)
+    stage = _stage(selection, kind)
+    if stage.status == StageStatus.CLOSED:
+        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
+    if stage.status == StageStatus.OPEN and opens_at != stage.opens_at:
+        raise Conflict("opens_at", _("An open stage keeps its opening time; change its closing time only."))
+    specs = [
+        StageSpec(s.kind, opens_at, closes_at)
+        if s.kind == kind
+        else StageSpec(s.kind, s.opens_at, s.closes_at)
+        for s in selection.stages
+    ]
+    _check_stages(specs)
+    stage.opens_at, stage.closes_at = opens_at, closes_at
+    record(
+        session,
+        actor,
+        "selection.stage.reschedule",
+        "selection",
+        selection.id,
+        {"stage": kind, "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
+    )
+    after = After()
+    if selection.status == SelectionStatus.PUBLISHED:
+        after.schedule += [(opens_at, selection.id, kind), (closes_at, selection.id, kind)]
+    return selection, after
+
+
 def open_stages(session: Session, selection_id: int) -> list[str]:
     rows = session.execute(
         select(Stage.kind).where(Stage.selection_id == selection_id, Stage.status == StageStatus.OPEN)
