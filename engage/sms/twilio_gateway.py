@@ -6,15 +6,18 @@ invalid number that text contains the phone number, and these messages end up in
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -50,6 +53,39 @@ class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return super().request(method, rewrite_twilio_url(url, self.base_url), *args, **kwargs)
 
 
+class _AsyncBaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """The SDK's asyncio client (aiohttp), with the same rewriting."""
+
+    def __init__(self, base_url: str | None, *, timeout: float, connections: int) -> None:
+        super().__init__(pool_connections=False, timeout=timeout)
+        self.base_url = base_url
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if self.base_url:
+            url = rewrite_twilio_url(url, self.base_url)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout  # None would mean no timeout at all to aiohttp
+        auth = kwargs.pop("auth", None)
+        if auth is not None:  # as a header: aiohttp deprecates its auth parameter
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": f"Basic {token}"}
+        return await super().request(method, url, *args, **kwargs)
+
+
+class _AsyncSender:
+    def __init__(self, client: Client, sender: dict[str, str]) -> None:
+        self._client = client
+        self._sender = sender
+
+    async def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        with _gateway_errors():
+            message = await self._client.messages.create_async(
+                to=to, body=body, status_callback=status_callback, **self._sender
+            )
+        return _send_result(message)
+
+
 class TwilioGateway:
     """An SmsGateway over Twilio's Messages API.
 
@@ -75,6 +111,9 @@ class TwilioGateway:
             else TwilioHttpClient(timeout=timeout)
         )
         self._client = Client(account_sid, auth_token, http_client=http_client)
+        self._credentials = (account_sid, auth_token)
+        self._api_base_url = api_base_url
+        self._timeout = timeout
         self._sender: dict[str, str] = {}
         if messaging_service_sid:
             self._sender["messaging_service_sid"] = messaging_service_sid
@@ -87,6 +126,18 @@ class TwilioGateway:
                 to=to, body=body, status_callback=status_callback, **self._sender
             )
         return _send_result(message)
+
+    @asynccontextmanager
+    async def async_sender(self, connections: int = 64) -> AsyncIterator[_AsyncSender]:
+        """The same sends over the SDK's asyncio client, for many at once in one thread (the fan-out):
+        a third of the CPU per text of the threaded client. Open it inside the running event loop."""
+        http_client = _AsyncBaseUrlHttpClient(
+            self._api_base_url, timeout=self._timeout, connections=connections
+        )
+        try:
+            yield _AsyncSender(Client(*self._credentials, http_client=http_client), self._sender)
+        finally:
+            await http_client.session.close()
 
     def fetch(self, gateway_id: str) -> SendResult | None:
         """The message's current state, or None when Twilio does not know the id."""
@@ -108,7 +159,9 @@ class TwilioGateway:
         cutoff = _utc(since).replace(microsecond=0)  # Twilio's timestamps have whole seconds
         with _gateway_errors():
             messages = self._client.messages.list(to=to, date_sent_after=cutoff)
-        return [_send_result(m) for m in messages if _created_since(m, cutoff)]
+        return [
+            SendResult(str(m.sid), str(m.status), body=m.body) for m in messages if _created_since(m, cutoff)
+        ]
 
 
 @contextmanager
@@ -123,13 +176,20 @@ def _gateway_errors() -> Iterator[None]:
         response = error.args[1] if len(error.args) > 1 else None
         status = getattr(response, "status_code", None)
         raise _refusal(status, _error_code(getattr(response, "text", ""))) from error
-    except requests.ConnectTimeout as error:
-        raise GatewayError("could not connect to Twilio in time", transient=True) from error
-    except requests.Timeout as error:
+    except (requests.ConnectTimeout, aiohttp.ClientConnectorError) as error:
+        raise GatewayError("could not connect to Twilio", transient=True) from error
+    except (requests.Timeout, TimeoutError) as error:
         # The request went out; Twilio may have accepted the message. Reconcile before resending.
-        raise GatewayError("no answer from Twilio in time; it may have been sent", transient=True) from error
+        raise GatewayError(
+            "no answer from Twilio in time; it may have been sent", transient=True, maybe_sent=True
+        ) from error
     except requests.ConnectionError as error:
         raise GatewayError("connection to Twilio failed", transient=True) from error
+    except aiohttp.ClientError as error:
+        # Connected, then lost: the request may have reached Twilio.
+        raise GatewayError(
+            "connection to Twilio lost; it may have been sent", transient=True, maybe_sent=True
+        ) from error
 
 
 def _refusal(status: int | None, code: int | None) -> GatewayError:
