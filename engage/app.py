@@ -32,6 +32,8 @@ from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
 from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
+from engage.notices.deliveries_api import DeliveryController
+from engage.notices.deliveries_pages import NoticeDeliveryPages
 from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
 from engage.panels.pages import PanelPages
@@ -140,6 +142,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         twilio_inbound,
         twilio_status,
         NoticeController,
+        DeliveryController,
+        NoticeDeliveryPages,
         NoticePages,
         PublicPages,
         OrganizerPages,

@@ -419,3 +419,42 @@ def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly
     rows = texts(db, notice.id)
     assert {t.gateway_id for t in rows} == {m.sid for m in fake_twilio.messages}
     assert unrecorded, "the kill left no claimed text behind: the test proved nothing about reconciling"
+
+
+def test_publishing_at_night_answers_when_the_texts_will_go_and_urgent_ones_go_now(
+    database_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litestar.testing import TestClient
+
+    from engage.app import create_app
+    from engage.notices import services
+    from tests.support import token_for
+
+    settings = make_settings(database_url, redis_url, tmp_path / "var", SMS_QUIET_HOURS="21:00-08:00")
+    night = at_shanghai(22, 15).astimezone(UTC)
+    monkeypatch.setattr(services, "utcnow", lambda: night)
+    token = token_for(settings, "lin@district.gov.cn", "organizer")
+    body = {
+        "kind": "stage_result",
+        "title_zh": "结果",
+        "title_en": "Results",
+        "body_zh": "已公示。",
+        "body_en": "Out.",
+    }
+    with TestClient(create_app(settings), base_url="http://testserver.local") as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        calm = client.post("/api/v1/notices", json=body).json()
+        urgent = client.post("/api/v1/notices", json={**body, "urgent": True}).json()
+        held = client.post(f"/api/v1/notices/{calm['id']}/publish", json={}).json()
+        now = client.post(f"/api/v1/notices/{urgent['id']}/publish", json={}).json()
+
+    morning = at_shanghai(8, 0, day=11)
+    assert held["status"] == "published" and held["urgent"] is False
+    assert datetime.fromisoformat(held["texts_held_until"]) == morning
+    assert now["urgent"] is True and now["texts_held_until"] is None
+    # The clock stands in 2030, so even "now" is in rq's future: the urgent fan-out is due at once,
+    # the other one at eight.
+    assert sorted(_scheduled_jobs(settings)) == [
+        f"notice-{calm['id']}-fanout-at-{int(morning.timestamp())}",
+        f"notice-{urgent['id']}-fanout-at-{int(night.timestamp())}",
+    ]

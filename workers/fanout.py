@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from engage.audit.services import SYSTEM, record
 from engage.db import sync_session, utcnow
 from engage.notices import fanout, progress
+from engage.notices.deliveries import OPTED_OUT_MESSAGE
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.progress import BatchRef
 from engage.queues import redis_connection
 from engage.residents.models import Resident
-from engage.sms import quiet
 from engage.sms.delivery import status_callback_url
 from engage.sms.gateway import AsyncSender, GatewayError, SendResult, SmsGateway
 from engage.sms.gateways import sender_of
@@ -48,7 +48,7 @@ FLUSH = 64  # answers recorded per transaction: fewer answers to reconcile if th
 ROUNDS = 4  # in-job rounds for transient refusals (429, 5xx) before handing to rq's Retry
 BACKOFF = 0.5  # seconds before the second round, doubling after; jittered
 UNSUBSCRIBED = 21610  # Twilio: the recipient texted STOP to our sender; we must not text them again
-OPTED_OUT = "resident opted out before sending"
+OPTED_OUT = OPTED_OUT_MESSAGE  # the organizer view counts these as opted out
 
 
 class TransientFailures(Exception):
@@ -81,12 +81,8 @@ def fan_out(notice_id: int) -> int:
     return len(batches)
 
 
-def _quiet_until(notice: Notice, now: datetime | None = None) -> datetime | None:
-    """When a non-urgent notice's texts may go, if not now."""
-    if notice.urgent:
-        return None
-    settings = context.settings()
-    return quiet.held_until(now or utcnow(), quiet.parse_window(settings.sms_quiet_hours), settings.tz)
+def _quiet_until(notice: Notice) -> datetime | None:
+    return fanout.texts_held_until(notice, utcnow(), context.settings())
 
 
 def _publish_if_due(session: Session, notice: Notice) -> bool:

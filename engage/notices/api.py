@@ -38,6 +38,7 @@ class NoticeIn(Struct):
     body_en: Body
     audience: Audience = Audience.KIND
     community_codes: Annotated[list[CommunityCode], Meta(max_length=100)] = []
+    urgent: Annotated[bool, Meta(description="texted even in the quiet hours (SMS_QUIET_HOURS)")] = False
 
 
 class PublishIn(Struct):
@@ -82,6 +83,8 @@ class NoticeOut:
     published_at: datetime | None
     closed_at: datetime | None
     created_at: datetime
+    urgent: bool
+    texts_held_until: datetime | None  # the texts wait for the quiet hours to end
     url: str
     preview: PreviewOut
 
@@ -123,6 +126,7 @@ def _draft(data: NoticeIn) -> services.Draft:
         body_en=_plain("body_en", data.body_en, lines=True),
         audience=data.audience.value,
         community_codes=[_plain("community_codes", code) for code in data.community_codes],
+        urgent=data.urgent,
     )
 
 
@@ -156,6 +160,8 @@ async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
         published_at=notice.published_at,
         closed_at=notice.closed_at,
         created_at=notice.created_at,
+        urgent=notice.urgent,
+        texts_held_until=notice.texts_held_until,
         url=fanout.notice_link(settings, notice.id),
         preview=PreviewOut(
             languages=languages,
@@ -254,7 +260,8 @@ class NoticeController(Controller):
             raise InvalidInput("publish_at", "must be between the years 2000 and 2200")
         actor = organizer_actor(request.user.id)
         notice = await services.publish(db, actor, notice_id, at, state.settings)
-        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.publish_at)  # committed: the job finds it
+        # Committed: the job finds it. Held texts wait for the morning, scheduled ones for their time.
+        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.texts_held_until or notice.publish_at)
         return await _out(db, state, notice)
 
     @post(

@@ -24,6 +24,7 @@ from engage.notices.models import Audience, Notice
 from engage.queues import QueueName, queue
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind, Subscription, SubscriptionKind
 from engage.settings import Settings
+from engage.sms import quiet
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.texts import render
 
@@ -54,6 +55,14 @@ def notice_link(settings: Settings, notice_id: int) -> str:
 def text_locale(locale: str) -> str:
     """Notices are written in two languages: English readers get English, everyone else Chinese."""
     return "en" if locale == "en" else "zh_CN"
+
+
+def texts_held_until(notice: Notice, now: datetime, settings: Settings) -> datetime | None:
+    """When a notice's texts due at `now` may go, if not now: non-urgent ones wait out the quiet hours.
+    Checked at publishing (the answer shows it) and again by the jobs when they run."""
+    if notice.urgent:
+        return None
+    return quiet.held_until(now, quiet.parse_window(settings.sms_quiet_hours), settings.tz)
 
 
 def sms_text(notice: Notice, locale: str, settings: Settings) -> str:

@@ -32,6 +32,7 @@ class Draft:
     body_en: str
     audience: str
     community_codes: list[str]
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def _apply(notice: Notice, draft: Draft) -> None:
     notice.title_zh, notice.title_en = draft.title_zh.strip(), draft.title_en.strip()
     notice.body_zh, notice.body_en = draft.body_zh.strip(), draft.body_en.strip()
     notice.audience = draft.audience
+    notice.urgent = draft.urgent
     notice.community_codes = (
         sorted(set(draft.community_codes)) if draft.audience == Audience.COMMUNITIES else []
     )
@@ -148,7 +150,12 @@ async def publish(
     else:
         notice.status = NoticeStatus.PUBLISHED
         notice.published_at = now
+        notice.texts_held_until = fanout.texts_held_until(notice, now, settings)
     details: dict[str, Any] = {"status": notice.status, "publish_at": notice.publish_at.isoformat()}
+    if notice.urgent:
+        details["urgent"] = True
+    if notice.texts_held_until is not None:
+        details["texts_held_until"] = notice.texts_held_until.isoformat()
     await record_async(db, actor, "notice.publish", "notice", notice.id, details)
     await db.commit()
     return notice
