@@ -43,7 +43,7 @@ from workers import context
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 64  # sends in flight per batch; they wait on the network, not the CPU
-CHUNK = 64  # texts claimed (and rate tokens asked for) at a time
+CHUNK = 128  # texts claimed (and rate tokens asked for) at a time
 FLUSH = 64  # answers recorded per transaction: fewer answers to reconcile if the worker dies
 ROUNDS = 4  # in-job rounds for transient refusals (429, 5xx) before handing to rq's Retry
 BACKOFF = 0.5  # seconds before the second round, doubling after; jittered

@@ -6,7 +6,6 @@ invalid number that text contains the phone number, and these messages end up in
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -14,14 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from engage.sms.gateway import GatewayError, SendResult
+from engage.sms.gateway import AsyncSender, GatewayError, SendResult
 
 
 def rewrite_twilio_url(url: str, base_url: str) -> str:
@@ -51,39 +48,6 @@ class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         return super().request(method, rewrite_twilio_url(url, self.base_url), *args, **kwargs)
-
-
-class _AsyncBaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """The SDK's asyncio client (aiohttp), with the same rewriting."""
-
-    def __init__(self, base_url: str | None, *, timeout: float, connections: int) -> None:
-        super().__init__(pool_connections=False, timeout=timeout)
-        self.base_url = base_url
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
-
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if self.base_url:
-            url = rewrite_twilio_url(url, self.base_url)
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout  # None would mean no timeout at all to aiohttp
-        auth = kwargs.pop("auth", None)
-        if auth is not None:  # as a header: aiohttp deprecates its auth parameter
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": f"Basic {token}"}
-        return await super().request(method, url, *args, **kwargs)
-
-
-class _AsyncSender:
-    def __init__(self, client: Client, sender: dict[str, str]) -> None:
-        self._client = client
-        self._sender = sender
-
-    async def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
-        with _gateway_errors():
-            message = await self._client.messages.create_async(
-                to=to, body=body, status_callback=status_callback, **self._sender
-            )
-        return _send_result(message)
 
 
 class TwilioGateway:
@@ -121,34 +85,38 @@ class TwilioGateway:
             self._sender["from_"] = from_number
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
-        with _gateway_errors():
+        with gateway_errors():
             message = self._client.messages.create(
                 to=to, body=body, status_callback=status_callback, **self._sender
             )
-        return _send_result(message)
+        return send_result(message)
 
     @asynccontextmanager
-    async def async_sender(self, connections: int = 64) -> AsyncIterator[_AsyncSender]:
+    async def async_sender(self, connections: int = 64) -> AsyncIterator[AsyncSender]:
         """The same sends over the SDK's asyncio client, for many at once in one thread (the fan-out):
         a third of the CPU per text of the threaded client. Open it inside the running event loop."""
-        http_client = _AsyncBaseUrlHttpClient(
+        # Imported here: aiohttp costs a third of a second to import, which a process that never
+        # fans out (the web server, the CLI, a forked job) should not pay.
+        from engage.sms.twilio_async import AsyncBaseUrlHttpClient, TwilioAsyncSender
+
+        http_client = AsyncBaseUrlHttpClient(
             self._api_base_url, timeout=self._timeout, connections=connections
         )
         try:
-            yield _AsyncSender(Client(*self._credentials, http_client=http_client), self._sender)
+            yield TwilioAsyncSender(Client(*self._credentials, http_client=http_client), self._sender)
         finally:
             await http_client.session.close()
 
     def fetch(self, gateway_id: str) -> SendResult | None:
         """The message's current state, or None when Twilio does not know the id."""
         try:
-            with _gateway_errors():
+            with gateway_errors():
                 message = self._client.messages(gateway_id).fetch()
         except GatewayError as error:
             if error.http_status == 404:
                 return None
             raise
-        return _send_result(message)
+        return send_result(message)
 
     def find_sent(self, to: str, since: datetime) -> list[SendResult]:
         """Messages to `to` created at or after `since`, for reconciling sends whose answer was lost.
@@ -157,7 +125,7 @@ class TwilioGateway:
         second as well; otherwise an earlier text to the same number that day would match.
         """
         cutoff = _utc(since).replace(microsecond=0)  # Twilio's timestamps have whole seconds
-        with _gateway_errors():
+        with gateway_errors():
             messages = self._client.messages.list(to=to, date_sent_after=cutoff)
         return [
             SendResult(str(m.sid), str(m.status), body=m.body) for m in messages if _created_since(m, cutoff)
@@ -165,7 +133,7 @@ class TwilioGateway:
 
 
 @contextmanager
-def _gateway_errors() -> Iterator[None]:
+def gateway_errors() -> Iterator[None]:
     """Turn what the SDK and requests raise into GatewayError, transient or not."""
     try:
         yield
@@ -176,7 +144,7 @@ def _gateway_errors() -> Iterator[None]:
         response = error.args[1] if len(error.args) > 1 else None
         status = getattr(response, "status_code", None)
         raise _refusal(status, _error_code(getattr(response, "text", ""))) from error
-    except (requests.ConnectTimeout, aiohttp.ClientConnectorError) as error:
+    except requests.ConnectTimeout as error:
         raise GatewayError("could not connect to Twilio", transient=True) from error
     except (requests.Timeout, TimeoutError) as error:
         # The request went out; Twilio may have accepted the message. Reconcile before resending.
@@ -185,11 +153,6 @@ def _gateway_errors() -> Iterator[None]:
         ) from error
     except requests.ConnectionError as error:
         raise GatewayError("connection to Twilio failed", transient=True) from error
-    except aiohttp.ClientError as error:
-        # Connected, then lost: the request may have reached Twilio.
-        raise GatewayError(
-            "connection to Twilio lost; it may have been sent", transient=True, maybe_sent=True
-        ) from error
 
 
 def _refusal(status: int | None, code: int | None) -> GatewayError:
@@ -210,7 +173,7 @@ def _error_code(body: str) -> int | None:
     return code if isinstance(code, int) else None
 
 
-def _send_result(message: Any) -> SendResult:
+def send_result(message: Any) -> SendResult:
     return SendResult(gateway_id=str(message.sid), status=str(message.status))
 
 
