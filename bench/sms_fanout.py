@@ -78,13 +78,19 @@ def seed(engine: Engine, count: int) -> float:
             numbers = range(start, min(count, start + SEED_CHUNK))
             connection.execute(
                 insert(Resident),
-                [{"phone": phone(n), "locale": "en" if n % 3 == 0 else "zh_CN", "verified_at": now} for n in numbers],
+                [
+                    {"phone": phone(n), "locale": "en" if n % 3 == 0 else "zh_CN", "verified_at": now}
+                    for n in numbers
+                ],
             )
         ids = connection.execute(select(Resident.id)).scalars().all()
         for start in range(0, len(ids), SEED_CHUNK):
             connection.execute(
                 insert(ResidentRole),
-                [{"resident_id": i, "role": "subscriber", "consented_at": now} for i in ids[start : start + SEED_CHUNK]],
+                [
+                    {"resident_id": i, "role": "subscriber", "consented_at": now}
+                    for i in ids[start : start + SEED_CHUNK]
+                ],
             )
     return time.perf_counter() - started
 
@@ -149,7 +155,9 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
-def run_ours(engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argparse.Namespace) -> dict[str, Any]:
+def run_ours(
+    engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argparse.Namespace
+) -> dict[str, Any]:
     from engage.notices.fanout import enqueue_fan_out
 
     workers = [
@@ -169,7 +177,8 @@ def run_ours(engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argpar
         result["cpu_seconds"] = [round(sum(psutil.Process(p.pid).cpu_times()[:2]), 1) for p in workers]
         with engine.connect() as connection:
             statuses = connection.execute(
-                text("SELECT status, count(*) FROM sms_messages WHERE notice_id = :n GROUP BY status"), {"n": notice_id}
+                text("SELECT status, count(*) FROM sms_messages WHERE notice_id = :n GROUP BY status"),
+                {"n": notice_id},
             ).all()
         result["rows"] = {status: count for status, count in statuses}
         return result
@@ -179,10 +188,12 @@ def run_ours(engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argpar
 
 def _rq_log() -> Any:
     """Where the plain rq workers log (BENCH_RQ_LOG, to look into a slow baseline), else nowhere."""
-    return open(os.environ.get("BENCH_RQ_LOG", os.devnull), "ab")  # noqa: SIM115 - the child keeps it
+    return open(os.environ.get("BENCH_RQ_LOG", os.devnull), "ab")
 
 
-def run_baseline(engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argparse.Namespace) -> dict[str, Any]:
+def run_baseline(
+    engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argparse.Namespace
+) -> dict[str, Any]:
     """The naive design: one row and one rq job per text, the plain forking `rq worker`."""
     from engage.sms.services import enqueue_send
 
@@ -191,12 +202,16 @@ def run_baseline(engine: Engine, env: dict[str, str], fake: FakeTwilio, args: ar
     notice_id = new_notice(engine, "baseline")
     sample = args.baseline_sample
     with engine.begin() as connection:
-        rows = connection.execute(select(Resident.id, Resident.phone).order_by(Resident.id).limit(sample)).all()
+        rows = connection.execute(
+            select(Resident.id, Resident.phone).order_by(Resident.id).limit(sample)
+        ).all()
         connection.execute(
             insert(SmsMessage),
             [{"to": p, "body": f"baseline {i}", "status": "queued", "attempts": 0, "notice_id": notice_id, "resident_id": i} for i, p in rows],
         )  # fmt: skip
-        ids = connection.execute(select(SmsMessage.id).where(SmsMessage.notice_id == notice_id)).scalars().all()
+        ids = (
+            connection.execute(select(SmsMessage.id).where(SmsMessage.notice_id == notice_id)).scalars().all()
+        )
     rq = str(Path(sys.executable).with_name("rq"))
     workers = [
         subprocess.Popen([rq, "worker", "-u", args.redis_url, "-S", "json", "default"], env=env, cwd=ROOT, stdout=_rq_log(), stderr=subprocess.STDOUT)
