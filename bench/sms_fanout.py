@@ -192,11 +192,18 @@ def _rq_log() -> Any:
 
 
 def run_baseline(
-    engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argparse.Namespace
+    engine: Engine,
+    env: dict[str, str],
+    fake: FakeTwilio,
+    args: argparse.Namespace,
+    worker_class: str | None = None,
 ) -> dict[str, Any]:
-    """The naive design: one row and one rq job per text, the plain forking `rq worker`."""
+    """The naive design: one row and one rq job per text, the plain forking `rq worker` (or, for
+    comparison, the same jobs under rq's non-forking SimpleWorker)."""
+    from engage.queues import QueueName, queue
     from engage.sms.services import enqueue_send
 
+    queue(args.redis_url, QueueName.DEFAULT).empty()  # what the previous run left (reconciliations, texts)
     fake.reset()
     fake.latency = args.latency
     notice_id = new_notice(engine, "baseline")
@@ -214,7 +221,10 @@ def run_baseline(
         )
     rq = str(Path(sys.executable).with_name("rq"))
     workers = [
-        subprocess.Popen([rq, "worker", "-u", args.redis_url, "-S", "json", "default"], env=env, cwd=ROOT, stdout=_rq_log(), stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [rq, "worker", "-u", args.redis_url, "-S", "json", *(["-w", worker_class] if worker_class else []), "default"],
+            env=env, cwd=ROOT, stdout=_rq_log(), stderr=subprocess.STDOUT,
+        )
         for _ in range(args.workers)
     ]  # fmt: skip
     try:
@@ -241,7 +251,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000, help="SMS_RATE_PER_SECOND for the run")
     parser.add_argument("--baseline-sample", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--baseline-timeout", type=float, default=300)
+    parser.add_argument(
+        "--simple-baseline",
+        action="store_true",
+        help="also time one job per text under rq's non-forking SimpleWorker (how much is the fork)",
+    )
+    parser.add_argument("--baseline-timeout", type=float, default=180)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
@@ -273,6 +288,11 @@ def main() -> None:
             bench_cpu = time.process_time() - bench_cpu
             bench_rss = peak_rss_mb(os.getpid())
             baseline = run_baseline(engine, env, fake, args) if args.baseline_sample else None
+            simple = (
+                run_baseline(engine, env, fake, args, "rq.worker.SimpleWorker")
+                if args.baseline_sample and args.simple_baseline
+                else None
+            )
     finally:
         engine.dispose()
         drop_database(database)
@@ -289,6 +309,7 @@ def main() -> None:
         "cpu_seconds": {"workers": ours["cpu_seconds"], "bench_and_fake_gateway": round(bench_cpu, 1)},
         "baseline_per_second": baseline["per_second"] if baseline else None,
         "baseline": baseline,
+        "one_job_per_text_simple_worker": simple,
         "speedup": round(ours["per_second"] / baseline["per_second"], 1)
         if baseline and baseline["per_second"] and ours["per_second"]
         else None,
