@@ -458,3 +458,30 @@ def test_publishing_at_night_answers_when_the_texts_will_go_and_urgent_ones_go_n
         f"notice-{calm['id']}-fanout-at-{int(morning.timestamp())}",
         f"notice-{urgent['id']}-fanout-at-{int(night.timestamp())}",
     ]
+
+
+def test_a_single_text_whose_answer_was_lost_is_looked_up_not_retried(
+    gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio
+) -> None:
+    from engage.sms.services import enqueue_send, queue_message
+
+    message = queue_message(db, "system", phone(1), "您的验证码是 123456", "CN")
+    db.commit()
+    assert gateway_settings.redis_url
+    fake_twilio.hang_next(1, seconds=4, store=True)
+    enqueue_send(gateway_settings.redis_url, message.id)
+    run_jobs(gateway_settings)
+    db.expire_all()
+    assert db.get(SmsMessage, message.id).status == MessageStatus.SENDING  # type: ignore[union-attr]
+    assert len(fake_twilio.messages_to(phone(1))) == 1
+
+    past = datetime.now(UTC) - timedelta(seconds=60)
+    db.execute(update(SmsMessage).where(SmsMessage.id == message.id).values(claimed_at=past))
+    db.commit()
+    assert reconcile.reconcile()["found"] == 1
+    run_jobs(gateway_settings)
+    db.expire_all()
+    row = db.get(SmsMessage, message.id)
+    assert row is not None and row.status == MessageStatus.SENT
+    assert row.gateway_id == fake_twilio.messages_to(phone(1))[0].sid
+    assert len(fake_twilio.messages_to(phone(1))) == 1

@@ -173,6 +173,7 @@ class _Round:
             granted, wait = self.rate.take(want)
             if granted:
                 return granted
+            progress.beat(self.redis, self.batch)  # waiting for the rate is progress, not a stall
             await asyncio.sleep(wait)
 
     async def _send(self, sender: AsyncSender, row: Claimed) -> None:
