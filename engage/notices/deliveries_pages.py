@@ -40,8 +40,13 @@ async def deliveries_context(request: Request[Any, Any, Any], db: DB, notice_id:
         "deliveries": await deliveries_out(db, notice_id),
         "state_labels": STATE_LABELS,
         "may_retry": request.user.role in REVEAL_ROLES,
-        "retried": request.query_params.get("retried"),
+        "retried": _count(request.query_params.get("retried")),
     }
+
+
+def _count(raw: str | None) -> int | None:
+    """The number the retry redirect carries; anything else shows nothing."""
+    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else None
 
 
 class NoticeDeliveryPages(Controller):
