@@ -93,7 +93,10 @@ class DeliveryController(Controller):
     security = [{"BearerToken": []}]
     guards = [any_organizer]
 
-    @get(summary="Where the notice's texts stand: counts by state, failures by error code")
+    @get(
+        summary="Where the notice's texts stand: counts by state, failures by error code",
+        responses=problems(400, 401, 403, 404),
+    )
     async def show(self, db: DB, notice_id: NoticeId) -> DeliveriesOut:
         return await deliveries_out(db, notice_id)
 
