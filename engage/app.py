@@ -35,6 +35,8 @@ from engage.evaluations.organizer_pages import EvaluationPages
 from engage.evaluations.pages import RatingPages
 from engage.health.controllers import healthz
 from engage.notices.api import NoticeController
+from engage.notices.deliveries_api import DeliveryController
+from engage.notices.deliveries_pages import NoticeDeliveryPages
 from engage.notices.objections_api import ObjectionController, PublicObjectionApi
 from engage.notices.objections_pages import ObjectionPages, OrganizerObjectionPages
 from engage.notices.pages import NoticePages
@@ -158,6 +160,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         SelectionPages,
         NominationPages,
         LinkPages,
+        DeliveryController,
+        NoticeDeliveryPages,
         NoticePages,
         PublicObjectionApi,
         ObjectionController,

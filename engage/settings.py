@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     # Objections to a notice one client address may file in an hour, one phone number in a day.
     objections_per_ip_per_hour: int = Field(default=10, ge=1)
     objections_per_phone_per_day: int = Field(default=3, ge=1)
+    # Texts a second per sender (Messaging Service or number), shared by every worker through Redis.
+    # Ask Twilio what the sender is allowed: 1 for a long code, 100 for a short code or a service pool.
+    sms_rate_per_second: float = Field(default=100.0, gt=0, le=100_000)
+    # Non-urgent notices are not texted in these local hours ("" texts at any hour); see engage.sms.quiet.
+    sms_quiet_hours: str = "21:00-08:00"
+    # A batch with no progress for this long is re-queued; a text claimed this long ago (beyond the
+    # gateway's timeout) without a gateway id is looked up at the gateway. See workers.reconcile.
+    sms_stall_seconds: int = Field(default=30, ge=1, le=3600)
+    # How long a send waits for the gateway's answer before it counts as "maybe sent".
+    sms_gateway_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -113,6 +123,14 @@ class Settings(BaseSettings):
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {value!r} (a two-letter code such as CN)")
         return value.upper()
+
+    @field_validator("sms_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from engage.sms.quiet import parse_window
+
+        parse_window(value)  # raises ValueError naming the expected form
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod

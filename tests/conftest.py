@@ -146,6 +146,8 @@ def make_settings(database_url: str, redis_url: str, var_dir: Path, **overrides:
         "SECRET_KEY": SECRET,
         "SMS_GATEWAY": "console",
         "PUBLIC_BASE_URL": "http://testserver.local",
+        # No quiet hours unless a test sets them: texts must not depend on the hour the suite runs.
+        "SMS_QUIET_HOURS": "",
     }
     environ.update(overrides)
     return load_settings(environ, var_dir=var_dir)

@@ -8,6 +8,8 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from engage.queues import WORKER_QUEUES, redis_connection
+from workers import context
+from workers.reconcile import start_ticker
 
 
 def run(redis_url: str, *, burst: bool = False) -> bool:
@@ -20,4 +22,10 @@ def run(redis_url: str, *, burst: bool = False) -> bool:
     # them in this process, keeping its database pool and gateway client warm between jobs, where a
     # forking worker would build both afresh for every job. Scale out with more worker processes.
     worker = SimpleWorker([q.value for q in WORKER_QUEUES], connection=connection, serializer=JSONSerializer)
-    return bool(worker.work(burst=burst, with_scheduler=True))
+    # Reconciliation (workers.reconcile) is enqueued periodically by every long-running worker.
+    ticker = None if burst else start_ticker(redis_url, context.settings().sms_stall_seconds)
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True))
+    finally:
+        if ticker is not None:
+            ticker.set()

@@ -32,6 +32,10 @@ def send_message(message_id: int) -> str:
     try:
         result = context.gateway().send(to, body, status_callback=status_callback_url(context.settings()))
     except GatewayError as error:
+        if error.maybe_sent:
+            # The gateway may have it: left `sending` for workers.reconcile to look up, never re-sent.
+            log.warning("sms %s: no answer from the gateway; left for reconciliation", message_id)
+            return "unknown"
         _record_failure(message_id, error)
         if error.transient:
             raise  # rq's Retry brings the job back later

@@ -41,6 +41,7 @@ class NoticeIn(Struct):
     period_days: (
         Annotated[int, Meta(ge=0, le=60, description="public notice period in working days; 0: none")] | None
     ) = None  # None: the kind's default (NOTICE_PERIOD_DAYS for appointment notices, else none)
+    urgent: Annotated[bool, Meta(description="texted even in the quiet hours (SMS_QUIET_HOURS)")] = False
 
 
 class PublishIn(Struct):
@@ -85,6 +86,8 @@ class NoticeOut:
     published_at: datetime | None
     closed_at: datetime | None
     created_at: datetime
+    urgent: bool
+    texts_held_until: datetime | None  # the texts wait for the quiet hours to end
     url: str
     preview: PreviewOut
     period: objections_api.PeriodOut | None = None  # the public notice period, when the notice has one
@@ -128,6 +131,7 @@ def _draft(data: NoticeIn) -> services.Draft:
         audience=data.audience.value,
         community_codes=[_plain("community_codes", code) for code in data.community_codes],
         period_days=data.period_days,
+        urgent=data.urgent,
     )
 
 
@@ -161,6 +165,8 @@ async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
         published_at=notice.published_at,
         closed_at=notice.closed_at,
         created_at=notice.created_at,
+        urgent=notice.urgent,
+        texts_held_until=notice.texts_held_until,
         url=fanout.notice_link(settings, notice.id),
         preview=PreviewOut(
             languages=languages,
@@ -260,7 +266,8 @@ class NoticeController(Controller):
             raise InvalidInput("publish_at", "must be between the years 2000 and 2200")
         actor = organizer_actor(request.user.id)
         notice = await services.publish(db, actor, notice_id, at, state.settings)
-        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.publish_at)  # committed: the job finds it
+        # Committed: the job finds it. Held texts wait for the morning, scheduled ones for their time.
+        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.texts_held_until or notice.publish_at)
         await objections_api.schedule_close(db, state.redis_url, notice.id)
         return await _out(db, state, notice)
 

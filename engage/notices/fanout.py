@@ -7,6 +7,7 @@ The rows are committed by the caller before any batch is enqueued (commit first,
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,17 +24,28 @@ from engage.notices.models import Audience, Notice
 from engage.queues import QueueName, queue
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind, Subscription, SubscriptionKind
 from engage.settings import Settings
+from engage.sms import quiet
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.texts import render
 
-BATCH_SIZE = 500  # messages per send job: one claim, one recording transaction, 16 sends at a time
+BATCH_SIZE = 1000  # messages per send job; claimed and recorded in chunks, up to 64 sends at a time
 INSERT_CHUNK = 1000
 # The district's contracted price of one SMS segment, in CNY. Only an estimate shown before publishing;
 # the bill is the gateway's. Change it here when the contract changes.
 PRICE_PER_SEGMENT = Decimal("0.05")
 PRICE_CURRENCY = "CNY"
 # Transient refusals left after the send job's own retries come back later, with growing pauses.
-BATCH_RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 3600])
+BATCH_RETRY_INTERVALS = (30, 120, 600, 1800, 3600)
+
+
+def batch_retry() -> Retry:
+    """rq's Retry with jitter: batches refused at the same moment do not all come back at once."""
+    return Retry(max=len(BATCH_RETRY_INTERVALS), interval=[round(jittered(s)) for s in BATCH_RETRY_INTERVALS])
+
+
+def jittered(seconds: float) -> float:
+    """Between half and the whole of `seconds` ("equal jitter")."""
+    return seconds / 2 + random.uniform(0, seconds / 2)
 
 
 def notice_link(settings: Settings, notice_id: int) -> str:
@@ -43,6 +55,14 @@ def notice_link(settings: Settings, notice_id: int) -> str:
 def text_locale(locale: str) -> str:
     """Notices are written in two languages: English readers get English, everyone else Chinese."""
     return "en" if locale == "en" else "zh_CN"
+
+
+def texts_held_until(notice: Notice, now: datetime, settings: Settings) -> datetime | None:
+    """When a notice's texts due at `now` may go, if not now: non-urgent ones wait out the quiet hours.
+    Checked at publishing (the answer shows it) and again by the jobs when they run."""
+    if notice.urgent:
+        return None
+    return quiet.held_until(now, quiet.parse_window(settings.sms_quiet_hours), settings.tz)
 
 
 def sms_text(notice: Notice, locale: str, settings: Settings) -> str:
@@ -150,17 +170,27 @@ def enqueue_fan_out(redis_url: str, notice_id: int, at: datetime | None = None) 
     bulk = queue(redis_url, QueueName.BULK)
     job_id = f"notice-{notice_id}-fanout"
     if at is not None and at > utcnow():
-        bulk.enqueue_at(at, "workers.fanout.fan_out", notice_id, job_id=job_id, retry=BATCH_RETRY)
+        job_id += f"-at-{int(at.timestamp())}"  # a fan-out held for the morning is a second job
+        bulk.enqueue_at(at, "workers.fanout.fan_out", notice_id, job_id=job_id, retry=batch_retry())
     else:
-        bulk.enqueue("workers.fanout.fan_out", notice_id, job_id=job_id, retry=BATCH_RETRY)
+        bulk.enqueue("workers.fanout.fan_out", notice_id, job_id=job_id, retry=batch_retry())
 
 
-def enqueue_batch(redis_url: str, notice_id: int, first_id: int, last_id: int) -> None:
-    queue(redis_url, QueueName.BULK).enqueue(
-        "workers.fanout.send_batch",
-        notice_id,
-        first_id,
-        last_id,
-        job_id=f"notice-{notice_id}-batch-{first_id}-{last_id}",
-        retry=BATCH_RETRY,
-    )
+def enqueue_batch(
+    redis_url: str,
+    notice_id: int,
+    first_id: int,
+    last_id: int,
+    *,
+    at: datetime | None = None,
+    again: str = "",
+) -> None:
+    """`again` names a second run of the same range (held, resumed, retried): a new job id, since rq
+    would otherwise overwrite the first job's record. Running a range twice sends nothing twice."""
+    bulk = queue(redis_url, QueueName.BULK)
+    job_id = f"notice-{notice_id}-batch-{first_id}-{last_id}" + (f"-{again}" if again else "")
+    args = ("workers.fanout.send_batch", notice_id, first_id, last_id)
+    if at is not None and at > utcnow():
+        bulk.enqueue_at(at, *args, job_id=job_id, retry=batch_retry())
+    else:
+        bulk.enqueue(*args, job_id=job_id, retry=batch_retry())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, Boolean, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.db import Base, UTCDateTime, utcnow
@@ -42,6 +42,10 @@ class Notice(Base):
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Urgent notices are texted at any hour; the others wait out the quiet hours (engage.sms.quiet).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set while the texts wait for the quiet hours to end: when the fan-out will run.
+    texts_held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

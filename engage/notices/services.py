@@ -33,6 +33,7 @@ class Draft:
     audience: str
     community_codes: list[str]
     period_days: int | None = None  # public notice period in working days; None: the kind's default
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def _apply(notice: Notice, draft: Draft) -> None:
     notice.title_zh, notice.title_en = draft.title_zh.strip(), draft.title_en.strip()
     notice.body_zh, notice.body_en = draft.body_zh.strip(), draft.body_en.strip()
     notice.audience = draft.audience
+    notice.urgent = draft.urgent
     notice.community_codes = (
         sorted(set(draft.community_codes)) if draft.audience == Audience.COMMUNITIES else []
     )
@@ -151,7 +153,12 @@ async def publish(
     else:
         notice.status = NoticeStatus.PUBLISHED
         notice.published_at = now
+        notice.texts_held_until = fanout.texts_held_until(notice, now, settings)
     details: dict[str, Any] = {"status": notice.status, "publish_at": notice.publish_at.isoformat()}
+    if notice.urgent:
+        details["urgent"] = True
+    if notice.texts_held_until is not None:
+        details["texts_held_until"] = notice.texts_held_until.isoformat()
     await record_async(db, actor, "notice.publish", "notice", notice.id, details)
     await period_services.open_period(db, actor, notice, settings)  # the caller schedules its close
     await db.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -10,6 +10,8 @@ from typing import Protocol
 class SendResult:
     gateway_id: str
     status: str
+    # Filled by lookups (find_sent), to tell apart two texts to one number; not part of the identity.
+    body: str | None = field(default=None, compare=False)
 
 
 class GatewayError(Exception):
@@ -17,6 +19,8 @@ class GatewayError(Exception):
 
     `transient` says whether trying again later may succeed (429, 5xx, connection errors);
     permanent errors (an invalid number, an unsubscribed recipient) must not be retried.
+    `maybe_sent` says the request went out but no answer came back (a read timeout, a connection
+    dropped mid-answer): the gateway may have accepted it, so it must be looked up, not re-sent.
     """
 
     def __init__(
@@ -26,9 +30,11 @@ class GatewayError(Exception):
         transient: bool,
         http_status: int | None = None,
         code: int | None = None,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.transient = transient
+        self.maybe_sent = maybe_sent
         self.http_status = http_status
         self.code = code
 
@@ -37,3 +43,7 @@ class SmsGateway(Protocol):
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
         """Hand one message to the gateway; raise GatewayError when it is not accepted."""
         ...
+
+
+class AsyncSender(Protocol):
+    async def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult: ...

@@ -5,6 +5,13 @@ from engage.sms.console import ConsoleGateway
 from engage.sms.gateway import SmsGateway
 
 
+def sender_of(settings: Settings) -> str:
+    """Who the texts come from, as Twilio limits it: the Messaging Service, else the number."""
+    if settings.sms_gateway is GatewayKind.CONSOLE:
+        return "console"
+    return settings.twilio_messaging_service_sid or settings.twilio_from or "twilio"
+
+
 def make_gateway(settings: Settings) -> SmsGateway:
     if settings.sms_gateway is GatewayKind.CONSOLE:
         return ConsoleGateway(settings.outbox_path)
@@ -17,4 +24,5 @@ def make_gateway(settings: Settings) -> SmsGateway:
         messaging_service_sid=settings.twilio_messaging_service_sid,
         from_number=settings.twilio_from,
         api_base_url=settings.twilio_api_base_url,
+        timeout=settings.sms_gateway_timeout,
     )
