@@ -39,6 +39,7 @@ from engage.notices.deliveries_api import DeliveryController
 from engage.notices.deliveries_pages import NoticeDeliveryPages
 from engage.notices.objections_api import ObjectionController, PublicObjectionApi
 from engage.notices.objections_pages import ObjectionPages, OrganizerObjectionPages
+from engage.notices.organizer_pages import OrganizerNoticePages
 from engage.notices.pages import NoticePages
 from engage.panels.api import PanelController
 from engage.panels.conflict_pages import MyConflictPages
@@ -163,6 +164,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         DeliveryController,
         NoticeDeliveryPages,
         NoticePages,
+        OrganizerNoticePages,
         PublicObjectionApi,
         ObjectionController,
         ObjectionPages,
