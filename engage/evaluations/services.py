@@ -31,6 +31,7 @@ from engage.sms.models import SmsMessage
 from engage.sms.segments import count_segments
 from engage.sms.services import build_message
 from engage.sms.texts import render
+from engage.web.text import storable
 
 MAX_QUESTIONS = 9  # one digit each in an SMS reply
 MAX_SUBJECTS = 200
@@ -126,6 +127,17 @@ def subject_of(campaign: Campaign, subject_id: int) -> Subject:
 
 
 def _check_draft(draft: CampaignDraft) -> None:
+    storable("title_zh", draft.title_zh)
+    storable("title_en", draft.title_en)
+    storable("threshold", draft.threshold)
+    for index, question in enumerate(draft.questions):
+        storable(f"questions[{index}].zh", question.zh)
+        storable(f"questions[{index}].en", question.en)
+    for index, subject in enumerate(draft.subjects):
+        storable(f"subjects[{index}].name", subject.name)
+        storable(f"subjects[{index}].unit", subject.unit)
+    for index, code in enumerate(draft.community_codes):
+        storable(f"community_codes[{index}]", code)
     if draft.mode not in (Mode.ONLINE, Mode.REVERSE):
         raise InvalidInput("mode", "must be online or reverse")
     if not draft.title_zh.strip() or not draft.title_en.strip():

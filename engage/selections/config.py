@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from engage.errors import InvalidInput
+from engage.web.text import storable
 
 JURY_GROUPS = ("expert", "deputy", "resident")
 EVALUATOR_GROUPS = ("leadership", "staff", "resident_rep")
@@ -74,7 +75,7 @@ class Rules:
                 raw.get("speech_weights"), defaults.speech_weights, RATER_GROUPS, "rules.speech_weights"
             ),
             speech_max_points=_int(raw.get("speech_max_points", 100), "rules.speech_max_points", 1, 1000),
-            tie_break_seed=str(raw.get("tie_break_seed", ""))[:200],
+            tie_break_seed=storable("rules.tie_break_seed", str(raw.get("tie_break_seed", ""))[:200]),
         )
         return rules
 

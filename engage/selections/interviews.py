@@ -35,6 +35,7 @@ from engage.selections.services import After
 from engage.settings import Settings
 from engage.sms.services import queue_message
 from engage.sms.texts import render
+from engage.web.text import storable
 
 JURY_STATUSES = (MemberStatus.CONFIRMED, MemberStatus.ATTENDED)
 
@@ -136,6 +137,7 @@ def declare_conflict(
     selection = services.get_selection(session, selection_id, for_update=True)
     if selection.stage(StageKind.INTERVIEW).status == StageStatus.CLOSED:
         raise Conflict("stage", "the interview is closed")
+    storable("reason", reason)
     juror = get_juror(session, selection_id, juror_id)
     applicant = services.get_applicant(session, selection_id, applicant_id)
     if juror.submitted_at is not None:

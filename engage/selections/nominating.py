@@ -27,6 +27,7 @@ from engage.selections.models import (
 )
 from engage.selections.services import After
 from engage.settings import Settings
+from engage.web.text import storable
 
 MAX_REASON = 500
 
@@ -70,6 +71,9 @@ def nominate(
     category = nominator_category(resident.participant_type)
     if category is None:
         raise Forbidden("token", _("Residents and deputies nominate; experts take part in the jury instead."))
+    storable("name", entry.name)
+    storable("work_unit", entry.work_unit)
+    storable("reason", entry.reason, lines=True)
     name = " ".join(entry.name.split())
     if not name or len(name) > 100:
         raise InvalidInput("name", _("Give the person's name (at most 100 characters)."))

@@ -35,6 +35,7 @@ from engage.selections.models import (
     StageStatus,
 )
 from engage.settings import Settings
+from engage.web.text import storable
 
 MAX_POSTS = 50
 MAX_SEATS = 1000
@@ -134,6 +135,18 @@ def _check_stages(stages: Sequence[StageSpec]) -> None:
 
 
 def create_selection(session: Session, actor: str, spec: SelectionSpec) -> Selection:
+    for name in ("title_zh", "title_en", "unit", "unit_category"):
+        storable(name, getattr(spec, name))
+    storable("eligibility_zh", spec.eligibility_zh, lines=True)
+    storable("eligibility_en", spec.eligibility_en, lines=True)
+    for index, post in enumerate(spec.posts):
+        for name in ("title_zh", "title_en"):
+            storable(f"posts[{index}].{name}", getattr(post, name))
+        for name in ("conditions_zh", "conditions_en"):
+            storable(f"posts[{index}].{name}", getattr(post, name), lines=True)
+    for index, item in enumerate(spec.rubric):
+        for name in ("code", "name_zh", "name_en"):
+            storable(f"rubric[{index}].{name}", str(item.get(name) or ""))
     if not spec.posts or len(spec.posts) > MAX_POSTS:
         raise InvalidInput("posts", f"name from 1 to {MAX_POSTS} posts")
     for index, post in enumerate(spec.posts):
@@ -311,7 +324,8 @@ def add_applicants(
     applicants = []
     for index, spec in enumerate(specs):
         post_of(selection, spec.post_id, f"applicants[{index}].post_id")
-        name = spec.name.strip()
+        name = storable(f"applicants[{index}].name", spec.name).strip()
+        storable(f"applicants[{index}].work_unit", spec.work_unit)
         if not name:
             raise InvalidInput(f"applicants[{index}].name", "must not be empty")
         applicants.append(
