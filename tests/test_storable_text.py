@@ -50,3 +50,23 @@ def test_unstorable_text_is_refused_naming_the_field(
     assert answer.status_code == 400 and answer.json()["field"] == "questions[0].zh", answer.text
     assert db.execute(select(func.count()).select_from(Selection)).scalar_one() == 0
     assert db.execute(select(func.count()).select_from(Campaign)).scalar_one() == 0
+
+
+def test_an_import_refused_as_a_whole_answers_a_problem_without_rows(
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The import's documented 400 allows a request refused as a whole (here: an empty file)."""
+    headers = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
+    made = client.post(
+        "/api/v1/evaluations", json=dict(_campaign("满意吗？"), mode="reverse"), headers=headers
+    )
+    assert made.status_code == 201, made.text
+    answer = client.post(
+        f"/api/v1/evaluations/{made.json()['id']}/contacts/import",
+        content=b"",
+        headers={**headers, "Content-Type": "text/csv"},
+    )
+    assert answer.status_code == 400 and set(answer.json()) >= {"status_code", "detail", "field"}
+    schema = client.get("/schema/openapi.json").json()["components"]["schemas"]["ImportProblem"]
+    assert set(schema["required"]) <= set(answer.json())

@@ -7,6 +7,7 @@ No answer of this API carries a resident id, number or name next to a rating."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -135,10 +136,13 @@ class RowErrorOut:
 
 @dataclass
 class ImportProblem:
+    """A refused import: `rows` lists each row's errors; a request refused as a whole (no file, not
+    UTF-8) has no rows."""
+
     status_code: int
     detail: str
     field: str | None
-    rows: list[RowErrorOut]
+    rows: list[RowErrorOut] = dataclass_field(default_factory=list)
 
 
 @dataclass
