@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine, make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engage import jobs  # noqa: E402
 from engage.migrate import upgrade  # noqa: E402
 from engage.models import Base  # noqa: E402, F401 - every table mapped
 from engage.notices.models import Notice, NoticeStatus  # noqa: E402
@@ -158,8 +159,6 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 def run_ours(
     engine: Engine, env: dict[str, str], fake: FakeTwilio, args: argparse.Namespace
 ) -> dict[str, Any]:
-    from engage.notices.fanout import enqueue_fan_out
-
     workers = [
         subprocess.Popen([sys.executable, "-m", "engage", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(args.workers)
@@ -168,7 +167,7 @@ def run_ours(
         time.sleep(3)  # the workers are up and idle, as they would be when an organizer publishes
         notice_id = new_notice(engine, "测评结果")
         started = datetime.now(UTC)
-        enqueue_fan_out(args.redis_url, notice_id)
+        jobs.enqueue_fan_out(args.redis_url, notice_id)
         finished = wait_for(fake, args.recipients, args.timeout)
         time.sleep(1)  # a duplicate would arrive after the last first copy
         result = tally(fake, {phone(n) for n in range(args.recipients)}, started)
@@ -201,7 +200,6 @@ def run_baseline(
     """The naive design: one row and one rq job per text, the plain forking `rq worker` (or, for
     comparison, the same jobs under rq's non-forking SimpleWorker)."""
     from engage.queues import QueueName, queue
-    from engage.sms.services import enqueue_send
 
     queue(args.redis_url, QueueName.DEFAULT).empty()  # what the previous run left (reconciliations, texts)
     fake.reset()
@@ -231,7 +229,7 @@ def run_baseline(
         time.sleep(3)
         started = datetime.now(UTC)
         for message_id in ids:
-            enqueue_send(args.redis_url, message_id)
+            jobs.enqueue_text(args.redis_url, message_id)
         finished = wait_for(fake, len(ids), args.baseline_timeout)
         result = tally(fake, {p for _, p in rows}, started)
         if not finished:  # the cap ran out: the rate over the whole cap

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from engage import jobs
 from engage.errors import EngageError
 from engage.settings import ConfigError, Settings, load_settings
 
@@ -80,7 +81,7 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_sms_send(settings: Settings, args: argparse.Namespace) -> None:
     from engage.redis_embedded import running_url
-    from engage.sms.services import enqueue_send, queue_message
+    from engage.sms.services import queue_message
 
     redis_url = settings.redis_url or running_url(settings.var_dir)
     if not redis_url:
@@ -88,7 +89,7 @@ def cmd_sms_send(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
         message = queue_message(session, "cli", args.to, args.body, settings.default_region)
         message_id = message.id
-    enqueue_send(redis_url, message_id)
+    jobs.enqueue_text(redis_url, message_id)
     print(f"message {message_id} queued")
 
 
@@ -120,6 +121,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from engage.runner import worker
 
     worker(settings, burst=args.burst)
+
+
+def cmd_sweep(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.runner import redis_url_for
+    from workers import context
+    from workers.sweep import sweep
+
+    context.use(settings.model_copy(update={"redis_url": redis_url_for(settings)}))
+    found = sweep()
+    print(", ".join(f"{kind}: {count}" for kind, count in sorted(found.items())) or "nothing to enqueue")
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
@@ -238,6 +249,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         None,
     ),
     (("sms", "send"), "Queue one SMS through the configured gateway", cmd_sms_send, _sms_send),
+    (
+        ("sweep",),
+        "Enqueue the work the database says is due and no job covers (workers run this by themselves)",
+        cmd_sweep,
+        None,
+    ),
     (
         ("panel", "select"),
         "Draw a panel by a fair lottery from respondent and quota CSV files (--help for the options)",

@@ -4,6 +4,7 @@ from engage.accounts.models import ApiToken, Organizer, Role
 from engage.audit.models import AuditEntry, AuditHead
 from engage.db import Base
 from engage.evaluations.models import Campaign, Rating, ServiceContact, Subject
+from engage.leases import Lease
 from engage.notices.models import Notice
 from engage.notices.objection_models import NoticePeriod, Objection
 from engage.panels.models import DeclaredConflict, Panel, PanelMember
@@ -36,6 +37,7 @@ __all__ = [
     "InterviewScore",
     "Invitation",
     "Juror",
+    "Lease",
     "Nomination",
     "Nominee",
     "Notice",

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     sms_stall_seconds: int = Field(default=30, ge=1, le=3600)
     # How long a send waits for the gateway's answer before it counts as "maybe sent".
     sms_gateway_timeout: float = Field(default=10.0, gt=0, le=120)
+    # The sweeper (workers.sweep) enqueues work the database says is due but no job covers: texts
+    # queued, fan-outs, period closes, stage edges, panel reminders and lapses due this long ago. Until
+    # then the job enqueued after the commit (or rq's scheduler) is expected to do it.
+    sweep_after_seconds: int = Field(default=30, ge=0, le=3600)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engage import jobs
 from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.notices import period as periods
@@ -89,7 +90,7 @@ def scheduler_tick(settings: Settings, at: datetime) -> list[str]:
 def scheduled_close(settings: Settings, notice_id: int) -> datetime | None:
     assert settings.redis_url
     registry = ScheduledJobRegistry(queue=queue(settings.redis_url, QueueName.DEFAULT))
-    return registry.get_scheduled_time(periods.close_job_id(notice_id))
+    return registry.get_scheduled_time(jobs.close_period_job_id(notice_id))
 
 
 def file(client: TestClient[Litestar], notice_id: int, **body: Any) -> Any:
@@ -175,7 +176,7 @@ def test_the_period_closes_by_itself_at_its_closing_moment(
     assert file(client, notice["id"]).status_code == 201  # the last second still counts
 
     clock[0] = closing
-    assert scheduler_tick(settings, closing) == [periods.close_job_id(notice["id"])]
+    assert scheduler_tick(settings, closing) == [jobs.close_period_job_id(notice["id"])]
     run_jobs(settings)  # a real rq worker runs the closing job
 
     shown = client.get(f"/api/v1/notices/{notice['id']}", headers=staff).json()
@@ -526,7 +527,7 @@ def test_an_upheld_objection_extends_the_period_and_moves_the_closing_job(
     assert file(client, notice["id"]).status_code == 201
 
     clock[0] = new_close
-    assert scheduler_tick(settings, new_close) == [periods.close_job_id(notice["id"])]
+    assert scheduler_tick(settings, new_close) == [jobs.close_period_job_id(notice["id"])]
     run_jobs(settings)
     assert client.get(f"/api/v1/notices/{notice['id']}", headers=staff).json()["status"] == "closed"
     late = answer(client, staff, notice["id"], listed["id"] + 1, status="upheld", reply="x", action="suspend")

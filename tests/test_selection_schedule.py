@@ -39,7 +39,7 @@ def _selection(db: Session, settings: Settings, start: datetime) -> int:
 
 
 def test_publishing_schedules_every_stage_edge(db: Session, settings: Settings) -> None:
-    from engage.selections.dispatch import dispatch
+    from engage.jobs import dispatch
 
     assert settings.redis_url
     selection_id = _selection(db, settings, datetime.now(UTC) + timedelta(days=3))
@@ -86,7 +86,7 @@ def test_a_due_stage_opens_and_closes_by_itself_and_a_blocked_one_says_why(
 def test_a_stage_is_rescheduled_within_the_timetable_and_its_new_edges_are_scheduled(
     db: Session, settings: Settings
 ) -> None:
-    from engage.selections.dispatch import dispatch
+    from engage.jobs import dispatch
 
     assert settings.redis_url
     start = datetime.now(UTC) + timedelta(days=3)

@@ -20,7 +20,8 @@ import redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engage.notices import fanout, progress
+from engage import jobs
+from engage.notices import progress
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.progress import BatchRef
 from engage.settings import Settings
@@ -318,7 +319,7 @@ def test_permanent_refusals_are_not_retried(
 
 
 def test_backoff_pauses_are_jittered_within_half_and_whole() -> None:
-    pauses = [fanout.jittered(8.0) for _ in range(200)]
+    pauses = [jobs.jittered(8.0) for _ in range(200)]
     assert all(4.0 <= pause <= 8.0 for pause in pauses)
     assert len({round(pause, 3) for pause in pauses}) > 50  # spread, not one value for everyone
 
@@ -394,7 +395,7 @@ def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly
     notice = notice_row(db)
     assert gateway_settings.redis_url
     fake_twilio.latency = 0.3  # a slow gateway: many sends are in flight when the worker dies
-    fanout.enqueue_fan_out(gateway_settings.redis_url, notice.id)
+    jobs.enqueue_fan_out(gateway_settings.redis_url, notice.id)
 
     log = tmp_path / "workers.log"
     first = start_worker(worker_environment, log)
@@ -463,13 +464,13 @@ def test_publishing_at_night_answers_when_the_texts_will_go_and_urgent_ones_go_n
 def test_a_single_text_whose_answer_was_lost_is_looked_up_not_retried(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    from engage.sms.services import enqueue_send, queue_message
+    from engage.sms.services import queue_message
 
     message = queue_message(db, "system", phone(1), "您的验证码是 123456", "CN")
     db.commit()
     assert gateway_settings.redis_url
     fake_twilio.hang_next(1, seconds=4, store=True)
-    enqueue_send(gateway_settings.redis_url, message.id)
+    jobs.enqueue_text(gateway_settings.redis_url, message.id)
     run_jobs(gateway_settings)
     db.expire_all()
     assert db.get(SmsMessage, message.id).status == MessageStatus.SENDING  # type: ignore[union-attr]

@@ -20,11 +20,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Row, Table, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
+from engage import jobs
 from engage.audit.services import SYSTEM, record
 from engage.db import sync_session, utcnow
 from engage.notices import fanout, progress
@@ -68,15 +69,16 @@ def fan_out(notice_id: int) -> int:
         if until is not None:
             notice.texts_held_until = until
             session.commit()
-            fanout.enqueue_fan_out(settings.redis_url, notice_id, until)
+            jobs.enqueue_fan_out(settings.redis_url, notice_id, until)
             log.info("notice %s: quiet hours, texts held until %s", notice_id, until.isoformat())
             return 0
         notice.texts_held_until = None
         recipients = fanout.create_messages(session, notice, settings)
+        notice.fanned_out_at = utcnow()  # with the rows, in one commit: the sweeper's mark
         batches = fanout.queued_batches(session, notice_id)
     # Committed: every enqueued id range names rows that exist.
     for batch in batches:
-        fanout.enqueue_batch(settings.redis_url, notice_id, batch.first_id, batch.last_id)
+        jobs.enqueue_batch(settings.redis_url, notice_id, batch.first_id, batch.last_id)
     log.info("notice %s: %d recipients, %d batches", notice_id, recipients, len(batches))
     return len(batches)
 
@@ -116,13 +118,13 @@ def send_batch(notice_id: int, first_id: int, last_id: int) -> dict[str, int]:
         notice = session.get(Notice, notice_id)
         until = _quiet_until(notice) if notice is not None else None
     if until is not None:  # a retry or a resumed batch that reached the quiet hours waits for morning
-        fanout.enqueue_batch(settings.redis_url, notice_id, first_id, last_id, at=until, again="held")
+        jobs.enqueue_batch(settings.redis_url, notice_id, first_id, last_id, at=until, again="held")
         return {"held": 1}
     totals: Counter[str] = Counter()
     try:
         for round_number in range(ROUNDS):
             if round_number:
-                time.sleep(fanout.jittered(BACKOFF * 2 ** (round_number - 1) * 2))
+                time.sleep(jobs.jittered(BACKOFF * 2 ** (round_number - 1) * 2))
             counts = asyncio.run(_Round(batch, redis).run())
             totals.update({key: value for key, value in counts.items() if key != "retry"})
             if not counts["retry"]:
@@ -299,10 +301,12 @@ def _note_unknown(session: Session, message_id: int, error: GatewayError) -> Non
 
 def _record_failure(session: Session, outcome: _Outcome, error: GatewayError) -> None:
     status = MessageStatus.QUEUED if error.transient else MessageStatus.FAILED
+    # The batch's own rq Retry brings it back; retry_at is the same pause, kept where Redis cannot lose it.
+    retry_at = utcnow() + timedelta(seconds=jobs.BATCH_RETRY_INTERVALS[0]) if error.transient else None
     session.execute(
         update(SmsMessage)
         .where(SmsMessage.id == outcome.message_id, SmsMessage.status == MessageStatus.SENDING)
-        .values(status=status, error_code=error.code, error_message=str(error)[:500])
+        .values(status=status, error_code=error.code, error_message=str(error)[:500], retry_at=retry_at)
     )
     if error.transient:
         return

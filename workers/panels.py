@@ -14,13 +14,13 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from engage import jobs
 from engage.audit.services import SYSTEM
 from engage.db import sync_session, utcnow
 from engage.errors import Conflict
 from engage.panels import seats
 from engage.panels.models import Panel, PanelStatus
 from engage.queues import QueueName
-from engage.sms.services import enqueue_send
 from workers import context
 
 log = logging.getLogger(__name__)
@@ -73,4 +73,4 @@ def _enqueue_ids(ids: list[int]) -> None:
     redis_url = context.settings().redis_url
     assert redis_url
     for message_id in ids:
-        enqueue_send(redis_url, message_id, QueueName.DEFAULT)
+        jobs.enqueue_text(redis_url, message_id, QueueName.DEFAULT)

@@ -8,6 +8,8 @@ reconcile(): 1. batches with no progress for SMS_STALL_SECONDS are enqueued agai
     claim): found -> recorded as sent with its id; the gateway never saw it -> queued and sent again.
     A lookup that fails leaves the text for the next run.
 
+    3. the sweeper (workers.sweep) enqueues what the database says is due and no job covers.
+
 It runs every SMS_STALL_SECONDS / 2 (at least every 5 s, at most every 30 s): each worker process
 (`engage worker`, also the one `make run` starts) has a small ticker thread that enqueues it, and a
 Redis key taken with SET NX makes one enqueue per period, however many workers there are.
@@ -25,13 +27,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from engage import jobs
 from engage.db import sync_session, utcnow
-from engage.notices import fanout, progress
-from engage.queues import QueueName, queue, redis_connection
+from engage.notices import progress
+from engage.queues import redis_connection
 from engage.sms.models import MessageStatus, SmsMessage
-from engage.sms.services import enqueue_send
 from workers import context
 from workers.fanout import record_sent
+from workers.sweep import sweep
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ def reconcile() -> dict[str, int]:
     assert settings.redis_url
     counts = {"resumed": resume_stalled(settings.redis_url, settings.sms_stall_seconds)}
     counts.update(look_up_unrecorded(settings.redis_url))
+    counts.update({f"swept_{kind}": count for kind, count in sweep().items()})
     if any(counts.values()):
         log.info("reconciled: %s", counts)
     return counts
@@ -63,7 +67,7 @@ def resume_stalled(redis_url: str, stall_seconds: int) -> int:
         # Its beat is moved to now so that the next run waits for the new job before judging it.
         progress.beat(redis, batch, now)
         again = f"resumed-{int(now)}"
-        fanout.enqueue_batch(redis_url, batch.notice_id, batch.first_id, batch.last_id, again=again)
+        jobs.enqueue_batch(redis_url, batch.notice_id, batch.first_id, batch.last_id, again=again)
         log.warning("notice %s batch %s-%s: no progress, re-queued", *vars(batch).values())
     return len(stalled)
 
@@ -90,9 +94,9 @@ def look_up_unrecorded(redis_url: str) -> dict[str, int]:
     for notice_id, ids in again.items():
         if notice_id is None:
             for message_id in ids:
-                enqueue_send(redis_url, message_id)
+                jobs.enqueue_text(redis_url, message_id)
         else:
-            fanout.enqueue_batch(redis_url, notice_id, min(ids), max(ids), again=f"found-{int(time.time())}")
+            jobs.enqueue_batch(redis_url, notice_id, min(ids), max(ids), again=f"found-{int(time.time())}")
     return counts
 
 
@@ -119,14 +123,14 @@ def _look_up(message_id: int, to: str, body: str, claimed_at: Any) -> str:
         if unclaimed:
             # The oldest match is the one our claim sent (Twilio lists newest first).
             record_sent(session, [(message_id, unclaimed[-1].gateway_id)])
-            log.info("sms %s: the gateway had it; recorded its id", message_id)
+            log.debug("sms %s: the gateway had it; recorded its id", message_id)
             return "found"
         session.execute(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status == MessageStatus.SENDING)
             .values(status=MessageStatus.QUEUED, error_message="the gateway never received it; sent again")
         )
-    log.info("sms %s: unknown to the gateway; queued again", message_id)
+    log.debug("sms %s: unknown to the gateway; queued again", message_id)
     return "requeued"
 
 
@@ -135,10 +139,7 @@ def enqueue_reconcile(redis_url: str, every: float) -> bool:
     connection = redis_connection(redis_url)
     if not connection.set(TICK_KEY, str(time.time()), nx=True, px=int(every * 1000)):
         return False
-    queue(redis_url, QueueName.DEFAULT).enqueue(
-        "workers.reconcile.reconcile", job_id=f"sms-reconcile-{time.time_ns()}", result_ttl=60
-    )
-    return True
+    return jobs.enqueue(redis_url, jobs.RECONCILE, job_id=f"sms-reconcile-{time.time_ns()}", result_ttl=60)
 
 
 def start_ticker(redis_url: str, stall_seconds: int) -> threading.Event:
@@ -151,7 +152,7 @@ def start_ticker(redis_url: str, stall_seconds: int) -> threading.Event:
             try:
                 enqueue_reconcile(redis_url, every)
             except Exception:  # Redis away for a moment: the next tick tries again
-                log.warning("could not enqueue the reconciliation job", exc_info=True)
+                log.warning("could not enqueue the reconciliation job (Redis away?)")
             stop.wait(every / 2)
 
     threading.Thread(target=tick, name="sms-reconcile-ticker", daemon=True).start()

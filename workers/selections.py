@@ -13,8 +13,8 @@ from engage import i18n
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import EngageError
+from engage.jobs import dispatch
 from engage.selections import services
-from engage.selections.dispatch import dispatch
 from engage.selections.models import Stage, StageKind, StageStatus
 from workers import context
 

@@ -11,7 +11,6 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from anyio import to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
@@ -19,15 +18,13 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import JSONBody, Parameter, RawBody
 from msgspec import Meta, Struct
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.evaluations import ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
-from engage.notices import fanout
-from engage.queues import QueueName
 from engage.sms.models import SmsMessage
-from engage.sms.services import enqueue_send
 from engage.web.deps import DB, MAX_ID, problems
 
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
@@ -309,13 +306,7 @@ def draft_from(data: CampaignIn) -> services.CampaignDraft:
 
 
 async def send_texts(state: State, messages: list[SmsMessage]) -> None:
-    ids = [message.id for message in messages]
-
-    def enqueue() -> None:
-        for message_id in ids:
-            enqueue_send(state.redis_url, message_id, QueueName.DEFAULT)
-
-    await to_thread.run_sync(enqueue)
+    await jobs.after_commit(state.redis_url, jobs.After(texts=[message.id for message in messages]))
 
 
 def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
@@ -495,5 +486,5 @@ class EvaluationController(Controller):
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> PublishedOut:
         notice = await results.publish(db, _actor(request), campaign_id, state.settings)
-        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.publish_at)
+        await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, notice.publish_at)]))
         return PublishedOut(notice.id)

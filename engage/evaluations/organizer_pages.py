@@ -12,6 +12,7 @@ from litestar.datastructures import State, UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
@@ -20,7 +21,6 @@ from engage.evaluations import api, ratings, results, services
 from engage.evaluations.models import CommentStatus, Mode
 from engage.evaluations.pages import results_context
 from engage.i18n import gettext as _
-from engage.notices import fanout
 from engage.settings import Settings
 from engage.web.deps import DB
 
@@ -271,7 +271,7 @@ class EvaluationPages(Controller):
         except EngageError as problem:
             await db.rollback()
             return await _detail(request, db, campaign_id, problem)
-        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.publish_at)
+        await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, notice.publish_at)]))
         return await _detail(
             request,
             db,

@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
@@ -267,7 +268,8 @@ class NoticeController(Controller):
         actor = organizer_actor(request.user.id)
         notice = await services.publish(db, actor, notice_id, at, state.settings)
         # Committed: the job finds it. Held texts wait for the morning, scheduled ones for their time.
-        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.texts_held_until or notice.publish_at)
+        at = notice.texts_held_until or notice.publish_at
+        await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, at)]))
         await objections_api.schedule_close(db, state.redis_url, notice.id)
         return await _out(db, state, notice)
 

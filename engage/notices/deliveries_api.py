@@ -13,9 +13,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor, record_async
-from engage.notices import deliveries, delivery_services, fanout
+from engage.notices import deliveries, delivery_services
 from engage.notices.api import NoticeId
 from engage.notices.services import get_notice
 from engage.residents import queries
@@ -74,7 +75,7 @@ async def deliveries_out(db: DB, notice_id: int) -> DeliveriesOut:
 def enqueue_retries(redis_url: str, notice_id: int, ids: list[int]) -> None:
     again = f"retry-{time.time_ns()}"
     for first_id, last_id in delivery_services.batches_of(ids):
-        fanout.enqueue_batch(redis_url, notice_id, first_id, last_id, again=again)
+        jobs.enqueue_batch(redis_url, notice_id, first_id, last_id, again=again)
 
 
 def csv_response(rows: list[deliveries.ExportText], notice_id: int, reveal: bool) -> Response[bytes]:

@@ -2,26 +2,23 @@
 recipient. Runs in the rq job (sync session); the web side uses `recipients` and `sms_text` for the
 preview, so the numbers an organizer sees are the ones that will be sent.
 
-The rows are committed by the caller before any batch is enqueued (commit first, then enqueue ids).
+The rows are committed by the caller before any batch is enqueued (`engage.jobs.enqueue_batch`).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rq import Retry
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engage.db import utcnow
 from engage.notices.models import Audience, Notice
-from engage.queues import QueueName, queue
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind, Subscription, SubscriptionKind
 from engage.settings import Settings
 from engage.sms import quiet
@@ -34,18 +31,6 @@ INSERT_CHUNK = 1000
 # the bill is the gateway's. Change it here when the contract changes.
 PRICE_PER_SEGMENT = Decimal("0.05")
 PRICE_CURRENCY = "CNY"
-# Transient refusals left after the send job's own retries come back later, with growing pauses.
-BATCH_RETRY_INTERVALS = (30, 120, 600, 1800, 3600)
-
-
-def batch_retry() -> Retry:
-    """rq's Retry with jitter: batches refused at the same moment do not all come back at once."""
-    return Retry(max=len(BATCH_RETRY_INTERVALS), interval=[round(jittered(s)) for s in BATCH_RETRY_INTERVALS])
-
-
-def jittered(seconds: float) -> float:
-    """Between half and the whole of `seconds` ("equal jitter")."""
-    return seconds / 2 + random.uniform(0, seconds / 2)
 
 
 def notice_link(settings: Settings, notice_id: int) -> str:
@@ -164,33 +149,3 @@ def queued_batches(session: Session, notice_id: int, size: int = BATCH_SIZE) -> 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def enqueue_fan_out(redis_url: str, notice_id: int, at: datetime | None = None) -> None:
-    bulk = queue(redis_url, QueueName.BULK)
-    job_id = f"notice-{notice_id}-fanout"
-    if at is not None and at > utcnow():
-        job_id += f"-at-{int(at.timestamp())}"  # a fan-out held for the morning is a second job
-        bulk.enqueue_at(at, "workers.fanout.fan_out", notice_id, job_id=job_id, retry=batch_retry())
-    else:
-        bulk.enqueue("workers.fanout.fan_out", notice_id, job_id=job_id, retry=batch_retry())
-
-
-def enqueue_batch(
-    redis_url: str,
-    notice_id: int,
-    first_id: int,
-    last_id: int,
-    *,
-    at: datetime | None = None,
-    again: str = "",
-) -> None:
-    """`again` names a second run of the same range (held, resumed, retried): a new job id, since rq
-    would otherwise overwrite the first job's record. Running a range twice sends nothing twice."""
-    bulk = queue(redis_url, QueueName.BULK)
-    job_id = f"notice-{notice_id}-batch-{first_id}-{last_id}" + (f"-{again}" if again else "")
-    args = ("workers.fanout.send_batch", notice_id, first_id, last_id)
-    if at is not None and at > utcnow():
-        bulk.enqueue_at(at, *args, job_id=job_id, retry=batch_retry())
-    else:
-        bulk.enqueue(*args, job_id=job_id, retry=batch_retry())

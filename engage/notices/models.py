@@ -46,6 +46,8 @@ class Notice(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set while the texts wait for the quiet hours to end: when the fan-out will run.
     texts_held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the fan-out created the texts (or found nobody to text): until then the sweeper sees it as due.
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

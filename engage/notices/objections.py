@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from anyio import to_thread
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage import ratelimit
+from engage import jobs, ratelimit
 from engage.audit.services import record_async
 from engage.errors import Conflict, InvalidInput, NotFound, RateLimited
 from engage.i18n import gettext as _
@@ -31,7 +30,7 @@ from engage.queues import QueueName
 from engage.residents.labels import N_
 from engage.residents.signup import CodeSent, check_code, mobile_number, send_code
 from engage.settings import Settings
-from engage.sms.services import build_message, enqueue_send
+from engage.sms.services import build_message
 from engage.sms.texts import render
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
@@ -184,7 +183,7 @@ async def file_objection(
     await db.commit()
     if message_id is not None:
         assert settings.redis_url, "create_app always sets it"
-        await to_thread.run_sync(enqueue_send, settings.redis_url, message_id, QueueName.HIGH)
+        await jobs.after_commit(settings.redis_url, jobs.After(texts=[message_id], priority=QueueName.HIGH))
     return objection
 
 
@@ -336,5 +335,5 @@ async def answer(
     await db.commit()
     if message_id is not None:
         assert settings.redis_url, "create_app always sets it"
-        await to_thread.run_sync(enqueue_send, settings.redis_url, message_id, QueueName.DEFAULT)
+        await jobs.after_commit(settings.redis_url, jobs.After(texts=[message_id]))
     return Answered(objection, current, reschedule)

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import NotFound
@@ -170,7 +171,7 @@ async def schedule_close(db: DB, redis_url: str, notice_id: int) -> None:
     """After a commit that set a closing moment: (re)schedule the closing job at it."""
     current = await period_services.get_period(db, notice_id)
     if current is not None and current.closes_at is not None:
-        await to_thread.run_sync(periods.schedule_close, redis_url, notice_id, current.closes_at)
+        await to_thread.run_sync(jobs.schedule_close_period, redis_url, notice_id, current.closes_at)
 
 
 class PublicObjectionApi(Controller):

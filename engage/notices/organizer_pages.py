@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
@@ -113,7 +114,8 @@ class OrganizerNoticePages(Controller):
         except EngageError as problem:
             await db.rollback()
             return await _detail(request, db, state, notice_id, problem)
-        fanout.enqueue_fan_out(state.redis_url, notice.id, notice.texts_held_until or notice.publish_at)
+        at = notice.texts_held_until or notice.publish_at
+        await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, at)]))
         await objections_api.schedule_close(db, state.redis_url, notice.id)
         return Redirect(f"/organizer/notices/{notice_id}", status_code=303)
 

@@ -1,6 +1,6 @@
-"""The public notice period of one notice: its state at a moment, its closing job, and the calendar the
-settings name. Pure except `calendar_for` (reads the file, cached until it changes) and `schedule_close`
-(enqueues on rq)."""
+"""The public notice period of one notice: its state at a moment, and the calendar the settings name.
+Pure except `calendar_for` (reads the file, cached until it changes). The closing job is
+`engage.jobs.schedule_close_period`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 from engage.db import utcnow
 from engage.notices.calendar import WorkingCalendar, load_calendar, parse_close_time
 from engage.notices.objection_models import NoticePeriod
-from engage.queues import QueueName, queue
 from engage.settings import ROOT, Settings
 
 BUNDLED_CALENDAR = ROOT / "engage" / "data" / "workdays-cn.csv"
@@ -82,13 +81,3 @@ def countdown(period: NoticePeriod, calendar: WorkingCalendar, now: datetime) ->
     if state in ACCEPTING and period.closes_at is not None:
         left = calendar.working_days_left(period.closes_at, now)
     return Countdown(state, period.opens_at, period.closes_at, left, period.days, period.extended_days)
-
-
-def close_job_id(notice_id: int) -> str:
-    return f"notice-{notice_id}-period-close"
-
-
-def schedule_close(redis_url: str, notice_id: int, closes_at: datetime) -> None:
-    """The closing job at the closing moment. One job id per notice: an extension reschedules it."""
-    jobs = queue(redis_url, QueueName.DEFAULT)
-    jobs.enqueue_at(closes_at, "workers.notices.close_period", notice_id, job_id=close_job_id(notice_id))

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
+from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
@@ -26,9 +27,7 @@ from engage.panels import conflicts, seats, services
 from engage.panels import pool as pools
 from engage.panels.models import MemberStatus, Panel, PanelMember
 from engage.panels.schedule import replacement_reminders, schedule_deadline_jobs, schedule_member_reminders
-from engage.queues import QueueName
 from engage.sms.models import SmsMessage
-from engage.sms.services import enqueue_send
 from engage.web.deps import DB, MAX_ID, problems
 
 PanelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the panel")]
@@ -268,12 +267,7 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 async def send_texts_by_id(state: State, ids: list[int]) -> None:
     """Enqueue committed texts for sending."""
-
-    def enqueue() -> None:
-        for message_id in ids:
-            enqueue_send(state.redis_url, message_id, QueueName.DEFAULT)
-
-    await to_thread.run_sync(enqueue)
+    await jobs.after_commit(state.redis_url, jobs.After(texts=ids))
 
 
 async def schedule_deadline(state: State, panel: Panel) -> None:

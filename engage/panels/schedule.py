@@ -1,5 +1,6 @@
-"""The jobs a reply deadline sets off (rq `enqueue_at`; the worker runs with the scheduler): a
-reminder to everyone still silent some hours before the deadline, and the lapse at the deadline.
+"""The jobs a reply deadline sets off: a reminder to everyone still silent some hours before the
+deadline, and the lapse at the deadline. rq's scheduler runs them on time; the deadline and the
+members' invitation times are the record, so the sweeper (`workers.sweep`) runs any that Redis lost.
 
 The panel's jobs are scheduled when the invitations go out (ids per panel, so inviting again
 reschedules, never duplicates). A replacement invited later has their own reminder, at the same
@@ -11,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from engage import jobs
 from engage.panels.models import MemberStatus, Panel
-from engage.queues import QueueName, queue
 
 REMIND_BEFORE = timedelta(hours=24)  # or half the time left, when less than twice this is left
-REMINDERS_JOB = "workers.panels.send_reminders"
 
 
 def reminder_at(deadline: datetime, now: datetime) -> datetime | None:
@@ -30,9 +30,8 @@ def schedule_deadline_jobs(redis_url: str, panel_id: int, deadline: datetime | N
     remind = reminder_at(deadline, now) if deadline is not None else None
     if deadline is None or remind is None:
         return False
-    jobs = queue(redis_url, QueueName.DEFAULT)
-    jobs.enqueue_at(remind, REMINDERS_JOB, panel_id, job_id=f"panel-{panel_id}-reminders")
-    jobs.enqueue_at(deadline, "workers.panels.lapse", panel_id, job_id=f"panel-{panel_id}-lapse")
+    jobs.enqueue(redis_url, jobs.PANEL_REMINDERS, panel_id, job_id=f"panel-{panel_id}-reminders", at=remind)
+    jobs.enqueue(redis_url, jobs.PANEL_LAPSE, panel_id, job_id=f"panel-{panel_id}-lapse", at=deadline)
     return True
 
 
@@ -64,6 +63,6 @@ def schedule_member_reminders(
     member of the panel still waiting for one, so two such jobs never text anyone twice."""
     if not reminders:
         return
-    jobs = queue(redis_url, QueueName.DEFAULT)
     for member_id, when in reminders:
-        jobs.enqueue_at(when, REMINDERS_JOB, panel_id, job_id=f"panel-{panel_id}-reminders-{member_id}")
+        job_id = f"panel-{panel_id}-reminders-{member_id}"
+        jobs.enqueue(redis_url, jobs.PANEL_REMINDERS, panel_id, job_id=job_id, at=when)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engage import jobs
 from engage.panels import schedule
 from engage.panels.answers import Answer, answer
 from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
-from engage.queues import QueueName
 from engage.sms.inbound import Dispatcher, InboundContext
-from engage.sms.services import enqueue_send
 
 CONFIRM, DECLINE = "1", "2"
 ANSWERED = (
@@ -77,9 +76,8 @@ async def answer_invitation(context: InboundContext) -> bool:
         panel_id, reminders = panel.id, outcome.reminders
 
         async def after_commit() -> None:
-            for message_id in message_ids:
-                enqueue_send(redis_url, message_id, QueueName.DEFAULT)
-            schedule.schedule_member_reminders(redis_url, panel_id, reminders)
+            await jobs.after_commit(redis_url, jobs.After(texts=message_ids))
+            await jobs.run_in_thread(schedule.schedule_member_reminders, redis_url, panel_id, reminders)
 
         context.after_commit.append(after_commit)
     return True

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from engage import jobs
 from engage.accounts.models import Role
 from engage.audit.models import AuditEntry
 from engage.audit.services import record_async
@@ -45,7 +46,7 @@ from engage.residents.roster import (
 )
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from engage.sms.services import build_message, enqueue_send
+from engage.sms.services import build_message
 from engage.sms.texts import render
 
 SUBJECT = "resident"  # audit subject_type; subject_id is the resident's pseudonym
@@ -365,6 +366,5 @@ async def import_roster(
         raise Conflict(
             "phone", "a number in the file was registered meanwhile; upload the file again"
         ) from None
-    for message in messages:
-        enqueue_send(redis_url, message.id, QueueName.BULK)
+    await jobs.after_commit(redis_url, jobs.After(texts=[m.id for m in messages], priority=QueueName.BULK))
     return ImportOutcome(len(residents), len(messages), by_type, roster.sha256)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from engage import ratelimit
+from engage import jobs, ratelimit
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, RateLimited
@@ -33,7 +33,7 @@ from engage.residents.models import (
 from engage.residents.profile import Choices, Profile
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from engage.sms.services import build_message, enqueue_send_async
+from engage.sms.services import build_message
 from engage.sms.texts import render
 
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -103,7 +103,7 @@ async def send_code(
     message_id = int(inserted.scalar_one())
     await db.commit()
     assert settings.redis_url, "create_app always sets it"
-    await enqueue_send_async(redis, settings.redis_url, message_id, QueueName.HIGH)
+    await jobs.enqueue_text_async(redis, settings.redis_url, message_id, QueueName.HIGH)
     return CodeSent(phone, message_id)
 
 

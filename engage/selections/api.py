@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Forbidden, InvalidInput
+from engage.jobs import After, dispatch
 from engage.residents import tokens
 from engage.residents.models import Resident
 from engage.residents.signup_api import TOKEN_PURPOSE
 from engage.selections import balloting, interviews, nominating, outcome, services
-from engage.selections.dispatch import dispatch
 from engage.selections.models import ConsentStatus, InvitationStage, Selection, StageKind
-from engage.selections.services import After
 from engage.web.deps import DB, MAX_ID, problems
 
 T = TypeVar("T")

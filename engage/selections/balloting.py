@@ -21,6 +21,7 @@ from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
+from engage.jobs import After
 from engage.notices.kinds import NoticeKind
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
 from engage.selections import assessment, differential, scoring, services
@@ -36,7 +37,6 @@ from engage.selections.models import (
     StageKind,
     StageStatus,
 )
-from engage.selections.services import After
 from engage.settings import Settings
 from engage.sms.services import queue_message
 from engage.sms.texts import render

@@ -16,6 +16,7 @@ from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
+from engage.jobs import After
 from engage.panels.models import MemberStatus, Panel, PanelStatus
 from engage.panels.pool import participant_group
 from engage.residents.models import Resident
@@ -31,7 +32,6 @@ from engage.selections.models import (
     StageKind,
     StageStatus,
 )
-from engage.selections.services import After
 from engage.settings import Settings
 from engage.sms.services import queue_message
 from engage.sms.texts import render

@@ -15,6 +15,7 @@ from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
+from engage.jobs import After
 from engage.residents.models import ParticipantType, Resident
 from engage.selections import services
 from engage.selections.models import (
@@ -25,7 +26,6 @@ from engage.selections.models import (
     Selection,
     StageKind,
 )
-from engage.selections.services import After
 from engage.settings import Settings
 from engage.web.text import storable
 

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 from engage.audit.services import record
 from engage.errors import Conflict
 from engage.i18n import gettext as _
+from engage.jobs import After
 from engage.notices import period as periods
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice
 from engage.notices.objection_models import NoticePeriod
 from engage.selections import nominating, services
 from engage.selections.models import ApplicantStatus, Selection, StageKind, StageStatus
-from engage.selections.services import After
 from engage.settings import Settings
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from engage.audit.services import record
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
+from engage.jobs import After
 from engage.notices import fanout
 from engage.notices import period as periods
 from engage.notices.calendar import CalendarError
@@ -39,23 +40,6 @@ from engage.web.text import storable
 
 MAX_POSTS = 50
 MAX_SEATS = 1000
-
-
-@dataclass
-class After:
-    """Work for after the commit: jobs only ever see committed rows."""
-
-    notices: list[int] = field(default_factory=list)  # fan out
-    texts: list[int] = field(default_factory=list)  # send
-    periods: list[tuple[int, datetime]] = field(default_factory=list)  # (notice, closing moment)
-    schedule: list[tuple[datetime, int, str]] = field(default_factory=list)  # (when, selection, stage)
-
-    def extend(self, other: After) -> After:
-        self.notices += other.notices
-        self.texts += other.texts
-        self.schedule += other.schedule
-        self.periods += other.periods
-        return self
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from anyio import to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
+from engage import jobs
 from engage.accounts.guards import staff
 from engage.audit.services import organizer_actor
 from engage.errors import NotFound
 from engage.phones import mask
 from engage.sms.models import SmsMessage
-from engage.sms.services import MAX_BODY, enqueue_send, queue_message_async
+from engage.sms.services import MAX_BODY, queue_message_async
 from engage.web.deps import DB, MAX_ID, problems
 
 
@@ -59,7 +59,7 @@ class MessageController(Controller):
         actor = organizer_actor(request.user.id)
         message = await queue_message_async(db, actor, data.to, data.body, settings.default_region)
         await db.commit()
-        await to_thread.run_sync(enqueue_send, state.redis_url, message.id)
+        await jobs.after_commit(state.redis_url, jobs.After(texts=[message.id]))
         return _out(message)
 
     @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))

@@ -15,7 +15,7 @@ from engage.residents import models as _residents  # noqa: F401
 
 
 class MessageStatus(StrEnum):
-    QUEUED = "queued"  # committed, job enqueued
+    QUEUED = "queued"  # committed; a job is enqueued after the commit, or the sweeper enqueues one
     SENDING = "sending"  # claimed by a worker, gateway call under way
     SENT = "sent"  # accepted by the gateway, its id recorded
     FAILED = "failed"  # refused for good
@@ -48,6 +48,8 @@ class SmsMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A text queued again after a transient refusal waits until then; the sweeper honours it too.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
 from twilio.request_validator import RequestValidator
 
+from engage import jobs
 from engage.errors import InvalidInput
 from engage.evaluations import sms_replies as evaluation_replies
 from engage.panels import sms_replies
@@ -23,7 +24,6 @@ from engage.residents import sms_signup
 from engage.selections import sms_replies as selection_replies
 from engage.settings import Settings
 from engage.sms import inbound
-from engage.sms.services import enqueue_send
 from engage.web.deps import DB
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,6 @@ async def twilio_inbound(request: Request[Any, Any, Any], db: DB, state: State) 
         sender=params.get("From", ""),
         body=params.get("Body", ""),
     )
-    for message_id in reply_ids:
-        enqueue_send(state.redis_url, message_id, QueueName.HIGH)  # someone is waiting for the answer
+    # Someone is waiting for the answer: the high queue.
+    await jobs.after_commit(state.redis_url, jobs.After(texts=list(reply_ids), priority=QueueName.HIGH))
     return Response(EMPTY_TWIML, media_type="text/xml", status_code=200)
