@@ -47,6 +47,7 @@ from engage.panels.conflicts_api import DeclaredConflictController
 from engage.panels.link_pages import InvitationLinkPages
 from engage.panels.pages import PanelPages
 from engage.panels.public import PublicPanelFiles, PublicPanelPages
+from engage.queues import connection_options
 from engage.residents import organizer_api, organizer_pages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
@@ -61,7 +62,7 @@ from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.pages import OrganizerPages, PublicPages
-from engage.web.sessions import RotatingSessionConfig
+from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "engage" / "static"
@@ -85,10 +86,10 @@ class ChooseLocale(ASGIMiddleware):
         locale = cookie or i18n.negotiate(accept)
         scope.setdefault("state", {})["locale"] = locale
         token = i18n.current_locale.set(locale)
-        try:
-            await next_app(scope, receive, send)
-        finally:
-            i18n.current_locale.reset(token)
+        # Not reset when the request fails: the error page is rendered outside this middleware and must
+        # speak the reader's language too. Each request runs in its own task, so nothing leaks.
+        await next_app(scope, receive, send)
+        i18n.current_locale.reset(token)
 
 
 def _jinja(settings: Settings) -> JinjaTemplateEngine:
@@ -119,7 +120,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         raise ValueError("create_app needs a Redis URL: set REDIS_URL or start the embedded server")
     settings = settings.model_copy(update={"redis_url": resolved_redis_url})
     engine = make_async_engine(settings.database_url, settings.db_pool_size)
-    redis = Redis.from_url(resolved_redis_url)
+    redis = Redis.from_url(resolved_redis_url, **connection_options(asynchronous=True))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -137,7 +138,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         samesite="lax",
         httponly=True,
         # Only pages use sessions; the API, health checks and files must not touch the session store.
-        exclude=["/api/", "/healthz", "/schema", "/static/", "/webhooks/"],
+        exclude=list(SESSIONLESS),
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,
@@ -205,7 +206,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
-        middleware=[ChooseLocale(), session_config.middleware, IdentifyOrganizer()],
+        middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         exception_handlers=EXCEPTION_HANDLERS,

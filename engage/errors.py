@@ -11,6 +11,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from redis.exceptions import RedisError
+
+from engage.i18n import gettext as _
+from engage.logs import redact
 
 
 class EngageError(Exception):
@@ -46,6 +50,20 @@ class RateLimited(EngageError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(EngageError):
+    """A part the request needs (Redis) is away for a moment; the client should try again."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int = 30) -> None:
+        super().__init__(None, detail)
+        self.retry_after = retry_after
+
+
+def unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(_("This is unavailable for a moment. Please try again in a minute."))
+
+
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     if request.url.path.startswith(("/api/", "/schema", "/healthz", "/webhooks/")):
         return False
@@ -74,8 +92,15 @@ def _answer(
 
 
 def engage_error_handler(request: Request[Any, Any, Any], exc: EngageError) -> Response[Any]:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return _answer(request, exc.status_code, exc.detail, exc.field, headers)
+
+
+def redis_error_handler(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    # Redis holds sessions, limits and queues, never the record: what needed it can be tried again.
+    request.logger.warning("Redis unavailable for a %s request (%s)", request.method, type(exc).__name__)
+    return engage_error_handler(request, unavailable())
 
 
 _FIELD_IN_MESSAGE = re.compile(r"at `\$\.([\w.\[\]]+)`|field `(\w+)`")
@@ -112,12 +137,13 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    request.logger.exception("unhandled error on %s %s", request.method, redact(request.url.path))
     return _answer(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged", None)
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     EngageError: engage_error_handler,
+    RedisError: redis_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
