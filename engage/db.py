@@ -86,30 +86,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Every engine hides statement parameters in its errors and logs: they carry phone numbers and codes.
+
+
 def make_sync_engine(url: str) -> Engine:
     parsed = sync_url(url)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping, as for the web (it adds a round trip to every checkout, two per SMS sent): connections
     # are recycled instead, and a job whose connection died anyway fails once and is retried by rq.
-    return create_engine(parsed, pool_recycle=1800)
+    return create_engine(parsed, pool_recycle=1800, hide_parameters=True)
 
 
 def make_async_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (it doubles the round trips of every request); connections are recycled instead, and
     # a connection that died anyway fails one request, which the pool then replaces.
     # The pool holds as many connections as requests usually run at once: connections opened beyond it
     # (overflow) are closed after each use, and reconnecting per request costs more than the query.
-    return create_async_engine(parsed, pool_recycle=1800, pool_size=pool_size, max_overflow=10)
+    return create_async_engine(
+        parsed, pool_recycle=1800, pool_size=pool_size, max_overflow=10, hide_parameters=True
+    )
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
