@@ -182,9 +182,12 @@ def schedule_close_period(redis_url: str, notice_id: int, closes_at: datetime) -
     return enqueue(redis_url, CLOSE_PERIOD, notice_id, job_id=close_period_job_id(notice_id), at=closes_at)
 
 
+def tick_job_id(selection_id: int, kind: str, when: datetime) -> str:
+    return f"selection-{selection_id}-{kind}-{when.strftime('%Y%m%dT%H%M%S')}"
+
+
 def schedule_tick(redis_url: str, selection_id: int, kind: str, when: datetime) -> bool:
-    edge = when.strftime("%Y%m%dT%H%M%S")
-    job_id = f"selection-{selection_id}-{kind}-{edge}"
+    job_id = tick_job_id(selection_id, kind, when)
     return enqueue(redis_url, SELECTION_TICK, selection_id, kind, job_id=job_id, at=when)
 
 

@@ -511,7 +511,9 @@ def test_engage_sweep_enqueues_from_the_command_line(
     assert again.stdout.strip() == "nothing to enqueue"
 
 
-def test_a_failing_statement_does_not_carry_its_parameters_into_the_log(database_url: str, db: Session) -> None:
+def test_a_failing_statement_does_not_carry_its_parameters_into_the_log(
+    database_url: str, db: Session
+) -> None:
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 

@@ -4,6 +4,7 @@ fake, through the twilio SDK) so that every text goes out exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -360,6 +361,8 @@ def workers(worker_environment: dict[str, str], tmp_path: Path) -> Iterator[list
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever it left in its group
 
 
 def start_worker(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -370,6 +373,9 @@ def start_worker(environment: dict[str, str], log: Path) -> subprocess.Popen[byt
             env=environment,
             stdout=output,
             stderr=output,
+            # Its own process group: killing the group takes rq's scheduler (a child) with it, so no
+            # orphan scheduler outlives the test and moves other tests' scheduled jobs.
+            start_new_session=True,
         )
 
 
@@ -401,7 +407,7 @@ def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly
     first = start_worker(worker_environment, log)
     workers.append(first)
     wait_for(lambda: len(fake_twilio.messages) >= 150, 60, "the first worker to be sending")
-    os.kill(first.pid, signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)
     first.wait(10)
     at_kill = texts(db, notice.id)
     assert any(t.status == MessageStatus.QUEUED for t in at_kill), "killed too late: nothing left"

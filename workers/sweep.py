@@ -170,7 +170,10 @@ def _stage_ticks(session: Session, live: LiveJobs, cutoff: datetime) -> int:
         if live.covers(f"selection-{stage.selection_id}-{stage.kind}-"):
             continue
         edge = stage.opens_at if stage.status == StageStatus.PENDING else stage.closes_at
-        enqueued += jobs.schedule_tick(_redis_url(), stage.selection_id, stage.kind, edge)
+        job_id = jobs.tick_job_id(stage.selection_id, stage.kind, edge)
+        enqueued += jobs.enqueue(
+            _redis_url(), jobs.SELECTION_TICK, stage.selection_id, stage.kind, job_id=job_id
+        )
     return enqueued
 
 
