@@ -3,7 +3,9 @@
 Phone numbers, codes and tokens must never reach a log. Our own lines name ids and pseudonyms; the
 libraries' lines are tamed here: the twilio SDK's request lines are off, rq's per-job lines are off (our
 jobs log one line each), statement parameters are hidden by the engines (`engage.db`), and access lines
-lose their query string and the token of a personal link (`/j/…`, `/b/…`, `/api/v1/scores/…`)."""
+lose their query string and the token of a personal link (`/j/…`, `/b/…`, `/api/v1/scores/…`). As a last
+guard every line is written through `RedactingFormatter`, which blanks what still looks like a phone
+number, and the values PostgreSQL quotes in its own error details ("Key (phone)=(…) already exists")."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import re
 # A personal link's path: the token that follows is the holder's capability.
 LINK_PATH = re.compile(r"(/(?:j|b|r|s|e)/|/api/v1/(?:ballots|speech|scores)/)[^/?\s\"]+")
 FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+PHONE_LIKE = re.compile(r"(?<![\w.])\+?(?:86)?1[3-9]\d{9}(?!\d)|(?<![\w.])\+\d{8,15}(?!\d)")
+KEY_DETAIL = re.compile(r"(Key \([^)]*\)=\()[^)]*(\))")
 
 
 def redact(text: str) -> str:
@@ -31,8 +35,21 @@ class RedactLinks(logging.Filter):
         return True
 
 
+def blank_personal(text: str) -> str:
+    return PHONE_LIKE.sub("[number]", KEY_DETAIL.sub(r"\1…\2", text))
+
+
+class RedactingFormatter(logging.Formatter):
+    """The whole line, traceback included, with what looks personal blanked out."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return blank_personal(super().format(record))
+
+
 def configure(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter(FORMAT))
     # The twilio SDK logs every request at INFO, a dozen lines each, query parameters included (a list
     # by recipient carries the phone number): personal data, and more work than the send.
     logging.getLogger("twilio").setLevel(logging.WARNING)
