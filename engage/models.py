@@ -21,7 +21,7 @@ from engage.selections.models import (
     SpeechScore,
     Stage,
 )
-from engage.sms.models import SmsMessage
+from engage.sms.models import InboundMessage, OptOut, SmsMessage
 
 __all__ = [
     "ApiToken",
@@ -33,6 +33,7 @@ __all__ = [
     "Campaign",
     "Community",
     "DeclaredConflict",
+    "InboundMessage",
     "InterviewScore",
     "Invitation",
     "Juror",
@@ -41,6 +42,7 @@ __all__ = [
     "Notice",
     "NoticePeriod",
     "Objection",
+    "OptOut",
     "Organizer",
     "Panel",
     "PanelMember",
