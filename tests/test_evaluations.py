@@ -466,7 +466,7 @@ def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
     sign_in(client, "zhou@district.gov.cn", organizer(settings, "zhou@district.gov.cn", "auditor"))
     page = client.get(f"/organizer/evaluations/{cid}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
-    assert "1 counted ratings; 3 flagged, waiting for review." in page.text
+    assert "1 counted rating; 3 flagged, waiting for review." in page.text
     assert page.text.count("/accept") == 0  # auditors read; they do not review
 
 
