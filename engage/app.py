@@ -68,7 +68,8 @@ STATIC = ROOT / "engage" / "static"
 
 
 class ChooseLocale(ASGIMiddleware):
-    """The page language: the `lang` cookie set by the switch, else Accept-Language."""
+    """The page language: the `lang` cookie set by the switch, else Accept-Language (a personal-link
+    page puts its resident's language before Accept-Language: `i18n.for_resident`)."""
 
     scopes = ("http",)  # type: ignore[assignment]
 
@@ -85,9 +86,11 @@ class ChooseLocale(ASGIMiddleware):
         locale = cookie or i18n.negotiate(accept)
         scope.setdefault("state", {})["locale"] = locale
         token = i18n.current_locale.set(locale)
+        chose = i18n.visitor_chose.set(cookie is not None)
         try:
             await next_app(scope, receive, send)
         finally:
+            i18n.visitor_chose.reset(chose)
             i18n.current_locale.reset(token)
 
 

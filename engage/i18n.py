@@ -23,6 +23,8 @@ LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
 CATALOGUES = Path(__file__).resolve().parent / "locale"
 
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+# Whether the visitor picked the page language with the switch (the `lang` cookie), for this request.
+visitor_chose: ContextVar[bool] = ContextVar("visitor_chose", default=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,14 @@ def negotiate(accept_language: str | None) -> str:
 
 def html_lang(locale: str) -> str:
     return str(Locale.parse(locale)).replace("_", "-")
+
+
+def for_resident(locale: str | None) -> None:
+    """A personal-link page speaks its resident's recorded language, whatever the browser asks for;
+    a language the visitor picked with the page's switch still wins. Call it in the async handler,
+    once the link's resident is known, before anything is translated."""
+    if locale and not visitor_chose.get():
+        current_locale.set(parse_locale(locale) or DEFAULT_LOCALE)
 
 
 @contextmanager
