@@ -69,7 +69,8 @@ STATIC = ROOT / "engage" / "static"
 
 
 class ChooseLocale(ASGIMiddleware):
-    """The page language: the `lang` cookie set by the switch, else Accept-Language."""
+    """The page language: the `lang` cookie set by the switch, else Accept-Language (a personal-link
+    page puts its resident's language before Accept-Language: `i18n.for_resident`)."""
 
     scopes = ("http",)  # type: ignore[assignment]
 
@@ -86,9 +87,11 @@ class ChooseLocale(ASGIMiddleware):
         locale = cookie or i18n.negotiate(accept)
         scope.setdefault("state", {})["locale"] = locale
         token = i18n.current_locale.set(locale)
+        chose = i18n.visitor_chose.set(cookie is not None)
         # Not reset when the request fails: the error page is rendered outside this middleware and must
         # speak the reader's language too. Each request runs in its own task, so nothing leaks.
         await next_app(scope, receive, send)
+        i18n.visitor_chose.reset(chose)
         i18n.current_locale.reset(token)
 
 

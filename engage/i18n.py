@@ -6,10 +6,12 @@ messages all translate through the same `gettext` without passing the locale aro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
+from gettext import c2py
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
@@ -21,29 +23,55 @@ LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
 CATALOGUES = Path(__file__).resolve().parent / "locale"
 
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+# Whether the visitor picked the page language with the switch (the `lang` cookie), for this request.
+visitor_chose: ContextVar[bool] = ContextVar("visitor_chose", default=False)
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    messages: dict[str, str]
+    plurals: dict[str, tuple[str, ...]]  # by the singular msgid: each plural form, in the catalogue's order
+    plural_form: Callable[[int], int]  # n -> the index of its form (the catalogue's Plural-Forms)
 
 
 @cache
-def _catalogue(locale: str) -> dict[str, str]:
+def _catalogue(locale: str) -> _Catalogue:
     """Every .po file of the locale, merged: each domain of the app may keep its own file."""
-    merged: dict[str, str] = {}
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    expression = "(n != 1)"  # English, the source language, which has no catalogue of its own
     for path in sorted((CATALOGUES / locale / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
             catalogue = read_po(handle, locale=locale)
-        merged.update({str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy})
-    return merged
+        expression = catalogue.plural_expr
+        for message in catalogue:
+            if not message.id or message.fuzzy:
+                continue
+            if isinstance(message.id, (list, tuple)):
+                forms = tuple(str(form) for form in message.string or ())
+                if all(forms):
+                    plurals[str(message.id[0])] = forms
+            elif message.string:
+                messages[str(message.id)] = str(message.string)
+    return _Catalogue(messages, plurals, c2py(expression))
 
 
 def translated(message: str, locale: str) -> str:
-    return _catalogue(locale).get(message, message)
+    return _catalogue(locale).messages.get(message, message)
 
 
 def gettext(message: str) -> str:
-    return _catalogue(current_locale.get()).get(message, message)
+    return _catalogue(current_locale.get()).messages.get(message, message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return gettext(singular if n == 1 else plural)
+    """The form of a message for `n`, by the locale's plural rule: English has two ("1 rating",
+    "2 ratings"), Chinese one. Untranslated, English's rule picks between the two given."""
+    catalogue = _catalogue(current_locale.get())
+    forms = catalogue.plurals.get(singular)
+    if forms:
+        return forms[min(catalogue.plural_form(n), len(forms) - 1)]
+    return singular if n == 1 else plural
 
 
 def parse_locale(value: str | None) -> str | None:
@@ -75,6 +103,14 @@ def negotiate(accept_language: str | None) -> str:
 
 def html_lang(locale: str) -> str:
     return str(Locale.parse(locale)).replace("_", "-")
+
+
+def for_resident(locale: str | None) -> None:
+    """A personal-link page speaks its resident's recorded language, whatever the browser asks for;
+    a language the visitor picked with the page's switch still wins. Call it in the async handler,
+    once the link's resident is known, before anything is translated."""
+    if locale and not visitor_chose.get():
+        current_locale.set(parse_locale(locale) or DEFAULT_LOCALE)
 
 
 @contextmanager

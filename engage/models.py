@@ -22,7 +22,7 @@ from engage.selections.models import (
     SpeechScore,
     Stage,
 )
-from engage.sms.models import SmsMessage
+from engage.sms.models import InboundMessage, OptOut, SmsMessage
 
 __all__ = [
     "ApiToken",
@@ -34,6 +34,7 @@ __all__ = [
     "Campaign",
     "Community",
     "DeclaredConflict",
+    "InboundMessage",
     "InterviewScore",
     "Invitation",
     "Juror",
@@ -43,6 +44,7 @@ __all__ = [
     "Notice",
     "NoticePeriod",
     "Objection",
+    "OptOut",
     "Organizer",
     "Panel",
     "PanelMember",

@@ -280,9 +280,14 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
     for n, scores in A_WEB.items():
         answered = district.rate(n, scores, comment=COMMENT if n == 1 else "", lang="en")
         assert answered.status_code == 200, answered.text
-        assert (
-            "Your rating is changed." if n == 0 else "Thank you, your rating is recorded."
-        ) in answered.text
+        # The page speaks the resident's language (residents 0 and 4 read English), not the browser's.
+        expected = {
+            (True, True): "Your rating is changed.",
+            (True, False): "您的评价已修改。",
+            (False, True): "Thank you, your rating is recorded.",
+            (False, False): "谢谢，您的评价已记录。",
+        }
+        assert expected[(n == 0, n % 4 == 0)] in answered.text
     for n, scores in B_WEB.items():
         assert district.rate(n, scores).status_code == 200
 
@@ -361,13 +366,14 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
         update(Campaign).where(Campaign.id == cid).values(closes_at=datetime.now(UTC) - timedelta(minutes=1))
     )
     district.db.commit()
-    closed_page = httpx.get(district.url + district.link_of(3), headers={"Accept-Language": "en"})
+    # Resident 4 reads English: the page says so whatever the browser asks for.
+    closed_page = httpx.get(district.url + district.link_of(4), headers={"Accept-Language": "zh-CN"})
     assert (
         "This evaluation is not open" in closed_page.text
         and '<form method="post" action="/e/' not in closed_page.text
     )
-    late = district.rate(3, [5, 5, 5], lang="en")
-    assert late.status_code == 403 and "This evaluation is closed" in late.text
+    late = district.rate(3, [5, 5, 5], lang="en")  # resident 3 reads Chinese
+    assert late.status_code == 403 and "已结束，不再接受评价" in late.text
     assert "已结束" in district.text(phone_of(9), "5 5 5")[0]
     assert district.api("GET", f"/{cid}/results").json()["subjects"][0]["rate_fraction"] == "7/10"
     published = district.api("POST", f"/{cid}/publish")
@@ -466,7 +472,7 @@ def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
     sign_in(client, "zhou@district.gov.cn", organizer(settings, "zhou@district.gov.cn", "auditor"))
     page = client.get(f"/organizer/evaluations/{cid}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
-    assert "1 counted ratings; 3 flagged, waiting for review." in page.text
+    assert "1 counted rating; 3 flagged, waiting for review." in page.text
     assert page.text.count("/accept") == 0  # auditors read; they do not review
 
 

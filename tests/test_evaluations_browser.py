@@ -67,9 +67,10 @@ def test_resident_rates_a_service_on_a_phone(
     thanks: str,
 ) -> None:
     add_residents(db, 5)
-    link = _personal_link(live_server, settings, 1)
+    # Resident 0 reads English, resident 1 Chinese: the page speaks theirs, whatever the browser asks.
+    link = _personal_link(live_server, settings, 0 if language == "en" else 1)
     page = phone_page
-    page.set_extra_http_headers({"Accept-Language": language})
+    page.set_extra_http_headers({"Accept-Language": "zh-CN" if language == "en" else "en"})
     page.goto(f"{live_server.url}{link}")
     assert page.locator("h1").inner_text() == heading
     assert page.locator("fieldset.scale").count() == 3

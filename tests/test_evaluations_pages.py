@@ -105,10 +105,10 @@ def test_organizer_creates_a_campaign_records_and_imports_contacts_and_invites(
     assert set(links) == {phone_of(1), phone_of(2), phone_of(3)}
 
     staff.cookies.clear()  # now the resident's browser
-    assert "Thank you" in post_rating(staff, links[phone_of(1)], [5, 4]).text
+    assert "谢谢" in post_rating(staff, links[phone_of(1)], [5, 4]).text  # resident 1 reads Chinese
     sign_in(staff, "he2@district.gov.cn", organizer(settings, "he2@district.gov.cn", "organizer"))
     detail = staff.get(page)
-    assert "1 counted ratings; 0 flagged" in detail.text
+    assert "1 counted rating; 0 flagged" in detail.text
     assert "100.0%" in detail.text and "34.2%–100.0%" in detail.text  # 2 of 2 answers satisfied
 
 

@@ -16,7 +16,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
@@ -174,9 +174,11 @@ def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
         withdrawn = _press(phone, token, "withdraw")
         assert withdrawn.status_code == 200 and 'value="withdraw"' not in withdrawn.text
         used = phone.get(f"/j/{token}", headers={"Accept-Language": "zh-CN"})
+        resident = db.get(Resident, member.resident_id)
+        assert resident is not None  # the page speaks the member's language, not the browser's
         assert (
             used.status_code == 410
-            and "您已退出" in used.text
+            and ("您已退出" if resident.locale == "zh_CN" else "You withdrew") in used.text
             and '<form method="post" action="/j/' not in used.text
         )
         late = phone.post(f"/j/{token}", data={"answer": "confirm", "_csrf_token": kept})
@@ -198,8 +200,9 @@ def test_a_decline_on_the_page_brings_in_a_reserve_and_closed_links_say_why(
     token = _link_token(db, first)
     declined = _press(client, token, "decline")
     assert declined.status_code == 200
-    assert client.get(f"/j/{token}", headers={"Accept-Language": "en"}).status_code == 410
-    assert "You declined" in client.get(f"/j/{token}", headers={"Accept-Language": "en"}).text
+    switched = {"Cookie": "lang=en"}  # the page's language switch, over the resident's Chinese
+    assert client.get(f"/j/{token}", headers=switched).status_code == 410
+    assert "You declined" in client.get(f"/j/{token}", headers=switched).text
     members = _members(db, panel_id)
     assert Counter(m.status for m in members)[MemberStatus.INVITED] == 12  # a reserve took the seat
     assert next(m for m in members if m.id == first.id).status == MemberStatus.DECLINED
@@ -208,7 +211,7 @@ def test_a_decline_on_the_page_brings_in_a_reserve_and_closed_links_say_why(
         broken = client.get(f"/j/{tampered}", headers={"Accept-Language": "en"})
         assert broken.status_code == 404 and "This link does not work" in broken.text
     assert client.post(f"{base}/close", headers=staff).status_code == 200
-    closed = client.get(f"/j/{_link_token(db, second)}", headers={"Accept-Language": "en"})
+    closed = client.get(f"/j/{_link_token(db, second)}", headers=switched)
     assert closed.status_code == 410 and "closed" in closed.text
 
 
@@ -351,8 +354,15 @@ def test_the_invitation_link_page_on_a_phone(
         assert api.post(f"/api/v1/panels/{panel_id}/invite").status_code == 200
     member = next(m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED)
     token = _link_token(db, member)
+    # The page speaks the resident's recorded language, whatever the browser asks for.
+    db.execute(
+        update(Resident)
+        .where(Resident.id == member.resident_id)
+        .values(locale="zh_CN" if language == "zh-CN" else "en")
+    )
+    db.commit()
     page = phone_page
-    page.set_extra_http_headers({"Accept-Language": language})
+    page.set_extra_http_headers({"Accept-Language": "zh-CN" if language == "en" else "en"})
     page.goto(f"{live_server.url}/j/{token}")
     assert page.locator("h1").inner_text() == "五里河改造评审团"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -25,7 +25,7 @@ from engage.residents.models import (
 )
 from engage.residents.roster import community_lookup, parse_roster, reject_registered
 from engage.settings import Settings
-from engage.sms.models import SmsMessage
+from engage.sms.models import OptOut, SmsMessage
 from tests.conftest import LiveServer, run_jobs
 from tests.support import csrf_token, organizer, sign_in, token_for
 
@@ -447,6 +447,26 @@ def test_roster_import_creates_unconfirmed_judges_and_invites_each_by_sms(
     assert "专家" in liu_text
     zhou_text = next(m["body"] for m in sent if m["to"] == "+8613900139002")
     assert "代表" in zhou_text
+
+
+def test_a_number_that_opted_out_is_imported_stopped_and_not_texted(
+    settings: Settings,
+    client: TestClient,
+    db: Any,  # type: ignore[type-arg]
+) -> None:
+    _communities(db)
+    db.add(OptOut(phone="+8613900139002"))  # it texted 退订 before anyone imported it
+    db.commit()
+    token = token_for(settings, "o@x.cn", "organizer")
+    response = _import(client, token, GOOD_ROSTER.encode())
+    assert response.status_code == 201, response.text
+    assert (response.json()["imported"], response.json()["invited"]) == (3, 2)
+    db.expire_all()
+    stopped = db.execute(select(Resident).where(Resident.phone == "+8613900139002")).scalar_one()
+    assert stopped.sms_opt_out_at is not None
+    run_jobs(settings)
+    sent = [json.loads(line)["to"] for line in settings.outbox_path.read_text().splitlines()]
+    assert sorted(sent) == ["+8613900139001", "+8613900139003"]
 
 
 def test_roster_missing_a_column_imports_nothing(

@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engage.panels.models import PanelMember
+from engage.residents.models import Resident
 from engage.seed import seed_demo
+from engage.selections.balloting import token_hash
 from engage.selections.demo import interview_open, seed_selections
 from engage.selections.models import AssessmentCount, InterviewScore, Invitation, Juror
 from engage.settings import Settings
@@ -34,9 +37,12 @@ def _links(db: Session, path: str) -> list[str]:
     return [m.group(1) for b in bodies if (m := re.search(rf"/{path}/([A-Za-z0-9_-]+)", b))]
 
 
-def _unused_ballot(db: Session) -> str:
-    from engage.selections.balloting import token_hash
+def _speaks(db: Session, resident_id: Any, locale: str) -> None:
+    db.execute(update(Resident).where(Resident.id == resident_id.scalar_subquery()).values(locale=locale))
+    db.commit()
 
+
+def _unused_ballot(db: Session) -> str:
     used = {
         i.token_hash for i in db.execute(select(Invitation).where(Invitation.voted_at.is_not(None))).scalars()
     }
@@ -61,10 +67,13 @@ def test_an_evaluator_votes_and_a_juror_scores_on_a_phone(
     demo = seed_selections(settings)
     assert demo is not None
     page = phone_page
-    page.set_extra_http_headers({"Accept-Language": language})
+    # A link's page speaks its holder's language, whatever the browser asks for.
+    page.set_extra_http_headers({"Accept-Language": "en" if language == "zh-CN" else "zh-CN"})
+    locale = "zh_CN" if language == "zh-CN" else "en"
 
     # The ballot: an incomplete ballot is refused next to the applicant left out; then it is cast.
     token = _unused_ballot(db)
+    _speaks(db, select(Invitation.resident_id).where(Invitation.token_hash == token_hash(token)), locale)
     before = sum(c.count for c in db.execute(select(AssessmentCount)).scalars())
     page.goto(f"{live_server.url}/b/{token}")
     assert page.locator("h1").inner_text() == ballot_h1
@@ -103,8 +112,8 @@ def test_an_evaluator_votes_and_a_juror_scores_on_a_phone(
         .first()
     )
     assert juror is not None
-    from engage.selections.balloting import token_hash
-
+    member = select(PanelMember.resident_id).where(PanelMember.id == juror.member_id)
+    _speaks(db, member, locale)
     token = next(t for t in sheets if token_hash(t) == juror.token_hash)
     page.goto(f"{live_server.url}/s/{token}")
     assert page.locator("h1").inner_text() == sheet_h1

@@ -227,6 +227,8 @@ def test_cancelling_leaves_no_record_and_closes_the_dialogue(
     assert expected in last
     assert residents(db) == []
     assert audit(db, "resident.register") == []
+    if expected == "no more texts":  # the number is stopped: "2" is left unanswered
+        assert sms.text("START").endswith("on again. Text STOP to end them.")
     assert is_help(sms.text("2"))  # no open dialogue any more
 
 
@@ -322,8 +324,11 @@ def test_stop_td_退订_opt_a_resident_out_and_start_opts_back_in(sms: Texting, 
     assert resident.sms_opt_out_at is not None
     [entry] = audit(db, "resident.sms_opt_out")
     assert (entry.actor, entry.subject_id) == (f"resident:{resident.pseudonym}", resident.pseudonym)
-    sms.text(word)  # stopping twice records it once
+    sent = len(sms.fake.messages_to(PHONE))
+    sms.send(word)  # stopping twice records it once, and the stopped number hears nothing more
+    run_jobs(sms.settings)
     assert len(audit(db, "resident.sms_opt_out")) == 1
+    assert len(sms.fake.messages_to(PHONE)) == sent
     assert "已恢复接收" in sms.text("start")
     db.refresh(resident)
     assert resident.sms_opt_out_at is None
@@ -334,7 +339,10 @@ def test_stop_td_退订_opt_a_resident_out_and_start_opts_back_in(sms: Texting, 
 def test_stop_in_the_middle_of_a_sign_up_ends_it(sms: Texting, db: Session) -> None:
     sms.text("JOIN")
     assert "no more texts" in sms.text("STOP")
-    assert is_help(sms.text("1"))  # not the next question
+    sent = len(sms.fake.messages_to(PHONE))
+    sms.send("1")  # not the next question, nor any answer: the number is stopped
+    run_jobs(sms.settings)
+    assert len(sms.fake.messages_to(PHONE)) == sent
     assert residents(db) == []
 
 

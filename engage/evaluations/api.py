@@ -11,7 +11,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -22,7 +22,7 @@ from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
-from engage.evaluations import ratings, results, services
+from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
@@ -69,6 +69,17 @@ class CampaignIn(Struct):
     bulk_minutes: Annotated[
         int, Meta(ge=1, le=1440, description="... within this many minutes are flagged")
     ] = 10
+
+
+class ScheduleIn(Struct):
+    opens_at: (
+        Annotated[datetime, Meta(tz=True, description="a new opening; only before the evaluation opens")]
+        | None
+    ) = None
+    closes_at: (
+        Annotated[datetime, Meta(tz=True, description="a new closing, in the future; only before it closes")]
+        | None
+    ) = None
 
 
 class ContactIn(Struct):
@@ -356,6 +367,51 @@ class EvaluationController(Controller):
     @get("/{campaign_id:int}", summary="One campaign", responses=problems(400, 401, 403, 404))
     async def show(self, db: DB, campaign_id: CampaignId) -> CampaignOut:
         return campaign_out(await services.get_campaign(db, campaign_id))
+
+    @put(
+        "/{campaign_id:int}",
+        summary="Edit a campaign before it opens: the body replaces everything it says",
+        description=(
+            "Subjects are matched by name and unit: those kept keep their id and service contacts; "
+            "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
+            "Audited as evaluation.edit. 409 once the evaluation has opened."
+        ),
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def edit(
+        self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId, data: CampaignIn
+    ) -> CampaignOut:
+        draft = draft_from(data)
+        campaign = await editing.edit_campaign(db, _actor(request), campaign_id, draft, state.settings)
+        return campaign_out(campaign)
+
+    @post(
+        "/{campaign_id:int}/schedule",
+        status_code=200,
+        summary="Move a campaign's dates: its opening until it opens, its closing until it closes",
+        description="Audited as evaluation.reschedule with the dates before and after.",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def reschedule(
+        self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId, data: JSONBody[ScheduleIn]
+    ) -> CampaignOut:
+        if data.opens_at is None and data.closes_at is None:
+            raise InvalidInput("closes_at", "give opens_at, closes_at or both")
+        campaign = await editing.reschedule(db, _actor(request), campaign_id, data.opens_at, data.closes_at)
+        return campaign_out(campaign)
+
+    @post(
+        "/{campaign_id:int}/close",
+        status_code=200,
+        summary="Close a campaign now: no rating is taken after this; results may then be published",
+        description="A campaign that had not opened never opens. Audited as evaluation.close.",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def close(self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId) -> CampaignOut:
+        return campaign_out(await editing.close_now(db, _actor(request), campaign_id))
 
     @post(
         "/{campaign_id:int}/contacts",

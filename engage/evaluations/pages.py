@@ -20,7 +20,7 @@ from engage.db import utcnow
 from engage.errors import EngageError, NotFound, RateLimited
 from engage.evaluations import eligibility, ratings, results, services, stats
 from engage.evaluations.models import Campaign, Mode, Rating, ServiceContact, Subject, Via
-from engage.i18n import current_locale
+from engage.i18n import current_locale, for_resident
 from engage.i18n import gettext as _
 from engage.residents.labels import N_
 from engage.residents.models import Resident
@@ -180,6 +180,7 @@ class RatingPages(Controller):
         resident = await db.get(Resident, contact.resident_id)
         if resident is None:
             raise NotFound("token", _("This link is not valid. Use the link from your text message."))
+        for_resident(resident.locale)
         return contact, campaign, contact.subject, resident
 
     @get("/e/{token:str}", media_type=MediaType.HTML)

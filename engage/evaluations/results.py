@@ -16,6 +16,7 @@ from fractions import Fraction
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage import i18n
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict
@@ -175,6 +176,13 @@ def results_link(settings: Settings, campaign_id: int) -> str:
     return f"{settings.public_base_url}/evaluations/{campaign_id}/results"
 
 
+def english_summary(ratings: int, below: int, subjects: int, link: str) -> str:
+    """The English body of the results notice: what the Chinese one says, in the plural it needs."""
+    with i18n.use_locale("en"):
+        counted = i18n.ngettext("%(num)s valid rating", "%(num)s valid ratings", ratings) % {"num": ratings}
+    return f"{counted}; {below} of {subjects} below the standard: {link}"
+
+
 async def publish(db: AsyncSession, actor: str, campaign_id: int, settings: Settings) -> Notice:
     """Publish the results as a notice (once the campaign closed); the caller enqueues the fan-out."""
     campaign = await get_campaign(db, campaign_id)
@@ -191,7 +199,7 @@ async def publish(db: AsyncSession, actor: str, campaign_id: int, settings: Sett
         title_en=f"{campaign.title_en}: results",
         # Short: the notice goes out by SMS with its title and link, within settings.sms_max_segments.
         body_zh=f"有效评价{results.ratings}份，{len(results.subjects)}个对象中{below}个低于标准。详见{link}",
-        body_en=f"{below} of {len(results.subjects)} below the standard. Rates: {link}",
+        body_en=english_summary(results.ratings, below, len(results.subjects), link),
         audience=Audience.KIND.value,
         community_codes=[],
     )

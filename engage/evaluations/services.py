@@ -126,7 +126,7 @@ def subject_of(campaign: Campaign, subject_id: int) -> Subject:
     raise NotFound("subject_id", f"evaluation {campaign.id} has no subject {subject_id}")
 
 
-def _check_draft(draft: CampaignDraft) -> None:
+def check_draft(draft: CampaignDraft) -> None:
     storable("title_zh", draft.title_zh)
     storable("title_en", draft.title_en)
     storable("threshold", draft.threshold)
@@ -164,14 +164,20 @@ def _check_draft(draft: CampaignDraft) -> None:
         raise InvalidInput("community_codes", "a reverse evaluation is answered by served residents only")
 
 
-async def create_campaign(db: AsyncSession, actor: str, draft: CampaignDraft, settings: Settings) -> Campaign:
-    _check_draft(draft)
-    codes = sorted(set(draft.community_codes))
+async def known_community_codes(db: AsyncSession, wanted: list[str]) -> list[str]:
+    """The codes, sorted and once each, or InvalidInput naming those no community has."""
+    codes = sorted(set(wanted))
     if codes:
         known = set((await db.execute(select(Community.code).where(Community.code.in_(codes)))).scalars())
         unknown = [code for code in codes if code not in known]
         if unknown:
             raise InvalidInput("community_codes", f"no community {', '.join(unknown)}")
+    return codes
+
+
+async def create_campaign(db: AsyncSession, actor: str, draft: CampaignDraft, settings: Settings) -> Campaign:
+    check_draft(draft)
+    codes = await known_community_codes(db, draft.community_codes)
     campaign = Campaign(
         title_zh=draft.title_zh.strip(),
         title_en=draft.title_en.strip(),

@@ -36,7 +36,10 @@ def wilson(successes: int, trials: int, z: float = Z95) -> Interval | None:
     denominator = 1 + z2 / trials
     centre = (p + z2 / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
-    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 and at 1 the ends are exactly 0 and 1; in floating point centre - half leaves about 1e-17.
+    low = 0.0 if successes == 0 else min(1.0, max(0.0, centre - half))
+    high = 1.0 if successes == trials else min(1.0, max(0.0, centre + half))
+    return Interval(low, high)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from engage.i18n import for_resident
 from engage.i18n import gettext as _
 from engage.panels import api, links
 from engage.panels.answers import Answer, answer, open_to_answers
@@ -44,6 +45,9 @@ async def _load(db: DB, key: str, token: str) -> tuple[Panel, PanelMember] | Non
     ).scalar_one_or_none()
     if member is None or member.invited_at is None or member.resident_id is None:
         return None
+    for_resident(
+        (await db.execute(select(Resident.locale).where(Resident.id == member.resident_id))).scalar()
+    )
     return member.panel, member
 
 

@@ -45,7 +45,7 @@ from engage.residents.roster import (
     reject_registered,
 )
 from engage.settings import Settings
-from engage.sms.models import SmsMessage
+from engage.sms.models import OptOut, SmsMessage
 from engage.sms.services import build_message
 from engage.sms.texts import render
 
@@ -329,6 +329,15 @@ def _invitation(record: RosterRecord, locale: str, settings: Settings) -> SmsMes
     return build_message(record.phone, body, settings.default_region)
 
 
+async def _opted_out_numbers(db: AsyncSession, phones: list[str]) -> dict[str, datetime]:
+    found: dict[str, datetime] = {}
+    for start in range(0, len(phones), 500):  # stay far below SQLite's bound-parameter limit
+        batch = phones[start : start + 500]
+        query = select(OptOut.phone, OptOut.opted_out_at).where(OptOut.phone.in_(batch))
+        found.update({phone: at for phone, at in (await db.execute(query)).all()})
+    return found
+
+
 async def import_roster(
     db: AsyncSession, actor: str, data: bytes, settings: Settings, redis_url: str
 ) -> ImportOutcome:
@@ -342,6 +351,10 @@ async def import_roster(
     }
     now = utcnow()
     residents = [_new_resident(r, community_ids[r.community], now) for r in roster.records]
+    stopped = await _opted_out_numbers(db, [r.phone for r in roster.records])
+    for resident in residents:
+        if resident.phone in stopped:  # the number said STOP before it was imported: it stays stopped
+            resident.sms_opt_out_at = stopped[resident.phone]
     by_type = dict(sorted(Counter(r.participant_type for r in roster.records).items()))
     try:
         db.add_all(residents)
@@ -349,6 +362,7 @@ async def import_roster(
         messages = [
             _invitation(r, resident.locale, settings)
             for r, resident in zip(roster.records, residents, strict=True)
+            if r.phone not in stopped
         ]
         db.add_all(messages)
         await db.flush()

@@ -87,12 +87,23 @@ async def send_code(
     limits = [(f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)]
     limits += [(f"code:phone:{phone}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
     await _limit(redis, limits)
+    connection = await db.connection()
+    recipient = (await connection.execute(sql.CODE_RECIPIENT, {"number": phone})).one()
+    if recipient.opted_out or recipient.resident_opted_out:
+        # No text goes to a stopped number, a code included; saying so tells only what its owner did.
+        raise InvalidInput(
+            "phone",
+            _(
+                "This number has stopped our texts (STOP, TD or 退订). "
+                "Text START to our number, then try again."
+            ),
+        )
     code = codes.new_code()
     now = utcnow()
     minutes = int(codes.CODE_LIFETIME.total_seconds() // 60)
-    body = render("code", current_locale.get(), settings.sms_signature, code=code, minutes=minutes)
+    locale = recipient.locale or current_locale.get()  # a resident reads codes in their own language
+    body = render("code", locale, settings.sms_signature, code=code, minutes=minutes)
     message = build_message(phone, body, settings.default_region)
-    connection = await db.connection()
     await connection.execute(sql.RETIRE_CODES, {"number": phone, "now": now})
     code_hash = codes.code_digest(settings.secret_key, phone, code)
     expires_at = now + codes.CODE_LIFETIME

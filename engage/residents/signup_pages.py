@@ -15,7 +15,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from engage.errors import Conflict, InvalidInput, RateLimited
-from engage.i18n import current_locale
+from engage.i18n import current_locale, for_resident
 from engage.i18n import gettext as _
 from engage.notices.kinds import NoticeKind
 from engage.phones import mask
@@ -238,7 +238,10 @@ class MePages(Controller):
     @staticmethod
     async def _resident(request: Request[Any, Any, Any], db: Any) -> Any:
         resident_id = request.session.get(RESIDENT) if request.session else None
-        return await load_resident(db, resident_id) if isinstance(resident_id, int) else None
+        resident = await load_resident(db, resident_id) if isinstance(resident_id, int) else None
+        if resident is not None:
+            for_resident(resident.locale)  # their own pages, in their own language
+        return resident
 
     @staticmethod
     def _page(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, insert, select, update
 
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
-from engage.sms.models import SmsMessage
+from engage.sms.models import OptOut, SmsMessage
 
 # A new code replaces older ones: only the latest can be used.
 RETIRE_CODES = (
@@ -20,6 +20,15 @@ RETIRE_CODES = (
     .values(used_at=bindparam("now"))
 )
 NEW_CODE = insert(VerificationCode)
+# Who a code goes to: the language of the resident with the number, if any, and whether it opted out.
+CODE_RECIPIENT = select(
+    select(Resident.locale).where(Resident.phone == bindparam("number")).scalar_subquery().label("locale"),
+    select(OptOut.id).where(OptOut.phone == bindparam("number")).exists().label("opted_out"),
+    select(Resident.id)
+    .where(Resident.phone == bindparam("number"), Resident.sms_opt_out_at.is_not(None))
+    .exists()
+    .label("resident_opted_out"),
+)
 NEW_MESSAGE = insert(SmsMessage).returning(SmsMessage.id)
 
 # The latest code for a number, locked until the request commits, and whether the number is registered.

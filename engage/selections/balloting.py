@@ -134,6 +134,11 @@ def invite(
         invitations.append(invitation)
         resident = session.get(Resident, invitee.resident_id)
         assert resident is not None and resident.phone is not None
+        if resident.sms_opt_out_at is not None:  # invited all the same; a stopped number gets no text
+            record(
+                session, actor, f"selection.{stage}.invite", "selection", selection.id, _untexted(invitation)
+            )
+            continue
         body = render(
             f"selection_{stage}_invite",
             resident.locale,
@@ -153,6 +158,10 @@ def invite(
             {"invitation_id": invitation.id, "group": invitee.group},
         )
     return invitations, after
+
+
+def _untexted(invitation: Invitation) -> dict[str, Any]:
+    return {"invitation_id": invitation.id, "group": invitation.group, "texted": False}
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def _open(session: Session, actor: str, selection: Selection, settings: Settings
         raise Conflict("panel_id", _("No panel member has confirmed yet."))
     after = After()
     rubric = rubric_of(selection)
+    seated = 0
     for member in sorted(members, key=lambda m: m.ticket):
         resident = session.get(Resident, member.resident_id)
         if resident is None or resident.phone is None:
@@ -83,6 +84,9 @@ def _open(session: Session, actor: str, selection: Selection, settings: Settings
         )
         session.add(juror)
         session.flush()
+        seated += 1
+        if resident.sms_opt_out_at is not None:  # seated all the same; a stopped number gets no text
+            continue
         body = render(
             "selection_interview_invite",
             resident.locale,
@@ -97,7 +101,7 @@ def _open(session: Session, actor: str, selection: Selection, settings: Settings
         "selection.interview.seat",
         "selection",
         selection.id,
-        {"jurors": len(after.texts), "criteria": [c.code for c in rubric]},
+        {"jurors": seated, "texted": len(after.texts), "criteria": [c.code for c in rubric]},
     )
     return after
 

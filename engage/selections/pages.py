@@ -10,15 +10,18 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.errors import EngageError, NotFound
-from engage.i18n import current_locale
+from engage.i18n import current_locale, for_resident
 from engage.i18n import gettext as _
+from engage.panels.models import PanelMember
+from engage.residents.models import Resident
 from engage.residents.signup_pages import RESIDENT
 from engage.selections import assessment, balloting, interviews, nominating, outcome, services
 from engage.selections.api import run
-from engage.selections.models import InvitationStage, StageKind
+from engage.selections.models import Invitation, InvitationStage, Juror, StageKind
 from engage.web.deps import DB, MAX_ID
 
 SelectionId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
@@ -163,10 +166,12 @@ class LinkPages(Controller):
 
     @get("/b/{token:str}", media_type=MediaType.HTML)
     async def ballot(self, db: DB, token: Token) -> Template:
+        await _speak_as_holder(db, token, InvitationStage.ASSESSMENT)
         return await _ballot_page(db, token, {}, {})
 
     @post("/b/{token:str}", media_type=MediaType.HTML)
     async def cast(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        await _speak_as_holder(db, token, InvitationStage.ASSESSMENT)
         ballot = await db.run_sync(lambda s: balloting.open_link(s, InvitationStage.ASSESSMENT, token))
         ratings = {a.id: data[f"a{a.id}"] for a in ballot.applicants if data.get(f"a{a.id}")}
         errors = {
@@ -188,10 +193,13 @@ class LinkPages(Controller):
 
     @get("/r/{token:str}", media_type=MediaType.HTML)
     async def speech(self, db: DB, token: Token) -> Template:
+        await _speak_as_holder(db, token, InvitationStage.SPEECH)
         return await _speech_page(db, token, {}, {})
 
     @post("/r/{token:str}", media_type=MediaType.HTML)
     async def rate(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        await _speak_as_holder(db, token, InvitationStage.SPEECH)
+
         def load(s: Session) -> tuple[balloting.Ballot, int]:
             ballot = balloting.open_link(s, InvitationStage.SPEECH, token)
             return ballot, services.rules_of(ballot.selection).speech_max_points
@@ -220,10 +228,12 @@ class LinkPages(Controller):
 
     @get("/s/{token:str}", media_type=MediaType.HTML)
     async def sheet(self, db: DB, token: Token) -> Template:
+        await _speak_as_holder(db, token, None)
         return await _sheet_page(db, token, {}, {})
 
     @post("/s/{token:str}", media_type=MediaType.HTML)
     async def score(self, db: DB, token: Token, data: Form) -> Template | Redirect:
+        await _speak_as_holder(db, token, None)
         sheet = await db.run_sync(lambda s: interviews.open_sheet(s, token))
         scores: dict[int, dict[str, Any]] = {}
         errors: dict[str, str] = {}
@@ -248,6 +258,26 @@ class LinkPages(Controller):
         if errors:
             return await _sheet_page(db, token, data, errors, 400)
         return Redirect(f"/s/{token}")
+
+
+async def _speak_as_holder(db: DB, token: str, stage: InvitationStage | None) -> None:
+    """A link's page speaks its holder's language (i18n.for_resident): a ballot's or a speech sheet's
+    invited resident, or (stage None) the juror holding an interview sheet."""
+    hashed = balloting.token_hash(token)
+    if stage is None:
+        query = (
+            select(Resident.locale)
+            .join(PanelMember, PanelMember.resident_id == Resident.id)
+            .join(Juror, Juror.member_id == PanelMember.id)
+            .where(Juror.token_hash == hashed)
+        )
+    else:
+        query = (
+            select(Resident.locale)
+            .join(Invitation, Invitation.resident_id == Resident.id)
+            .where(Invitation.token_hash == hashed, Invitation.stage == stage)
+        )
+    for_resident((await db.execute(query)).scalar())
 
 
 def _whole(text: str, top: int) -> int | None:

@@ -7,6 +7,11 @@ Routing, in this order:
    later jury invitations and nominations); each says whether the text was for it, first come first;
 3. the fallback, which answers everything else (the help text).
 
+A number that opted out (resident or not, `engage.sms.opt_outs`) hears nothing until it opts back in:
+only the keywords registered `while_opted_out` (START, HELP / 帮助, and STOP, which answers only the
+first time) reach their handlers; any other text, 参加 / JOIN included, is recorded and left unanswered.
+The answer to HELP tells such a number to send START first.
+
 Features register their handlers explicitly on the one dispatcher that `engage.sms.webhooks` builds.
 A handler never sends anything itself: it adds replies to the context, and `receive` turns them into
 queued messages in the same transaction as the handler's own changes.
@@ -29,11 +34,11 @@ from sqlalchemy.orm import selectinload
 
 from engage import i18n
 from engage.audit.services import record_async
-from engage.db import utcnow
 from engage.errors import InvalidInput
 from engage.phones import normalise
 from engage.residents.models import Resident
 from engage.settings import Settings
+from engage.sms import opt_outs
 from engage.sms.models import InboundMessage, SmsMessage
 from engage.sms.services import build_message
 from engage.sms.texts import render
@@ -99,6 +104,7 @@ class InboundContext:
     text: str
     word: str  # normalise_keyword(text)
     resident: Resident | None  # the resident with this number, roles loaded
+    opted_out: bool = False  # the number had opted out when the text arrived
     replies: list[Reply] = field(default_factory=list)
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -122,17 +128,28 @@ ConversationHandler = Callable[[InboundContext], Awaitable[bool]]  # True: the t
 class Dispatcher:
     def __init__(self) -> None:
         self._keywords: dict[str, tuple[str, KeywordHandler]] = {}
+        self._while_opted_out: set[str] = set()  # keywords an opted-out number may still use
         self._conversations: list[tuple[str, ConversationHandler]] = []
         self._fallback: tuple[str, KeywordHandler] | None = None
         self._opt_out_hooks: list[KeywordHandler] = []
 
-    def keyword(self, name: str, words: list[str] | dict[str, str], handler: KeywordHandler) -> None:
-        """`handler` answers any text that is exactly one of `words` (after normalise_keyword)."""
+    def keyword(
+        self,
+        name: str,
+        words: list[str] | dict[str, str],
+        handler: KeywordHandler,
+        *,
+        while_opted_out: bool = False,
+    ) -> None:
+        """`handler` answers any text that is exactly one of `words` (after normalise_keyword); with
+        `while_opted_out`, also from a number that opted out (the handler must then honour that)."""
         for word in words:
             key = normalise_keyword(word)
             if key in self._keywords:
                 raise ValueError(f"keyword {key!r} is already handled by {self._keywords[key][0]}")
             self._keywords[key] = (name, handler)
+            if while_opted_out:
+                self._while_opted_out.add(key)
 
     def conversation(self, name: str, handler: ConversationHandler) -> None:
         """`handler` is asked, in registration order, whether a non-keyword text answers it."""
@@ -151,6 +168,8 @@ class Dispatcher:
 
     async def dispatch(self, context: InboundContext) -> str:
         """Hand the text to its handler; returns the handler's name."""
+        if context.opted_out and context.word not in self._while_opted_out:
+            return "opted-out"
         if context.word in self._keywords:
             name, keyword_handler = self._keywords[context.word]
             await keyword_handler(context)
@@ -201,6 +220,7 @@ async def receive(
         )
     ).scalar_one_or_none()
     context = InboundContext(db, redis, settings, phone, body.strip(), normalise_keyword(body), resident)
+    context.opted_out = await opt_outs.opted_out(db, phone, resident)
     seen.handler = await dispatcher.dispatch(context)
     messages = _reply_messages(context)
     db.add_all(messages)
@@ -242,19 +262,19 @@ async def audit_resident(db: AsyncSession, resident: Resident, action: str, **de
 
 
 async def opt_in(context: InboundContext) -> None:
-    """START: texts again for a resident who had stopped them."""
+    """START: texts again for a number that had stopped them; from any other number, the same
+    confirmation (it asked for texts, and gets them)."""
     resident = context.resident
-    if resident is None:
-        await help_text(context)
-        return
-    if resident.sms_opt_out_at is not None:
-        resident.sms_opt_out_at = None
+    resident_was_out = resident is not None and resident.sms_opt_out_at is not None
+    await opt_outs.start(context.db, context.phone, resident)
+    if resident is not None and resident_was_out:
         await audit_resident(context.db, resident, "resident.sms_opt_in")
-    context.reply("sms_start", resident.locale)
+    context.reply("sms_start", context.locale_for(START_WORDS[context.word]))
 
 
 async def help_keyword(context: InboundContext) -> None:
-    context.reply("sms_help", HELP_WORDS[context.word])  # asked in a language: answered in it
+    locale = HELP_WORDS[context.word]  # asked in a language: answered in it
+    context.reply("sms_help_stopped" if context.opted_out else "sms_help", locale)
 
 
 async def help_text(context: InboundContext) -> None:
@@ -266,14 +286,17 @@ def register_basics(dispatcher: Dispatcher) -> None:
 
     async def opt_out(context: InboundContext) -> None:
         resident = context.resident
-        if resident is not None and resident.sms_opt_out_at is None:
-            resident.sms_opt_out_at = utcnow()
+        resident_was_in = resident is not None and resident.sms_opt_out_at is None
+        await opt_outs.stop(context.db, context.phone, resident)
+        if resident is not None and resident_was_in:
             await audit_resident(context.db, resident, "resident.sms_opt_out")
         await dispatcher.opted_out(context)  # open conversations end with it
+        if context.opted_out:
+            return  # told once already; a stopped number hears nothing more
         # Twilio itself blocks texts after its STOP words; the reply is recorded all the same.
         context.reply("sms_stop", context.locale_for(STOP_WORDS[context.word]))
 
-    dispatcher.keyword("stop", STOP_WORDS, opt_out)
-    dispatcher.keyword("start", START_WORDS, opt_in)
-    dispatcher.keyword("help", HELP_WORDS, help_keyword)
+    dispatcher.keyword("stop", STOP_WORDS, opt_out, while_opted_out=True)
+    dispatcher.keyword("start", START_WORDS, opt_in, while_opted_out=True)
+    dispatcher.keyword("help", HELP_WORDS, help_keyword, while_opted_out=True)
     dispatcher.fallback("help", help_text)

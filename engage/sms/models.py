@@ -67,3 +67,15 @@ class InboundMessage(Base):
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)
     handler: Mapped[str] = mapped_column(String(32), default="")  # which handler took it, for operators
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OptOut(Base):
+    """A number that asked for no more texts (STOP, TD, 退订...), whether it belongs to a resident or
+    not, until it sends START. The number itself is kept: an opt-out cannot be honoured without it.
+    A resident's own `sms_opt_out_at` is kept in step, for the queries that pick recipients."""
+
+    __tablename__ = "sms_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164; never log it
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

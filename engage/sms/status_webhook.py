@@ -1,7 +1,7 @@
 """POST /webhooks/twilio/status: the gateway's delivery reports for the texts we sent.
 
-Signed like the inbound webhook (the same check, from engage.sms.webhooks) and kept out of the OpenAPI
-document. Idempotent: a report repeats or arrives late without moving a message backwards. A MessageSid
+Signed like the inbound webhook (the same check, from engage.sms.webhooks) and listed with it under
+"webhooks" in the OpenAPI document. Idempotent: a report repeats or arrives late without moving a message backwards. A MessageSid
 we never sent is answered 200 and ignored, so Twilio stops retrying it.
 """
 
@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from sqlalchemy import select
 
 from engage.db import utcnow
+from engage.sms import webhook_docs
 from engage.sms.delivery import STATUS_CALLBACK_PATH, delivery_status, moves_forward
 from engage.sms.models import DeliveryStatus, SmsMessage
 from engage.sms.webhooks import _verified_form
@@ -23,7 +24,20 @@ from engage.web.deps import DB
 log = logging.getLogger(__name__)
 
 
-@post(STATUS_CALLBACK_PATH, include_in_schema=False, status_code=200)
+@post(
+    STATUS_CALLBACK_PATH,
+    status_code=200,
+    media_type="text/plain",
+    tags=["webhooks"],
+    summary="Twilio: a delivery report for a text we sent (signed with X-Twilio-Signature)",
+    description=(
+        "A report never moves a message backwards; one for a text we never sent, or with a status we do "
+        "not know, is answered 200 and ignored, so Twilio stops retrying it. " + webhook_docs.SIGNATURE_RULE
+    ),
+    response_description="an empty body",
+    operation_class=webhook_docs.signed_form(webhook_docs.STATUS_FIELDS, ["MessageSid", "MessageStatus"]),
+    responses={403: webhook_docs.FORBIDDEN},
+)
 async def twilio_status(request: Request[Any, Any, Any], db: DB, state: State) -> Response[str]:
     params = await _verified_form(request, state.settings)
     sid = params.get("MessageSid", "").strip()

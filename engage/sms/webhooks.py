@@ -1,8 +1,8 @@
 """Gateway webhooks. Twilio posts every text sent to our number to /webhooks/twilio/inbound.
 
 CSRF does not apply here (see create_app): the request proves itself with X-Twilio-Signature, an HMAC
-of our public URL and the posted parameters under the account's auth token. The endpoint is not part of
-the public API, so it stays out of the OpenAPI document; Twilio's webhook contract describes it.
+of our public URL and the posted parameters under the account's auth token. The OpenAPI document lists
+it under "webhooks" (engage.sms.webhook_docs): its form fields, the signature rule and its answers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.datastructures import ResponseSpec
 from twilio.request_validator import RequestValidator
 
 from engage import jobs
@@ -23,8 +24,8 @@ from engage.queues import QueueName
 from engage.residents import sms_signup
 from engage.selections import sms_replies as selection_replies
 from engage.settings import Settings
-from engage.sms import inbound
-from engage.web.deps import DB
+from engage.sms import inbound, webhook_docs
+from engage.web.deps import DB, Problem
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,24 @@ async def _verified_form(request: Request[Any, Any, Any], settings: Settings) ->
     return {key: str(value) for key, value in form.items()}
 
 
-@post("/webhooks/twilio/inbound", include_in_schema=False, status_code=200)
+@post(
+    "/webhooks/twilio/inbound",
+    status_code=200,
+    media_type="text/xml",
+    tags=["webhooks"],
+    summary="Twilio: a text sent to our number (signed with X-Twilio-Signature)",
+    description=(
+        "Handled once per MessageSid (a redelivery changes nothing); the reply, if any, is queued and sent "
+        "as a separate message, so the answer is always an empty TwiML document. "
+        + webhook_docs.SIGNATURE_RULE
+    ),
+    response_description='an empty TwiML document: <?xml version="1.0" encoding="UTF-8"?><Response/>',
+    operation_class=webhook_docs.signed_form(webhook_docs.INBOUND_FIELDS, ["MessageSid", "From"]),
+    responses={
+        400: ResponseSpec(Problem, description="MessageSid missing or longer than 64 characters"),
+        403: webhook_docs.FORBIDDEN,
+    },
+)
 async def twilio_inbound(request: Request[Any, Any, Any], db: DB, state: State) -> Response[str]:
     """An incoming SMS: handled once per MessageSid; replies go out through our own queue."""
     settings: Settings = state.settings
