@@ -84,6 +84,7 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
         children.append(redis_process)
         print(f"Embedded Redis at {redis_url}")
     env["REDIS_URL"] = redis_url
+    env["PORT"] = str(port)  # the worker writes the links: they must name the port served
     python = sys.executable
     children.append(subprocess.Popen([python, "-m", "engage", "worker"], env=env))  # noqa: S603
     children.append(
