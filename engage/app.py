@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -109,6 +109,10 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
     ).strftime(fmt)
+    # Open-data views carry ISO text; pages show the same moment in local time.
+    environment.filters["local_iso"] = lambda text, fmt="%Y-%m-%d %H:%M": (
+        datetime.fromisoformat(text).astimezone(settings.tz).strftime(fmt)
+    )
     return JinjaTemplateEngine.from_environment(environment)
 
 

@@ -16,7 +16,7 @@ from engage.errors import EngageError, NotFound
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.residents.signup_pages import RESIDENT
-from engage.selections import assessment, balloting, interviews, nominating, outcome, services
+from engage.selections import assessment, balloting, interviews, labels, nominating, outcome, services
 from engage.selections.api import run
 from engage.selections.models import InvitationStage, StageKind
 from engage.web.deps import DB, MAX_ID
@@ -41,7 +41,14 @@ class PublicSelectionPages(Controller):
     async def show(self, db: DB, selection_id: SelectionId) -> Template:
         locale = current_locale.get()
         view = await db.run_sync(lambda s: _public(s, selection_id, locale))
-        return Template("pages/selections/show.html", context={"v": view, "locale": locale})
+        context = {
+            "v": view,
+            "locale": locale,
+            "selection_status": labels.selection_status,
+            "stage_status": labels.stage_status,
+            "applicant_status": labels.applicant_status,
+        }
+        return Template("pages/selections/show.html", context=context)
 
     @get("/{selection_id:int}/open-data.json")
     async def open_json(self, db: DB, selection_id: SelectionId) -> dict[str, Any]:
