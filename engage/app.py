@@ -48,6 +48,8 @@ from engage.panels.link_pages import InvitationLinkPages
 from engage.panels.pages import PanelPages
 from engage.panels.public import PublicPanelFiles, PublicPanelPages
 from engage.residents import organizer_api, organizer_pages
+from engage.residents.communities_api import CommunityController, VocabularyApi
+from engage.residents.communities_pages import CommunityPages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
 from engage.selections.api import ParticipationApi, SelectionController
@@ -178,6 +180,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         JoinPages,
         MePages,
         SignupApi,
+        CommunityController,
+        VocabularyApi,
+        CommunityPages,
         organizer_api.ResidentController,
         organizer_pages.ResidentPages,
         PanelController,

@@ -208,7 +208,7 @@ class SelectionController(Controller):
     @post(
         summary="Create a draft selection: posts, timetable, rubric, rules",
         guards=[staff],
-        responses=problems(400, 401, 403),
+        responses=problems(400, 401, 403, 422),
     )
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[SelectionIn]
@@ -335,7 +335,7 @@ class SelectionController(Controller):
         "/{selection_id:int}/invitations",
         summary="Invite evaluators (assessment) or speech raters; each gets a personal link by SMS",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def invite(
         self,
@@ -370,7 +370,7 @@ class SelectionController(Controller):
         summary="Record whether a nominee consented to be named",
         guards=[staff],
         status_code=200,
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def consent(
         self,
