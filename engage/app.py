@@ -62,6 +62,7 @@ from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
+from engage.web.dev import reply as outbox_reply
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import RotatingSessionConfig
 
@@ -198,7 +199,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:
-        route_handlers.append(outbox)
+        route_handlers += [outbox, outbox_reply]
 
     return Litestar(
         route_handlers=route_handlers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import phonenumbers
 from redis.asyncio import Redis
@@ -133,8 +134,21 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
             )
         raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
     await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
+    if row.registered:
+        await confirm_invitation(db, phone, now)
     await db.commit()
     return bool(row.registered)
+
+
+async def confirm_invitation(db: AsyncSession, phone: str, now: datetime) -> None:
+    """Someone imported from a roster and invited by text, proving the number with a code (on /join or
+    through the API), has confirmed the invitation, as a reply of 1 would: they become verified."""
+    resident = (await db.execute(select(Resident).where(Resident.phone == phone))).scalar_one_or_none()
+    if resident is None or resident.verified_at is not None or resident.invited_at is None:
+        return
+    resident.verified_at = now
+    actor = f"resident:{resident.pseudonym}"
+    await record_async(db, actor, "resident.confirm", "resident", resident.pseudonym, {"via": "code"})
 
 
 def _with_everything(query: Select[Resident]) -> Select[Resident]:
