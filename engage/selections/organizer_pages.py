@@ -166,7 +166,10 @@ class SelectionPages(Controller):
             elif what == "admit":
                 await run(db, lambda s: nominating.admit(s, actor, selection_id, target))
             elif what == "withdraw":
-                await run(db, lambda s: services.withdraw_applicant(s, actor, selection_id, target))
+                objection = str(form.get("objection") or "").strip()[:20] or None
+                await run(
+                    db, lambda s: services.withdraw_applicant(s, actor, selection_id, target, objection)
+                )
             elif what == "absent":
                 await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, target))
             else:

@@ -83,10 +83,10 @@ def local_moment(moment: datetime, settings: Settings) -> str:
 
 
 def appointment_bodies(proposed: list[tuple[str, str, str]], closes: str, link: str) -> list[tuple[str, str]]:
-    """The appointment notice, longest first (the first that fits the SMS limit is sent; the page shows
-    the same text). `proposed` is (name, post in Chinese, post in English). Every version names the
-    closing moment of the objection period and links the selection's page; only the longest names the
-    posts beside the people."""
+    """The appointment notice, longest first: in each language the first that fits the SMS limit is
+    the notice's text, texted and shown on its page. `proposed` is (name, post in Chinese, post in
+    English). Every version states the closing moment of the objection period and links the
+    selection's page, which names everyone with their post whatever length was chosen."""
     with_posts_zh = "；".join(f"{name}（{post_zh}）" for name, post_zh, _en in proposed)
     with_posts_en = "; ".join(f"{name} ({post_en})" for name, _zh, post_en in proposed)
     names_zh = "、".join(name for name, _zh, _en in proposed)
