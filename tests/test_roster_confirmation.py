@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engage.app import create_app
 from engage.audit.models import AuditEntry
-from engage.residents.models import Community, Resident
+from engage.residents.models import Community, Resident, ResidentRole
 from engage.settings import Settings
 from tests.conftest import make_settings, run_jobs
 from tests.support import csrf_token, token_for
@@ -72,6 +72,11 @@ def test_a_rostered_expert_who_signs_in_at_join_with_a_code_is_verified(
     assert _resident(db, "+8613900139001").verified_at is not None
     assert _resident(db, "+8613900139002").verified_at is None  # only the one who proved the number
     assert _confirmations(db) == [{"via": "code"}]
+    # The judge role's consent is dated by the resident's confirmation, not by the organizer's import.
+    confirmed, waiting = _resident(db, "+8613900139001"), _resident(db, "+8613900139002")
+    [judge] = db.execute(select(ResidentRole).where(ResidentRole.resident_id == confirmed.id)).scalars()
+    [proposed] = db.execute(select(ResidentRole).where(ResidentRole.resident_id == waiting.id)).scalars()
+    assert judge.consented_at == confirmed.verified_at and proposed.consented_at < judge.consented_at
 
 
 def test_the_apis_verify_confirms_a_rostered_deputy_too(
@@ -110,6 +115,7 @@ def test_in_dev_the_outbox_answers_a_text_through_the_signed_inbound_path(
     )
     assert replied.status_code == 303, replied.text
     assert _resident(db, "+8613900139001").verified_at is not None  # as if replied from the phone
+    assert _confirmations(db) == [{"via": "sms"}]
     run_jobs(settings)
     assert len(_texts_to(settings, "+8613900139001")) == 2  # the invitation, and the answer to "1"
     # The webhook itself still takes only signed posts: a forged one changes nothing.

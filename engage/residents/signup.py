@@ -26,6 +26,7 @@ from engage.residents.models import (
     Community,
     Resident,
     ResidentRole,
+    ResidentRoleKind,
     Source,
     Subscription,
     SubscriptionKind,
@@ -142,13 +143,23 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
 
 async def confirm_invitation(db: AsyncSession, phone: str, now: datetime) -> None:
     """Someone imported from a roster and invited by text, proving the number with a code (on /join or
-    through the API), has confirmed the invitation, as a reply of 1 would: they become verified."""
+    through the API), has confirmed the invitation, as a reply of 1 would."""
     resident = (await db.execute(select(Resident).where(Resident.phone == phone))).scalar_one_or_none()
-    if resident is None or resident.verified_at is not None or resident.invited_at is None:
-        return
+    if resident is not None and resident.verified_at is None and resident.invited_at is not None:
+        await confirm(db, resident, now, "code")
+
+
+async def confirm(db: AsyncSession, resident: Resident, now: datetime, via: str) -> None:
+    """A rostered resident confirms: verified from now, and the judge role's consent dated now (the
+    import only proposed the role; agreeing to it is the resident's act)."""
     resident.verified_at = now
+    await db.execute(
+        update(ResidentRole)
+        .where(ResidentRole.resident_id == resident.id, ResidentRole.role == ResidentRoleKind.JUDGE.value)
+        .values(consented_at=now, consent_version=CONSENT_VERSION)
+    )
     actor = f"resident:{resident.pseudonym}"
-    await record_async(db, actor, "resident.confirm", "resident", resident.pseudonym, {"via": "code"})
+    await record_async(db, actor, "resident.confirm", "resident", resident.pseudonym, {"via": via})
 
 
 def _with_everything(query: Select[Resident]) -> Select[Resident]:
