@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar.testing import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.notices.models import Notice
 from engage.notices.objection_models import NoticePeriod
 from engage.notices.period import calendar_for
+from engage.panels.models import PanelMember
 from engage.seed import seed_demo
 from engage.selections.demo import seed_selections
+from engage.selections.models import Juror
 from engage.settings import Settings
 
 
@@ -45,6 +48,11 @@ def test_demo_has_a_finished_and_a_running_selection(
     assert datetime.fromisoformat(stage["closes_at"]) == period.closes_at
     assert period.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") in notice.body_zh
     assert stage["appointed_notice_id"] is not None
+    # Its panel's record agrees with the interview: every juror who scored attended, the absent did not.
+    jurors = db.execute(select(Juror).where(Juror.selection_id == demo.finished_id)).scalars().all()
+    statuses = {db.get(PanelMember, j.member_id).status for j in jurors if not j.absent}  # type: ignore[union-attr]
+    assert statuses == {"attended"}
+    assert {db.get(PanelMember, j.member_id).status for j in jurors if j.absent} == {"confirmed"}  # type: ignore[union-attr]
 
     running = client.get(f"/selections/{demo.in_progress_id}/open-data.json").json()
     assert [s["status"] for s in running["stages"]][:3] == ["closed", "open", "pending"]

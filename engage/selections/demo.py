@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engage.audit.services import record
 from engage.db import async_session_factory, make_async_engine, make_sync_engine, utcnow
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objection_models import NoticePeriod
@@ -292,6 +293,7 @@ def _finished(session: Session, settings: Settings, rng: random.Random, panel_id
         }
         interviews.submit(session, token, scores)
     services.close_stage(session, ACTOR, selection.id, StageKind.INTERVIEW, settings)
+    _checked_in(session, selection.id, panel_id)
     services.open_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
     services.close_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
     published = selection.stage(StageKind.PUBLIC_NOTICE).opens_at  # on the (past) timetable
@@ -299,6 +301,17 @@ def _finished(session: Session, settings: Settings, rng: random.Random, panel_id
     _period_over(session, settings, selection, published)
     services.close_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
     return selection.id
+
+
+def _checked_in(session: Session, selection_id: int, panel_id: int) -> None:
+    """On the interview day every juror who came checked in, so the panel's record agrees with the
+    selection's: those who scored attended, the absent one did not."""
+    for juror in interviews.jurors(session, selection_id):
+        member = session.get(PanelMember, juror.member_id)
+        if juror.absent or member is None or member.status != MemberStatus.CONFIRMED:
+            continue
+        member.status, member.checked_in_at = MemberStatus.ATTENDED.value, utcnow()
+        record(session, ACTOR, "panel.check_in", "panel", panel_id, {"member": member.pseudonym})
 
 
 def _period_over(session: Session, settings: Settings, selection: Selection, published: datetime) -> None:
