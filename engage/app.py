@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -49,6 +49,8 @@ from engage.panels.pages import PanelPages
 from engage.panels.public import PublicPanelFiles, PublicPanelPages
 from engage.queues import connection_options
 from engage.residents import organizer_api, organizer_pages
+from engage.residents.communities_api import CommunityController, VocabularyApi
+from engage.residents.communities_pages import CommunityPages
 from engage.residents.signup_api import SignupApi
 from engage.residents.signup_pages import JoinPages, MePages
 from engage.selections.api import ParticipationApi, SelectionController
@@ -61,6 +63,7 @@ from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
+from engage.web.dev import reply as outbox_reply
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
@@ -113,6 +116,10 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
     ).strftime(fmt)
+    # Open-data views carry ISO text; pages show the same moment in local time.
+    environment.filters["local_iso"] = lambda text, fmt="%Y-%m-%d %H:%M": (
+        datetime.fromisoformat(text).astimezone(settings.tz).strftime(fmt)
+    )
     return JinjaTemplateEngine.from_environment(environment)
 
 
@@ -178,6 +185,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         JoinPages,
         MePages,
         SignupApi,
+        CommunityController,
+        VocabularyApi,
+        CommunityPages,
         organizer_api.ResidentController,
         organizer_pages.ResidentPages,
         PanelController,
@@ -193,7 +203,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ]
     if settings.is_dev:
-        route_handlers.append(outbox)
+        route_handlers += [outbox, outbox_reply]
 
     return Litestar(
         route_handlers=route_handlers,

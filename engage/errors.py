@@ -4,7 +4,10 @@ browsers. Every error names the field it is about, so a form can show it next to
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
@@ -28,6 +31,22 @@ class EngageError(Exception):
 
 class InvalidInput(EngageError):
     status_code = 400
+
+
+class UnknownValue(InvalidInput):
+    """Input naming something that does not exist (a community, a category, an option): 422, naming
+    the field and listing what it may name, so a caller can correct it without guessing."""
+
+    status_code = 422
+
+    def __init__(self, field: str, value: object, allowed: Sequence[object]) -> None:
+        self.allowed = [str(option) for option in allowed]
+        detail = _("%(field)s: unknown value “%(value)s”; choose one of: %(allowed)s") % {
+            "field": field,
+            "value": value,
+            "allowed": ", ".join(self.allowed),
+        }
+        super().__init__(field, detail)
 
 
 class NotFound(EngageError):
@@ -94,7 +113,8 @@ def _answer(
 def engage_error_handler(request: Request[Any, Any, Any], exc: EngageError) -> Response[Any]:
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return _answer(request, exc.status_code, exc.detail, exc.field, headers)
+    extra = {"allowed": exc.allowed} if isinstance(exc, UnknownValue) else None
+    return _answer(request, exc.status_code, exc.detail, exc.field, headers, extra)
 
 
 def redis_error_handler(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
@@ -117,8 +137,62 @@ def _problem_field(problem: dict[str, Any]) -> str | None:
     return str(key) if key else None
 
 
+_ENUM_PROBLEM = re.compile(r"Invalid enum value (.+?)(?: - at `[^`]*`)?$")
+
+
+def _options_at(annotation: Any, path: str) -> list[str] | None:
+    """The options of the enum (or Literal) a JSON path of a request body leads to: `roles[0]` in
+    Registration is a ResidentRoleKind."""
+    current = annotation
+    for part in re.findall(r"\w+|\[\d+\]", path):
+        current = _unwrap(current)
+        if part.startswith("["):
+            args = get_args(current)
+            current = args[0] if args else None
+        else:
+            hints = get_type_hints(current, include_extras=True) if isinstance(current, type) else {}
+            current = hints.get(part)
+        if current is None:
+            return None
+    current = _unwrap(current)
+    if get_origin(current) is Literal:
+        return [str(option) for option in get_args(current)]
+    if isinstance(current, type) and issubclass(current, Enum):
+        return [str(member.value) for member in current]
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Annotated[X, ...] -> X; X | None -> X."""
+    while get_origin(annotation) is Annotated or (
+        get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation)
+    ):
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        else:
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def _unknown_option(request: Request[Any, Any, Any], problems: list[dict[str, Any]]) -> UnknownValue | None:
+    """A body value outside its enum: the same 422, naming the field and listing the options, as the
+    values only the database knows (communities) get from the services."""
+    found = _ENUM_PROBLEM.match(str(problems[0].get("message", ""))) if problems else None
+    field = _problem_field(problems[0]) if problems else None
+    if found is None or field is None:
+        return None
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    options = _options_at(data.annotation, field) if data is not None else None
+    if options is None:
+        return None
+    return UnknownValue(field, found.group(1).strip("'\""), options)
+
+
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     problems = [p for p in exc.extra if isinstance(p, dict)] if isinstance(exc.extra, list) else []
+    unknown = _unknown_option(request, problems)
+    if unknown is not None:
+        return engage_error_handler(request, unknown)
     field = _problem_field(problems[0]) if problems else None
     missing = _MISSING_PARAMETER.search(exc.detail or "")
     if field is None and missing:

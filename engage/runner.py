@@ -97,6 +97,7 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
         children.append(Child("redis", lambda: start(settings.var_dir, port=redis_port)[1], redis_process))
         print(f"Embedded Redis at {redis_url}")
     env["REDIS_URL"] = redis_url
+    env["PORT"] = str(port)  # the worker writes the links: they must name the port served
     python = sys.executable
     web = [python, "-m", "engage", "serve", "--host", host, "--port", str(port)]
     children.append(Child("worker", lambda: subprocess.Popen([python, "-m", "engage", "worker"], env=env)))  # noqa: S603

@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = None
     twilio_from: str | None = None
     twilio_api_base_url: str | None = None
-    public_base_url: str = "http://127.0.0.1:8000"
+    # The address links in texts point at. Unset, it is this machine on PORT, so that `PORT=9000 make
+    # run` texts links that open; production sets it to the public https address.
+    public_base_url: str = ""  # filled in by _complete when unset
+    port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET_KEY
     default_region: str = "CN"
     timezone: str = "Asia/Shanghai"
@@ -169,6 +172,8 @@ class Settings(BaseSettings):
     def _complete(self) -> Self:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'engage.db'}")
+        if not self.public_base_url:  # unset, or set empty (the validator gives None)
+            object.__setattr__(self, "public_base_url", f"http://127.0.0.1:{self.port}")
         if self.engage_env is not Environment.DEV and self.secret_key == DEV_SECRET_KEY:
             raise ConfigError("SECRET_KEY", f"required when ENGAGE_ENV={self.engage_env.value}")
         if len(self.secret_key) < 16:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -82,6 +83,11 @@ def test_engage_run_serves_health_and_delivers_to_the_console_outbox(tmp_path: P
         assert health == {"status": "ok", "database": "ok", "redis": "ok"}
         children = psutil.Process(run.pid).children(recursive=True)
         assert len(children) >= 3  # redis, worker, web
+        # PUBLIC_BASE_URL is unset: the demo's texts link to the port being served, not to 8000.
+        with sqlite3.connect(tmp_path / "var" / "engage.db") as database:
+            bodies = [row[0] for row in database.execute("SELECT body FROM sms_messages")]
+        urls = [url for body in bodies for url in re.findall(r"https?://[^\s，。；：）]+", body)]
+        assert urls and all(u.startswith(f"{url}/") for u in urls), urls[:3]
 
         sent = subprocess.run(
             [sys.executable, "-m", "engage", "sms", "send", "138 0013 8000", "演示短信 demo"],

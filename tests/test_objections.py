@@ -468,11 +468,11 @@ def test_a_named_objector_is_texted_once_when_the_objection_is_decided(
 @pytest.mark.parametrize(
     ("body", "field", "status"),
     [
-        ({"status": "maybe"}, "status", 400),
+        ({"status": "maybe"}, "status", 422),  # names no status: the answer lists the valid ones
         ({"status": "rejected", "reply": "no", "action": "extend", "days": 2}, "action", 400),
         ({"status": "upheld", "reply": "yes", "action": "extend"}, "days", 400),
         ({"status": "upheld", "reply": "yes", "action": "extend", "days": 0}, "days", 400),
-        ({"status": "upheld", "reply": "yes", "action": "delete"}, "action", 400),
+        ({"status": "upheld", "reply": "yes", "action": "delete"}, "action", 422),
     ],
 )
 def test_bad_answers_are_refused_naming_the_field(

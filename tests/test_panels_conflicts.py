@@ -191,7 +191,11 @@ def test_declared_conflicts_are_recorded_listed_and_removed(
 
     for body, field, status in (
         ({"resident_id": 999999, "kind": "family", "candidate": "王明"}, "resident_id", 404),
-        ({"resident_id": resident.id, "kind": "cousin", "candidate": "王明"}, "kind", 400),
+        (
+            {"resident_id": resident.id, "kind": "cousin", "candidate": "王明"},
+            "kind",
+            422,
+        ),  # names no kind: the answer lists them
         ({"resident_id": resident.id, "kind": "other", "candidate": "   "}, "candidate", 400),
         ({"resident_id": resident.id, "kind": "other", "candidate": "王\x00明"}, "candidate", 400),
     ):

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from engage.audit.models import AuditEntry
 from engage.notices.objection_models import NoticePeriod
+from engage.notices.period import calendar_for
 from engage.panels.models import Panel
 from engage.residents import tokens
 from engage.residents.models import (
@@ -28,7 +29,7 @@ from engage.residents.models import (
     ResidentRole,
     ResidentRoleKind,
 )
-from engage.selections.models import AssessmentCount, InterviewScore, Nomination
+from engage.selections.models import AssessmentCount, InterviewScore, Nomination, Post
 from engage.sms.models import SmsMessage
 from tests.conftest import run_jobs
 from tests.test_panels import District, create_panel, district, phones_by_pseudonym  # noqa: F401
@@ -481,53 +482,152 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     assert "deviation" in api.ok("GET", f"/selections/{sid}")  # for organizers ...
     assert "private" not in json.dumps(api.public("GET", f"/selections/{sid}/open-data.json").json())
 
-    # 7. Result and appointment notices, by SMS to every subscriber.
+    # 7. The result proposes (拟任); nobody is appointed before the appointment notice's period.
     result = api.ok("POST", f"/selections/{sid}/stages/result/open")
-    appointed = {a["name"] for a in result["applicants"] if a["status"] == "appointed"}
+    proposed = {a["name"] for a in result["applicants"] if a["status"] == "proposed"}
     winners = {p["ranking"][0]["name"] for p in interview["posts"]} | {
         p["ranking"][1]["name"] for p in interview["posts"] if p["post_id"] == post_b
     }
-    assert appointed == winners and len(appointed) == 3
+    assert proposed == winners and len(proposed) == 3
+    assert not any(a["status"] == "appointed" for a in result["applicants"])
     api.ok("POST", f"/selections/{sid}/stages/result/close")
-    api.ok("POST", f"/selections/{sid}/stages/public_notice/open")
+    opened = api.ok("POST", f"/selections/{sid}/stages/public_notice/open")
     run_jobs(settings)
     for subscriber in subscribers:
         bodies = [m.body for m in district.fake.messages_to(subscriber.phone)]
         assert any("最终结果" in b or "final result" in b for b in bodies)
         assert any("任前公示" in b or "appointment notice" in b for b in bodies)
-    # The public notice period: an objection filed from the notice and answered by staff; the
-    # selection ends only when the period has run out, and then by itself.
-    appointment_notice = api.ok("GET", f"/selections/{sid}")["stages"][5]["notice_id"]
+
+    # The appointment notice names each proposed appointee with the post, links the selection's page
+    # and states the real closing moment: the calendar's answer for its publication, in local time.
+    appointment_notice = opened["stages"][5]["notice_id"]
+    notice = api.ok("GET", f"/notices/{appointment_notice}")
     period = api.public("GET", f"/api/v1/notices/{appointment_notice}/period").json()
     assert period["state"] == "open" and period["days"] == 5, period
-    filed = api.public(
-        "POST",
-        f"/api/v1/notices/{appointment_notice}/objections",
-        json={"reason": "拟任人选的工作经历与公告条件不符，请核实。"},
-    )
-    assert filed.status_code == 201, filed.text
-    reference = filed.json()["reference"]
-    objection = api.ok("GET", f"/notices/{appointment_notice}/objections")[0]
-    assert objection["reference"] == reference and objection["status"] == "received"
+    published = datetime.fromisoformat(period["opens_at"])
+    closes = calendar_for(settings).add_working_days(published, 5)
+    assert datetime.fromisoformat(period["closes_at"]) == closes > published
+    closes_local = closes.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    assert closes_local.endswith(" 17:30")
+    selection_url = f"{settings.public_base_url}/selections/{sid}"
+    post_titles = {p.id: p.title_zh for p in db.execute(select(Post)).scalars()}
+    named = [(a["name"], post_titles[a["post_id"]]) for a in result["applicants"] if a["name"] in winners]
+    for name, post_title in named:
+        assert f"{name}（{post_title}）" in notice["body_zh"], notice["body_zh"]
+    assert closes_local in notice["body_zh"] and closes_local in notice["body_en"]
+    assert selection_url in notice["body_zh"] and selection_url in notice["body_en"]
+    texts = [
+        m.body
+        for p in subscribers
+        for m in district.fake.messages_to(p.phone)
+        if "任前公示" in m.body or "appointment notice" in m.body
+    ]
+    assert len(texts) == len(subscribers) and any("任前公示" in body for body in texts)
+    for body in texts:
+        assert closes_local in body and selection_url in body, body
+        assert "2027-" not in body  # not the stage's timetable guess
+        if "任前公示" in body:  # the English title is longer: its text may leave the names to the page
+            assert all(f"{name}（{post}）" in body for name, post in named), body
+    page = api.public("GET", f"/notices/{appointment_notice}", headers={"Accept-Language": "zh-CN"})
+    assert closes_local in page.text and f'href="/selections/{sid}"' in page.text
+    stage = api.ok("GET", f"/selections/{sid}")["stages"][5]
+    assert datetime.fromisoformat(stage["closes_at"]) == closes  # one closing moment everywhere
+    shown = api.public("GET", f"/selections/{sid}", headers={"Accept-Language": "zh-CN"}).text
+    assert closes_local in shown and shown.count("拟任人选") >= 3
+
+    # An objection rejected changes nothing; one upheld with a suspension stops the period and puts
+    # the proposed on hold, on the record; a proposed appointee is withdrawn on that objection.
+    def file_objection(reason: str) -> tuple[str, int]:
+        filed = api.public(
+            "POST", f"/api/v1/notices/{appointment_notice}/objections", json={"reason": reason}
+        )
+        assert filed.status_code == 201, filed.text
+        listed = api.ok("GET", f"/notices/{appointment_notice}/objections")
+        return filed.json()["reference"], next(
+            o["id"] for o in listed if o["reference"] == filed.json()["reference"]
+        )
+
+    reference, objection_id = file_objection("拟任人选的工作经历与公告条件不符，请核实。")
     answered = api.ok(
         "PUT",
-        f"/notices/{appointment_notice}/objections/{objection['id']}",
+        f"/notices/{appointment_notice}/objections/{objection_id}",
         json={"status": "rejected", "reply": "经核实，工作经历符合条件。"},
     )
     assert answered["objection"]["status"] == "rejected"
     public_status = api.public("GET", f"/api/v1/objections/{reference}").json()
     assert public_status["status"] == "rejected" and "符合条件" in public_status["reply"]
     early = api("POST", f"/selections/{sid}/stages/public_notice/close")
-    assert early.status_code == 409 and "period runs until" in early.json()["detail"]
+    assert early.status_code == 409 and closes_local in early.json()["detail"], early.text
+
+    upheld_ref, upheld_id = file_objection("拟任人选隐瞒了兼职经历，有证明材料。")
+    api.ok(
+        "PUT",
+        f"/notices/{appointment_notice}/objections/{upheld_id}",
+        json={"status": "upheld", "reply": "经核实，情况属实，暂停公示。", "action": "suspend"},
+    )
+    held = api.ok("GET", f"/selections/{sid}")
+    assert {a["name"] for a in held["applicants"] if a["status"] == "suspended"} == winners
+    refused = api("POST", f"/selections/{sid}/stages/public_notice/close")
+    assert refused.status_code == 409 and "suspended" in refused.json()["detail"]
+    dropped = next(a for a in held["applicants"] if a["status"] == "suspended")
+    no_reason = api("POST", f"/selections/{sid}/applicants/{dropped['id']}/withdraw")
+    assert no_reason.status_code == 400 and no_reason.json()["field"] == "objection"
+    not_upheld = api(
+        "POST", f"/selections/{sid}/applicants/{dropped['id']}/withdraw", json={"objection": reference}
+    )
+    assert not_upheld.status_code == 400  # the rejected objection cannot withdraw anyone
+    gone = api.ok(
+        "POST", f"/selections/{sid}/applicants/{dropped['id']}/withdraw", json={"objection": upheld_ref}
+    )
+    assert gone == {"id": dropped["id"], "status": "withdrawn", "reason": "objection_upheld"}
+    db.expire_all()
+    on_record = [
+        e.details
+        for e in db.execute(select(AuditEntry).where(AuditEntry.subject_id == str(sid))).scalars()
+        if e.action in ("selection.notice_suspended", "selection.applicant.withdraw")
+    ]
+    assert {
+        "event": "suspended",
+        "objection": upheld_ref,
+        "applicants": sorted(a["id"] for a in held["applicants"] if a["status"] == "suspended"),
+    } in on_record
+    assert {"applicant_id": dropped["id"], "objection": upheld_ref} in on_record
+    shown = api.public("GET", f"/selections/{sid}", headers={"Accept-Language": "zh-CN"}).text
+    assert "暂缓任命" in shown and "因异议成立" in shown
+
+    resumed = api.ok("POST", f"/notices/{appointment_notice}/period/resume", json={"days": 2})
+    assert resumed["state"] == "extended"
+    back = api.ok("GET", f"/selections/{sid}")
+    remaining = {a["name"] for a in back["applicants"] if a["status"] == "proposed"}
+    assert remaining == winners - {dropped["name"]}
+    assert datetime.fromisoformat(back["stages"][5]["closes_at"]) == datetime.fromisoformat(
+        resumed["closes_at"]
+    )
+
+    # The period runs out: the proposed become appointed when it closes, and a notice says so.
     db.expire_all()
     notice_period = db.get(NoticePeriod, appointment_notice)
     assert notice_period is not None
-    notice_period.closes_at = datetime.now(UTC) - timedelta(minutes=1)  # the five working days pass
+    notice_period.closes_at = datetime.now(UTC) - timedelta(minutes=1)  # the working days pass
     db.commit()
     context.use(settings)
     assert close_period(appointment_notice) is True
     finished = api.ok("GET", f"/selections/{sid}")
     assert finished["status"] == "finished" and finished["stages"][5]["status"] == "closed"
+    appointed = {a["name"] for a in finished["applicants"] if a["status"] == "appointed"}
+    assert appointed == remaining and len(appointed) == 2
+    disclosed = api.ok("GET", f"/notices/{finished['stages'][5]['appointed_notice_id']}")
+    assert (
+        all(name in disclosed["body_zh"] for name in appointed)
+        and dropped["name"] not in disclosed["body_zh"]
+    )
+    assert disclosed["title_zh"].endswith("任命")
+
+    # Every link in every text queued during the selection points at PUBLIC_BASE_URL.
+    db.expire_all()
+    sent = [m.body for m in db.execute(select(SmsMessage)).scalars()]
+    urls = [url for body in sent for url in re.findall(r"https?://[^\s，。；：）]+", body)]
+    assert urls and all(url.startswith(settings.public_base_url + "/") for url in urls)
 
     # 8. Open data: everything public, nothing personal.
     data = api.public("GET", f"/selections/{sid}/open-data.json").json()

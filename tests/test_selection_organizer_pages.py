@@ -7,7 +7,7 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engage.selections.models import Selection
+from engage.selections.models import Applicant, Selection
 from engage.settings import Settings
 from tests.support import csrf_token, organizer, sign_in
 
@@ -61,3 +61,28 @@ def test_an_auditor_reads_without_buttons(settings: Settings, client: TestClient
     page = client.get(path, headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "Publish" not in page.text
     assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_a_proposed_appointee_is_withdrawn_on_the_page_only_with_an_upheld_objection(
+    settings: Settings,
+    client: TestClient,
+    db: Session,  # type: ignore[type-arg]
+) -> None:
+    client.headers["Accept-Language"] = "en"
+    sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))
+    path = _post(client, "/organizer/selections/", FORM).headers["location"]  # type: ignore[attr-defined]
+    selection = db.execute(select(Selection)).scalar_one()
+    # Arranged as the result stage leaves it: one applicant proposed for appointment.
+    applicant = Applicant(
+        selection_id=selection.id, post_id=selection.posts[0].id, name="王明", status="proposed"
+    )
+    db.add(applicant)
+    db.commit()
+    page = client.get(path)
+    assert "Withdraw on this objection" in page.text and "proposed for appointment" in page.text
+    refused = _post(
+        client, f"{path}/action", {"do": "withdraw", "id": str(applicant.id), "objection": "OBJ-2026-NOPE00"}
+    )
+    assert refused.status_code == 400 and "appointment notice" in refused.text  # type: ignore[attr-defined]
+    db.expire_all()
+    assert db.get(Applicant, applicant.id).status == "proposed"  # type: ignore[union-attr]

@@ -91,14 +91,24 @@ def test_api_completing_twice_is_a_conflict_and_keeps_one_record(
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "status", "field", "allowed"),
     [
-        ({"token": "forged.token"}, "token"),
-        ({"community": "atlantis"}, "community"),
-        ({"consents": []}, "consent_judge"),
-        ({"expertise": None}, "expertise"),
-        ({"roles": []}, "roles"),
-        ({"age_band": "12-17"}, "age_band"),
+        ({"token": "forged.token"}, 400, "token", None),
+        ({"community": "atlantis"}, 422, "community", ["wulihe"]),
+        ({"communities": ["wulihe", "atlantis"]}, 422, "communities[1]", ["wulihe"]),
+        ({"consents": []}, 400, "consents", None),
+        ({"expertise": None}, 400, "expertise", None),
+        ({"roles": []}, 400, "roles", None),
+        ({"roles": ["judge", "juror"]}, 422, "roles[1]", ["judge", "evaluator", "subscriber"]),
+        ({"age_band": "12-17"}, 422, "age_band", ["18-29", "30-44", "45-59", "60-74", "75+"]),
+        ({"gender": "f"}, 422, "gender", ["female", "male", "other"]),
+        (
+            {"participant_type": "deputy"},
+            422,
+            "participant_type",
+            [t for t in ("resident", "deputy_pc", "deputy_party", "deputy_cppcc", "expert")],
+        ),
+        ({"notice_kinds": ["results"]}, 422, "notice_kinds[0]", None),
     ],
 )
 def test_api_bad_registration_names_the_field_and_stores_nothing(
@@ -106,12 +116,20 @@ def test_api_bad_registration_names_the_field_and_stores_nothing(
     client: TestClient,
     db: Session,
     change: dict[str, Any],
-    field: str,  # type: ignore[type-arg]
+    status: int,
+    field: str,
+    allowed: list[str] | None,  # type: ignore[type-arg]
 ) -> None:
     token = _verified(client, settings)["token"]
     response = client.post("/api/v1/signup/complete", json={**REGISTRATION, "token": token, **change})
-    assert response.status_code == 400
+    assert response.status_code == status, response.text
     assert response.json()["field"] == field
+    if status == 422:  # a value naming nothing known: the answer lists what it may name
+        given = response.json()["extra"]["allowed"]
+        assert allowed is None or given == allowed
+        assert field in response.json()["detail"] and all(
+            option in response.json()["detail"] for option in given
+        )
     assert db.execute(select(func.count(Resident.id))).scalar_one() == 0
 
 

@@ -348,7 +348,7 @@ class EvaluationController(Controller):
     security = [{"BearerToken": []}]
     guards = [any_organizer]
 
-    @post(summary="Create an evaluation campaign", guards=[staff], responses=problems(400, 401, 403))
+    @post(summary="Create an evaluation campaign", guards=[staff], responses=problems(400, 401, 403, 422))
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[CampaignIn]
     ) -> CampaignOut:

@@ -191,7 +191,7 @@ class NoticeController(Controller):
     @post(
         summary="Create a draft notice (refused when its SMS is too long)",
         guards=[staff],
-        responses=problems(400, 401, 403),
+        responses=problems(400, 401, 403, 422),
     )
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[NoticeIn]
@@ -233,7 +233,7 @@ class NoticeController(Controller):
         "/{notice_id:int}",
         summary="Change a draft (refused when its SMS is too long)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def update(
         self,

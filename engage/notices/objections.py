@@ -26,6 +26,7 @@ from engage.notices import period as periods
 from engage.notices import period_services
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objection_models import NoticePeriod, Objection, ObjectionStatus, PeriodAction
+from engage.notices.period_events import PeriodEvent, announce
 from engage.queues import QueueName
 from engage.residents.labels import N_
 from engage.residents.signup import CodeSent, check_code, mobile_number, send_code
@@ -312,6 +313,9 @@ async def answer(
         else:
             current.suspended_at = periods.clock()
             await record_async(db, actor, "notice.period_suspend", "notice", notice_id, details)
+        event = PeriodEvent.EXTENDED if action == PeriodAction.EXTEND else PeriodEvent.SUSPENDED
+        reference = objection.reference
+        await db.run_sync(lambda session: announce(session, actor, notice_id, event, reference))
         objection.action = action.value
         details.update(action=action.value, days=given.days)
     decided = status in FINAL and objection.status != status.value

@@ -297,7 +297,7 @@ class ObjectionController(Controller):
         "/objections/{objection_id:int}",
         summary="Answer an objection: status, reply; an upheld one may extend or suspend the notice",
         **STAFF,
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def answer(
         self,

@@ -17,6 +17,7 @@ from engage.notices.calendar import CalendarError
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objection_models import NoticePeriod
+from engage.notices.period_events import PeriodEvent, announce
 from engage.settings import Settings
 
 MAX_DAYS = 60  # of a period, an extension or a resumption, in working days
@@ -88,6 +89,7 @@ async def resume(db: AsyncSession, actor: str, notice_id: int, days: int, settin
     current.extended_days += days
     details = {"days": days, "closes_at": current.closes_at.isoformat()}
     await record_async(db, actor, "notice.period_resume", "notice", notice_id, details)
+    await db.run_sync(lambda session: announce(session, actor, notice_id, PeriodEvent.RESUMED, None))
     await db.commit()
     return current
 

@@ -39,7 +39,19 @@ Algorithm = Literal["leximin", "maximin", "legacy"]
 
 class QuotaRow(Struct):
     category: Category
-    feature: Annotated[str, Meta(min_length=1, max_length=32, description="e.g. expert, female, 60-74")]
+    feature: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=32,
+            description=(
+                "the value within the category: participant_type resident, deputy or expert; gender "
+                "female, male or other; age_band 18-29, 30-44, 45-59, 60-74 or 75+; community a code "
+                "from GET /api/v1/communities; in every category `unknown` counts those who did not "
+                "say. Another value is refused (422, `extra.allowed` lists the valid ones)"
+            ),
+        ),
+    ]
     min: Count
     max: Count
 
@@ -295,7 +307,7 @@ class PanelController(Controller):
     security = [{"BearerToken": []}]
     guards = [any_organizer]
 
-    @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403))
+    @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403, 422))
     async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:
         deadline = data.reply_deadline
         if deadline is not None and not 2000 <= deadline.year <= 2200:
@@ -334,7 +346,7 @@ class PanelController(Controller):
         "/{panel_id:int}/quotas",
         summary="Set the quotas (category, feature, min, max) of a draft panel",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def set_quotas(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[QuotasIn]

@@ -61,7 +61,7 @@ class DeclaredConflictController(Controller):
     @post(
         summary="Record a declared conflict of interest",
         guards=[staff],
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[DeclaredConflictIn]

@@ -25,11 +25,15 @@ from engage.web.deps import DB
 
 STAFF_ROLES = (Role.ADMIN.value, Role.ORGANIZER.value)
 MAX_PART = 200
-STATUS_LABELS: dict[str, str] = {
+# One table per state machine: a panel and a member both have a "drawn" state, and one shared table
+# once showed every drawn panel as "drawn, not invited yet".
+PANEL_STATUS_LABELS = {
     PanelStatus.DRAFT: N_("Draft"),
     PanelStatus.FROZEN: N_("Frozen"),
     PanelStatus.DRAWN: N_("Drawn"),
     PanelStatus.CLOSED: N_("Closed"),
+}
+MEMBER_STATUS_LABELS = {
     MemberStatus.POOL: N_("In the pool"),
     MemberStatus.EXCLUDED: N_("Excluded"),
     MemberStatus.DRAWN: N_("Drawn, not invited yet"),
@@ -42,9 +46,12 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
-def status_label(status: str) -> str:
-    label = STATUS_LABELS.get(status)
-    return _(label) if label else status
+def panel_status_label(status: str) -> str:
+    return _(PANEL_STATUS_LABELS[PanelStatus(status)])
+
+
+def member_status_label(status: str) -> str:
+    return _(MEMBER_STATUS_LABELS[MemberStatus(status)])
 
 
 def seed_parts(raw: str) -> list[str]:
@@ -100,7 +107,8 @@ async def _detail(
     by_id = {m.id: m.pseudonym for m in panel.members}
     context = {
         "panel": panel,
-        "status_label": status_label,
+        "panel_status_label": panel_status_label,
+        "member_status_label": member_status_label,
         "quotas": quota_rows(panel),
         "report": report,
         "pool_size": len(live.pool.people) if live else None,
@@ -130,7 +138,7 @@ class PanelPages(Controller):
     @get("/", name="panels:list")
     async def list_page(self, db: DB) -> Template:
         panels = await services.list_panels(db, 200, 0)
-        context = {"panels": panels, "status_label": status_label}
+        context = {"panels": panels, "panel_status_label": panel_status_label}
         return Template("pages/organizer/panels/list.html", context=context)
 
     @get("/{panel_id:int}", name="panels:detail")

@@ -17,7 +17,7 @@ from engage.i18n import gettext as _
 from engage.panels import pool as pools
 from engage.panels import services
 from engage.panels.models import MemberStatus, PanelStatus
-from engage.panels.pages import label_context, quota_rows, status_label
+from engage.panels.pages import label_context, panel_status_label, quota_rows
 from engage.web.deps import DB
 
 
@@ -42,7 +42,7 @@ class PublicPanelPages(Controller):
         context = {
             "panel": panel,
             "record": record,
-            "status_label": status_label,
+            "panel_status_label": panel_status_label,
             "quotas": quota_rows(panel),
             "conflicts": services.conflict_exclusions(panel),
             "excluded": len(record.get("exclusions", [])),

@@ -8,7 +8,7 @@ Every step writes an audit entry about the panel (`subject_type="panel"`) naming
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, EngageError, InvalidInput, NotFound
+from engage.errors import Conflict, EngageError, InvalidInput, NotFound, UnknownValue
 from engage.lottery import (
     FeasibilityReport,
     InfeasibleQuotas,
@@ -35,7 +35,7 @@ from engage.lottery.record import draw_from
 from engage.panels import conflicts
 from engage.panels import pool as pools
 from engage.panels.models import DeclaredConflict, MemberStatus, Panel, PanelMember, PanelStatus
-from engage.residents.models import Community, Resident, ResidentRole, ResidentRoleKind
+from engage.residents.models import AGE_BANDS, GENDERS, Community, Resident, ResidentRole, ResidentRoleKind
 
 MAX_SEED_PARTS = 10
 log = logging.getLogger(__name__)
@@ -107,14 +107,24 @@ async def create_panel(
     return await get_panel(db, panel.id)
 
 
-def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int) -> None:
+def quota_values(community_codes: Sequence[str]) -> dict[str, list[str]]:
+    """The values a quota row may name, per category; `unknown` counts those who did not say."""
+    return {
+        "participant_type": list(pools.PARTICIPANT_GROUPS),
+        "community": [*sorted(community_codes), pools.UNKNOWN],
+        "gender": [*GENDERS, pools.UNKNOWN],
+        "age_band": [*AGE_BANDS, pools.UNKNOWN],
+    }
+
+
+def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int, values: Mapping[str, Sequence[str]]) -> None:
     seen: set[tuple[str, str]] = set()
-    for row in rows:
+    for index, row in enumerate(rows):
         name = f"{row['category']}/{row['feature']}"
-        if row["category"] not in pools.CATEGORIES:
-            raise InvalidInput("quotas", f"{name}: the category must be one of {', '.join(pools.CATEGORIES)}")
-        if row["category"] == "participant_type" and row["feature"] not in pools.PARTICIPANT_GROUPS:
-            raise InvalidInput("quotas", f"{name}: participant types are resident, deputy and expert")
+        if row["category"] not in values:
+            raise UnknownValue(f"quotas[{index}].category", row["category"], list(values))
+        if row["feature"] not in values[row["category"]]:
+            raise UnknownValue(f"quotas[{index}].feature", row["feature"], values[row["category"]])
         if row["min"] > row["max"]:
             raise InvalidInput("quotas", f"{name}: min {row['min']} is more than max {row['max']}")
         if row["min"] > size:
@@ -127,7 +137,8 @@ def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int) -> None:
 async def set_quotas(db: AsyncSession, actor: str, panel_id: int, rows: list[dict[str, Any]]) -> Panel:
     panel = await get_panel(db, panel_id, for_update=True)
     require_status(panel, PanelStatus.DRAFT)
-    _check_quota_rows(rows, panel.size)
+    codes = (await db.execute(select(Community.code))).scalars().all()
+    _check_quota_rows(rows, panel.size, quota_values(codes))
     panel.quotas = rows
     await audit(db, actor, "panel.quotas", panel, quotas=rows)
     await db.commit()

@@ -40,9 +40,32 @@ def new_pseudonym() -> str:
     return "r-" + secrets.token_hex(6)
 
 
-AGE_BANDS = ("18-29", "30-44", "45-59", "60-74", "75+")
-GENDERS = ("female", "male", "other")
-OCCUPATION_GROUPS = ("employed", "self_employed", "public_sector", "retired", "student", "not_working")
+class AgeBand(StrEnum):
+    FROM_18 = "18-29"
+    FROM_30 = "30-44"
+    FROM_45 = "45-59"
+    FROM_60 = "60-74"
+    FROM_75 = "75+"
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class Occupation(StrEnum):
+    EMPLOYED = "employed"
+    SELF_EMPLOYED = "self_employed"
+    PUBLIC_SECTOR = "public_sector"
+    RETIRED = "retired"
+    STUDENT = "student"
+    NOT_WORKING = "not_working"
+
+
+AGE_BANDS = tuple(band.value for band in AgeBand)
+GENDERS = tuple(gender.value for gender in Gender)
+OCCUPATION_GROUPS = tuple(group.value for group in Occupation)
 
 
 class Community(Base):

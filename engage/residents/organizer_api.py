@@ -132,11 +132,11 @@ class ResidentDetail:
     history: list[HistoryEntry]  # audit entries about this resident, newest first (at most 200)
 
 
-@dataclass
-class RowErrorOut:
+class RowErrorOut(Struct, omit_defaults=True):
     row: int  # as a spreadsheet numbers it: the header is row 1
     field: str
     message: str
+    allowed: list[str] | None = None  # the cell names an unknown community or option: the valid ones
 
 
 class RosterProblem(Struct):
@@ -173,9 +173,12 @@ def _summary(resident: Resident, reveal: bool) -> ResidentSummary:
 
 
 def _roster_rejected(_: Request[Any, Any, Any], exc: RosterRejected) -> Response[RosterProblem]:
-    errors = [RowErrorOut(row=e.row, field=e.field, message=e.text()) for e in exc.errors]
-    problem = RosterProblem(status_code=400, detail=exc.detail, field=exc.field, errors=errors)
-    return Response(problem, status_code=400, media_type=MediaType.JSON)
+    errors = [
+        RowErrorOut(row=e.row, field=e.field, message=e.text(), allowed=list(e.allowed) or None)
+        for e in exc.errors
+    ]
+    problem = RosterProblem(status_code=exc.status_code, detail=exc.detail, field=exc.field, errors=errors)
+    return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
 @dataclass
@@ -265,6 +268,11 @@ class ResidentController(Controller):
         responses={
             **problems(401, 403, 409),
             400: ResponseSpec(RosterProblem, description="the file has errors; `errors` lists every one"),
+            422: ResponseSpec(
+                RosterProblem,
+                description="a cell names an unknown community or option; `errors` lists every problem, "
+                "each unknown value with `allowed`",
+            ),
         },
     )
     async def import_roster(

@@ -58,6 +58,7 @@ class RowError:
     field: str
     message: str
     params: Mapping[str, str | int] = dataclasses.field(default_factory=dict)
+    allowed: tuple[str, ...] = ()  # when the cell names something unknown: what it may name
 
     def text(self, translate: Callable[[str], str] = str) -> str:
         return translate(self.message) % dict(self.params)
@@ -88,12 +89,14 @@ class Roster:
 
 
 class RosterRejected(InvalidInput):
-    """A roster with errors: nothing was imported. Carries every row error."""
+    """A roster with errors: nothing was imported. Carries every row error. 422 when a cell names an
+    unknown community or option (the row error lists the valid ones), else 400."""
 
     def __init__(self, errors: Sequence[RowError]) -> None:
         first = errors[0]
         super().__init__(first.field, f"{len(errors)} problem(s) in the file; nothing was imported")
         self.errors = tuple(errors)
+        self.status_code = 422 if any(error.allowed for error in errors) else 400
 
 
 def community_lookup(communities: Sequence[tuple[str, str, str]]) -> dict[str, str]:
@@ -159,6 +162,11 @@ def _phone(row: int, raw: str, region: str) -> str | RowError:
     return phone
 
 
+def _not_one_of(row: int, field: str, choices: Sequence[str]) -> RowError:
+    message = N_("must be one of: %(choices)s")
+    return RowError(row, field, message, {"choices": ", ".join(choices)}, tuple(choices))
+
+
 def _record(
     row: int, cells: Mapping[str, str], region: str, communities: Mapping[str, str]
 ) -> RosterRecord | list[RowError]:
@@ -183,22 +191,21 @@ def _record(
         errors.append(phone)
     community = communities.get(raw_community) or communities.get(raw_community.casefold())
     if raw_community and community is None:
-        errors.append(RowError(row, "community", N_("no community “%(value)s”"), {"value": raw_community}))
+        codes = tuple(sorted(set(communities.values())))
+        message = N_("no community “%(value)s”; one of: %(choices)s")
+        params = {"value": raw_community, "choices": ", ".join(codes)}
+        errors.append(RowError(row, "community", message, params, codes))
     participant_type = _choice(raw_type, ROSTER_TYPES, TYPE_ALIASES)
     if raw_type and participant_type is None:
-        message = N_("must be one of: %(choices)s")
-        errors.append(RowError(row, "participant_type", message, {"choices": ", ".join(ROSTER_TYPES)}))
+        errors.append(_not_one_of(row, "participant_type", ROSTER_TYPES))
     if participant_type == ParticipantType.EXPERT.value:
         need("expertise")
     gender = _choice(cells.get("gender", ""), GENDERS, GENDER_ALIASES)
     if cells.get("gender") and gender is None:
-        errors.append(
-            RowError(row, "gender", N_("must be one of: %(choices)s"), {"choices": ", ".join(GENDERS)})
-        )
+        errors.append(_not_one_of(row, "gender", GENDERS))
     age_band = cells.get("age_band") or None
     if age_band is not None and age_band not in AGE_BANDS:
-        message = N_("must be one of: %(choices)s")
-        errors.append(RowError(row, "age_band", message, {"choices": ", ".join(AGE_BANDS)}))
+        errors.append(_not_one_of(row, "age_band", AGE_BANDS))
     if errors or not isinstance(phone, str) or community is None or participant_type is None:
         return errors
     return RosterRecord(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import phonenumbers
 from redis.asyncio import Redis
@@ -25,6 +26,7 @@ from engage.residents.models import (
     Community,
     Resident,
     ResidentRole,
+    ResidentRoleKind,
     Source,
     Subscription,
     SubscriptionKind,
@@ -144,8 +146,31 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
             )
         raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
     await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
+    if row.registered:
+        await confirm_invitation(db, phone, now)
     await db.commit()
     return bool(row.registered)
+
+
+async def confirm_invitation(db: AsyncSession, phone: str, now: datetime) -> None:
+    """Someone imported from a roster and invited by text, proving the number with a code (on /join or
+    through the API), has confirmed the invitation, as a reply of 1 would."""
+    resident = (await db.execute(select(Resident).where(Resident.phone == phone))).scalar_one_or_none()
+    if resident is not None and resident.verified_at is None and resident.invited_at is not None:
+        await confirm(db, resident, now, "code")
+
+
+async def confirm(db: AsyncSession, resident: Resident, now: datetime, via: str) -> None:
+    """A rostered resident confirms: verified from now, and the judge role's consent dated now (the
+    import only proposed the role; agreeing to it is the resident's act)."""
+    resident.verified_at = now
+    await db.execute(
+        update(ResidentRole)
+        .where(ResidentRole.resident_id == resident.id, ResidentRole.role == ResidentRoleKind.JUDGE.value)
+        .values(consented_at=now, consent_version=CONSENT_VERSION)
+    )
+    actor = f"resident:{resident.pseudonym}"
+    await record_async(db, actor, "resident.confirm", "resident", resident.pseudonym, {"via": via})
 
 
 def _with_everything(query: Select[Resident]) -> Select[Resident]:

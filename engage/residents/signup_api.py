@@ -10,12 +10,14 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from msgspec import Meta, Struct
 
-from engage.errors import Conflict, InvalidInput
+from engage.errors import Conflict, InvalidInput, UnknownValue
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
+from engage.notices.kinds import NoticeKind
 from engage.phones import mask
 from engage.residents import tokens
 from engage.residents.codes import CODE_LIFETIME
+from engage.residents.models import AgeBand, Gender, Occupation, ParticipantType, ResidentRoleKind
 from engage.residents.profile import Problems, check_choices, check_profile
 from engage.residents.signup import (
     check_code,
@@ -51,30 +53,37 @@ class Verified(Struct):
     registered: bool
 
 
+CommunityCode = Annotated[
+    str, Meta(max_length=32, description="a community's code: GET /api/v1/communities lists them")
+]
+
+
 class Registration(Struct):
     token: Annotated[str, Meta(max_length=1000)]
     name: Short
-    community: Short
-    age_band: Short
-    gender: Short
-    occupation: Short
-    participant_type: Short
-    roles: Annotated[list[Short], Meta(max_length=10)]
-    consents: Annotated[list[Short], Meta(max_length=10, description="the roles consented to")]
+    community: CommunityCode
+    age_band: AgeBand
+    gender: Gender
+    occupation: Occupation
+    participant_type: ParticipantType
+    roles: Annotated[list[ResidentRoleKind], Meta(max_length=10)]
+    consents: Annotated[list[ResidentRoleKind], Meta(max_length=10, description="the roles consented to")]
     expertise: Short | None = None
     work_unit: Short | None = None
-    notice_kinds: Annotated[list[Short], Meta(max_length=20)] = []
-    communities: Annotated[list[Short], Meta(max_length=50)] = []
+    notice_kinds: Annotated[list[NoticeKind], Meta(max_length=20)] = []
+    communities: Annotated[list[CommunityCode], Meta(max_length=50)] = []
 
 
 class Registered(Struct):
     pseudonym: str
     roles: list[str]
+    resident_id: int
 
 
 def _first(found: Problems) -> InvalidInput:
     name, message = next(iter(found.by_field.items()))
-    return InvalidInput(name, _(message))
+    # The form has a consent box per role; this body has one list of them.
+    return InvalidInput("consents" if name.startswith("consent_") else name, _(message))
 
 
 class SignupApi(Controller):
@@ -110,14 +119,19 @@ class SignupApi(Controller):
         "/complete",
         status_code=201,
         summary="Register with profile, roles and consents",
-        responses=problems(400, 409),
+        responses=problems(400, 409, 422),
     )
     async def complete(self, data: JSONBody[Registration], db: DB, state: State) -> Registered:
         payload = tokens.unsign(state.settings.secret_key, TOKEN_PURPOSE, data.token)
         if payload is None:
             raise InvalidInput("token", _("This sign-up has expired. Start again with a new code."))
         ids = await community_ids(db)
-        known = list(ids)
+        known = sorted(ids)
+        named = [("community", data.community)]
+        named += [(f"communities[{i}]", code) for i, code in enumerate(data.communities)]
+        for name, code in named:
+            if code not in ids:
+                raise UnknownValue(name, code, known)
         profile = check_profile(
             {
                 "name": data.name,
@@ -148,4 +162,4 @@ class SignupApi(Controller):
         except Conflict:
             await db.rollback()
             raise
-        return Registered(pseudonym=resident.pseudonym, roles=list(choices.roles))
+        return Registered(pseudonym=resident.pseudonym, roles=list(choices.roles), resident_id=resident.id)

@@ -31,8 +31,9 @@ from engage.residents.models import (
     Subscription,
     SubscriptionKind,
 )
+from engage.residents.signup import confirm
 from engage.residents.sms_dialogue import CommunityChoice, Dialogue, Registration
-from engage.sms.inbound import Dispatcher, InboundContext, audit_resident
+from engage.sms.inbound import Dispatcher, InboundContext
 
 DIALOGUE_SECONDS = 30 * 60
 LAPSED_NOTICE_SECONDS = 24 * 3600
@@ -183,8 +184,7 @@ async def confirm_roster(context: InboundContext) -> bool:
     resident = context.resident
     if context.word != "1" or not awaits_confirmation(resident):
         return False
-    resident.verified_at = utcnow()
-    await audit_resident(context.db, resident, "resident.confirm")
+    await confirm(context.db, resident, utcnow(), "sms")
     context.reply("sms_confirm_done", resident.locale)
     return True
 

@@ -95,6 +95,19 @@ class ApplicantIn(Struct):
     work_unit: Annotated[str, Meta(max_length=200)] = ""
 
 
+class WithdrawIn(Struct):
+    objection: (
+        Annotated[
+            str,
+            Meta(
+                max_length=20,
+                description="the reference of the upheld objection that withdraws a proposed appointee",
+            ),
+        ]
+        | None
+    ) = None
+
+
 class ApplicantsIn(Struct):
     applicants: Annotated[list[ApplicantIn], Meta(min_length=1, max_length=500)]
 
@@ -194,7 +207,7 @@ class SelectionController(Controller):
     @post(
         summary="Create a draft selection: posts, timetable, rubric, rules",
         guards=[staff],
-        responses=problems(400, 401, 403),
+        responses=problems(400, 401, 403, 422),
     )
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[SelectionIn]
@@ -250,17 +263,25 @@ class SelectionController(Controller):
 
     @post(
         "/{selection_id:int}/applicants/{applicant_id:int}/withdraw",
-        summary="Record an applicant's withdrawal",
+        summary="Record an applicant's withdrawal, or withdraw a proposed appointee after an upheld objection",
         guards=[staff],
         status_code=200,
         responses=problems(400, 401, 403, 404, 409),
     )
     async def withdraw(
-        self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, applicant_id: ItemId
+        self,
+        db: DB,
+        request: Request[Any, Any, Any],
+        selection_id: SelectionId,
+        applicant_id: ItemId,
+        data: JSONBody[WithdrawIn | None] = None,
     ) -> dict[str, Any]:
         actor = _actor(request)
-        a = await run(db, lambda s: services.withdraw_applicant(s, actor, selection_id, applicant_id))
-        return {"id": a.id, "status": a.status}
+        objection = data.objection if data is not None else None
+        a = await run(
+            db, lambda s: services.withdraw_applicant(s, actor, selection_id, applicant_id, objection)
+        )
+        return {"id": a.id, "status": a.status, "reason": a.status_reason}
 
     @post(
         "/{selection_id:int}/stages/{kind:str}/{edge:str}",
@@ -313,7 +334,7 @@ class SelectionController(Controller):
         "/{selection_id:int}/invitations",
         summary="Invite evaluators (assessment) or speech raters; each gets a personal link by SMS",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def invite(
         self,
@@ -348,7 +369,7 @@ class SelectionController(Controller):
         summary="Record whether a nominee consented to be named",
         guards=[staff],
         status_code=200,
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def consent(
         self,

@@ -28,7 +28,9 @@ def facts(session: Session, panel_id: int) -> list[CandidateFacts]:
     applicants = session.execute(
         select(Applicant).where(
             Applicant.selection_id == selection_id,
-            Applicant.status.in_([ApplicantStatus.ACTIVE, ApplicantStatus.APPOINTED]),
+            Applicant.status.in_(
+                [ApplicantStatus.ACTIVE, ApplicantStatus.PROPOSED, ApplicantStatus.APPOINTED]
+            ),
         )
     ).scalars()
     found = []

@@ -11,18 +11,19 @@ import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engage.audit.services import record
 from engage.db import async_session_factory, make_async_engine, make_sync_engine, utcnow
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objection_models import NoticePeriod
 from engage.panels import services as panels
 from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
-from engage.selections import balloting, interviews, nominating, services
+from engage.selections import balloting, interviews, nominating, outcome, services
 from engage.selections.config import EVALUATOR_GROUPS
 from engage.selections.models import ApplicantStatus, ConsentStatus, InvitationStage, Selection, StageKind
 from engage.settings import Settings
@@ -292,20 +293,42 @@ def _finished(session: Session, settings: Settings, rng: random.Random, panel_id
         }
         interviews.submit(session, token, scores)
     services.close_stage(session, ACTOR, selection.id, StageKind.INTERVIEW, settings)
+    _checked_in(session, selection.id, panel_id)
     services.open_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
     services.close_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
+    published = selection.stage(StageKind.PUBLIC_NOTICE).opens_at  # on the (past) timetable
     services.open_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
-    _period_over(session, selection)
+    _period_over(session, settings, selection, published)
     services.close_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
     return selection.id
 
 
-def _period_over(session: Session, selection: Selection) -> None:
-    """The demo's appointment notice has run its period without objection (its dates lie in the past)."""
-    notice_id = selection.stage(StageKind.PUBLIC_NOTICE).notice_id
-    assert notice_id is not None
-    notice, period = session.get(Notice, notice_id), session.get(NoticePeriod, notice_id)
+def _checked_in(session: Session, selection_id: int, panel_id: int) -> None:
+    """On the interview day every juror who came checked in, so the panel's record agrees with the
+    selection's: those who scored attended, the absent one did not."""
+    for juror in interviews.jurors(session, selection_id):
+        member = session.get(PanelMember, juror.member_id)
+        if juror.absent or member is None or member.status != MemberStatus.CONFIRMED:
+            continue
+        member.status, member.checked_in_at = MemberStatus.ATTENDED.value, utcnow()
+        record(session, ACTOR, "panel.check_in", "panel", panel_id, {"member": member.pseudonym})
+
+
+def _period_over(session: Session, settings: Settings, selection: Selection, published: datetime) -> None:
+    """The demo's appointment notice ran its period without objection in the past: it is moved back to
+    its timetable's opening, and the period, the stage and the notice's text follow the calendar from
+    there, so every date shown agrees with every other."""
+    stage = selection.stage(StageKind.PUBLIC_NOTICE)
+    assert stage.notice_id is not None
+    notice, period = session.get(Notice, stage.notice_id), session.get(NoticePeriod, stage.notice_id)
     assert notice is not None and period is not None
-    ended = utcnow() - timedelta(minutes=1)
-    period.closes_at = period.closed_at = notice.closed_at = ended
+    closes = services.appointment_period_closes(settings, published)
+    proposed = services.applicants_of(session, selection.id, ApplicantStatus.PROPOSED)
+    posts = {post.id: post for post in selection.posts}
+    named = [(a.name, posts[a.post_id].title_zh, posts[a.post_id].title_en) for a in proposed]
+    link = outcome.selection_link(settings, selection.id)
+    bodies = outcome.appointment_bodies(named, outcome.local_moment(closes, settings), link)
+    services.write_body(notice, bodies, settings)
+    notice.publish_at = notice.published_at = period.opens_at = stage.opens_at = published
+    period.closes_at = period.closed_at = notice.closed_at = stage.closes_at = closes
     notice.status = NoticeStatus.CLOSED

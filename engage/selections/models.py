@@ -44,8 +44,10 @@ class ApplicantStatus(StrEnum):
     ACTIVE = "active"  # still in the running
     DISQUALIFIED = "disqualified"  # below the red line
     ELIMINATED = "eliminated"  # not among those advancing after the speech stage
-    WITHDRAWN = "withdrawn"
-    APPOINTED = "appointed"
+    WITHDRAWN = "withdrawn"  # by the applicant, or after an upheld objection (status_reason says which)
+    PROPOSED = "proposed"  # ranked within the seats: named in the appointment notice (拟任)
+    SUSPENDED = "suspended"  # proposed, but an upheld objection stopped the notice period
+    APPOINTED = "appointed"  # the notice period closed without an upheld objection against them
     NOT_APPOINTED = "not_appointed"
 
 

@@ -21,7 +21,7 @@ from engage.audit.services import organizer_actor
 from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
-from engage.selections import interviews, nominating, services
+from engage.selections import interviews, labels, nominating, services
 from engage.selections.api import after_commit, organizer_view, run
 from engage.selections.models import ConsentStatus, StageKind
 from engage.web.deps import DB
@@ -79,6 +79,11 @@ async def _detail(
 
     context = await db.run_sync(load)
     context.update(problem=problem, may_write=request.user.role in STAFF_ROLES, locale=locale)
+    context.update(
+        selection_status=labels.selection_status,
+        stage_status=labels.stage_status,
+        applicant_status=labels.applicant_status,
+    )
     return Template(
         "pages/organizer/selections/detail.html",
         context=context,
@@ -161,7 +166,10 @@ class SelectionPages(Controller):
             elif what == "admit":
                 await run(db, lambda s: nominating.admit(s, actor, selection_id, target))
             elif what == "withdraw":
-                await run(db, lambda s: services.withdraw_applicant(s, actor, selection_id, target))
+                objection = str(form.get("objection") or "").strip()[:20] or None
+                await run(
+                    db, lambda s: services.withdraw_applicant(s, actor, selection_id, target, objection)
+                )
             elif what == "absent":
                 await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, target))
             else:

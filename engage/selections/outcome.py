@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.audit.services import record
@@ -14,11 +16,13 @@ from engage.errors import Conflict
 from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.notices import period as periods
+from engage.notices import period_events
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice
 from engage.notices.objection_models import NoticePeriod
+from engage.notices.period_events import PeriodEvent
 from engage.selections import nominating, services
-from engage.selections.models import ApplicantStatus, Selection, StageKind, StageStatus
+from engage.selections.models import Applicant, ApplicantStatus, Selection, Stage, StageKind, StageStatus
 from engage.settings import Settings
 
 
@@ -28,6 +32,8 @@ def _interview_posts(selection: Selection) -> list[dict[str, Any]]:
 
 
 def _open_result(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+    """The top `seats` of each post are proposed (拟任), not appointed: the appointment notice's period,
+    in which an objection can still stop them, comes first."""
     posts = _interview_posts(selection)
     if not posts:
         raise Conflict("stage", _("There are no interview scores to rank."))
@@ -38,7 +44,7 @@ def _open_result(session: Session, actor: str, selection: Selection, settings: S
         for entry in post["ranking"]:
             applicant = services.get_applicant(session, selection.id, entry["applicant_id"])
             if entry["rank"] <= seats[post["post_id"]]:
-                applicant.status = ApplicantStatus.APPOINTED
+                applicant.status = ApplicantStatus.PROPOSED
                 applicant.status_reason = "ranked_within_seats"
             else:
                 applicant.status = ApplicantStatus.NOT_APPOINTED
@@ -62,42 +68,89 @@ def _open_result(session: Session, actor: str, selection: Selection, settings: S
         ],
     )
     selection.stage(StageKind.RESULT).notice_id = notice.id
-    selection.stage(StageKind.RESULT).outcome = {"appointed": chosen_en}
+    selection.stage(StageKind.RESULT).outcome = {"proposed": chosen_en}
     record(session, actor, "selection.result", "selection", selection.id, {"notice_id": notice.id})
     return After(notices=[notice.id])
 
 
+def selection_link(settings: Settings, selection_id: int) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/selections/{selection_id}"
+
+
+def local_moment(moment: datetime, settings: Settings) -> str:
+    """How texts and notices state a moment: local time, to the minute, no zone suffix to decode."""
+    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def appointment_bodies(proposed: list[tuple[str, str, str]], closes: str, link: str) -> list[tuple[str, str]]:
+    """The appointment notice, longest first: in each language the first that fits the SMS limit is
+    the notice's text, texted and shown on its page. `proposed` is (name, post in Chinese, post in
+    English). Every version states the closing moment of the objection period and links the
+    selection's page, which names everyone with their post whatever length was chosen."""
+    with_posts_zh = "；".join(f"{name}（{post_zh}）" for name, post_zh, _en in proposed)
+    with_posts_en = "; ".join(f"{name} ({post_en})" for name, _zh, post_en in proposed)
+    names_zh = "、".join(name for name, _zh, _en in proposed)
+    names_en = ", ".join(name for name, _zh, _en in proposed)
+    return [
+        (
+            f"拟任：{with_posts_zh}。异议受理至{closes}（公示期截止）。选拔全过程：{link}",
+            f"Proposed for appointment: {with_posts_en}. Objections until {closes} (end of the notice "
+            f"period). The whole selection: {link}",
+        ),
+        (
+            f"拟任：{names_zh}。异议受理至{closes}。详见{link}",
+            f"Proposed: {names_en}. Objections until {closes}. See {link}",
+        ),
+        (
+            f"拟任{len(proposed)}人，异议受理至{closes}。详见{link}",
+            f"{len(proposed)} proposed; objections until {closes}. See {link}",
+        ),
+        (f"异议受理至{closes}：{link}", f"Objections until {closes}: {link}"),
+    ]
+
+
+def _proposed_texts(selection: Selection, proposed: list[Applicant]) -> list[tuple[str, str, str]]:
+    posts = {post.id: post for post in selection.posts}
+    return [(a.name, posts[a.post_id].title_zh, posts[a.post_id].title_en) for a in proposed]
+
+
 def _open_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
-    appointed = services.applicants_of(session, selection.id, ApplicantStatus.APPOINTED)
-    if not appointed:
+    """The appointment notice names the proposed appointees, links the selection and states when its
+    objection period closes: the calendar's answer for this publication moment, computed once and used
+    for the text, the period and the stage alike."""
+    proposed = services.applicants_of(session, selection.id, ApplicantStatus.PROPOSED)
+    if not proposed:
         raise Conflict("stage", _("No one is proposed for appointment."))
-    titles = {post.id: (post.title_zh, post.title_en) for post in selection.posts}
-    zh = "；".join(f"{a.name}（{titles[a.post_id][0]}）" for a in appointed)
-    en = "; ".join(f"{a.name} ({titles[a.post_id][1]})" for a in appointed)
-    stage = selection.stage(StageKind.PUBLIC_NOTICE)
-    closes = stage.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d")
+    now = periods.clock()
+    closes = services.appointment_period_closes(settings, now)
+    bodies = appointment_bodies(
+        _proposed_texts(selection, proposed),
+        local_moment(closes, settings),
+        selection_link(settings, selection.id),
+    )
     notice = services.issue_notice(
         session,
         actor,
         settings,
         NoticeKind.APPOINTMENT,
         (f"{selection.title_zh}：任前公示", f"{selection.title_en}: appointment notice"),
-        [
-            (
-                f"拟任：{zh}。公示至{closes}，期间可在页面提出异议。",
-                f"To be appointed: {en}. Objections on the page until {closes}.",
-            ),
-            (f"拟任人选公示至{closes}，详见页面。", f"Appointment notice open until {closes}; see the page."),
-        ],
+        bodies,
+        now=now,
     )
+    stage = selection.stage(StageKind.PUBLIC_NOTICE)
     stage.notice_id = notice.id
     period = session.get(NoticePeriod, notice.id)
-    assert period is not None and period.closes_at is not None
-    return After(notices=[notice.id], periods=[(notice.id, period.closes_at)])
+    assert period is not None and period.closes_at == closes
+    # The stage is the period: one pair of dates on every page, not the timetable's guess.
+    stage.opens_at, stage.closes_at = now, closes
+    details = {"stage": stage.kind, "opens_at": now.isoformat(), "closes_at": closes.isoformat()}
+    record(session, actor, "selection.stage.reschedule", "selection", selection.id, details)
+    return After(notices=[notice.id], periods=[(notice.id, closes)])
 
 
 def _close_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
-    """The selection ends only once the appointment notice's period has run out, unsuspended."""
+    """The selection ends only once the appointment notice's period has run out, unsuspended. Then the
+    proposed become appointed, and a notice says so."""
     stage = selection.stage(StageKind.PUBLIC_NOTICE)
     notice = session.get(Notice, stage.notice_id) if stage.notice_id is not None else None
     period = session.get(NoticePeriod, stage.notice_id) if stage.notice_id is not None else None
@@ -107,18 +160,74 @@ def _close_public_notice(session: Session, actor: str, selection: Selection, set
     if current == periods.PeriodState.SUSPENDED:
         raise Conflict("stage", _("The appointment notice is suspended after an upheld objection."))
     if current != periods.PeriodState.CLOSED:
-        closes = (
-            period.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if period.closes_at else "?"
-        )
+        closes = local_moment(period.closes_at, settings) if period.closes_at else "?"
         raise Conflict(
             "stage", _("The appointment notice's public period runs until %(closes)s.") % {"closes": closes}
         )
-    return After()
+    return _appoint(session, actor, selection, settings)
+
+
+def _appoint(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+    proposed = services.applicants_of(session, selection.id, ApplicantStatus.PROPOSED)
+    for applicant in proposed:
+        applicant.status = ApplicantStatus.APPOINTED
+        applicant.status_reason = "notice_period_closed"
+    names = _proposed_texts(selection, proposed)
+    link = selection_link(settings, selection.id)
+    zh = "；".join(f"{name}（{post}）" for name, post, _en in names) or "无"
+    en = "; ".join(f"{name} ({post})" for name, _zh, post in names) or "nobody"
+    notice = services.issue_notice(
+        session,
+        actor,
+        settings,
+        NoticeKind.FINAL_RESULT,
+        (f"{selection.title_zh}：任命", f"{selection.title_en}: appointed"),
+        [
+            (
+                f"任前公示期满。任命：{zh}。详见{link}",
+                f"The notice period has closed. Appointed: {en}. See {link}",
+            ),
+            (f"公示期满，任命：{zh}。", f"Notice period over. Appointed: {en}."),
+        ],
+    )
+    stage = selection.stage(StageKind.PUBLIC_NOTICE)
+    stage.outcome = {"appointed": [a.id for a in proposed], "appointed_notice_id": notice.id}
+    details = {"applicants": [a.id for a in proposed], "notice_id": notice.id}
+    record(session, actor, "selection.appoint", "selection", selection.id, details)
+    return After(notices=[notice.id])
+
+
+def _on_period_event(
+    session: Session, actor: str, notice_id: int, event: PeriodEvent, reference: str | None
+) -> None:
+    """An upheld objection suspends the proposed appointees of the notice's selection; a resumed or
+    extended period moves the stage's closing with it. Each change is on the audit record."""
+    stage = session.execute(
+        select(Stage).where(Stage.notice_id == notice_id, Stage.kind == StageKind.PUBLIC_NOTICE)
+    ).scalar_one_or_none()
+    if stage is None or stage.status != StageStatus.OPEN:
+        return
+    period = session.get(NoticePeriod, notice_id)
+    moves = {
+        PeriodEvent.SUSPENDED: (ApplicantStatus.PROPOSED, ApplicantStatus.SUSPENDED, "objection_upheld"),
+        PeriodEvent.RESUMED: (ApplicantStatus.SUSPENDED, ApplicantStatus.PROPOSED, "notice_resumed"),
+    }
+    changed = []
+    if event in moves:
+        before, after, reason = moves[event]
+        for applicant in services.applicants_of(session, stage.selection_id, before):
+            applicant.status, applicant.status_reason = after, reason
+            changed.append(applicant.id)
+    if period is not None and period.closes_at is not None and event != PeriodEvent.SUSPENDED:
+        stage.closes_at = period.closes_at
+    details = {"event": event.value, "objection": reference, "applicants": changed}
+    record(session, actor, f"selection.notice_{event.value}", "selection", stage.selection_id, details)
 
 
 services.OPEN_HOOKS[StageKind.RESULT] = _open_result
 services.CLOSE_HOOKS[StageKind.PUBLIC_NOTICE] = _close_public_notice
 services.OPEN_HOOKS[StageKind.PUBLIC_NOTICE] = _open_public_notice
+period_events.listen(_on_period_event)
 
 
 def public_view(session: Session, selection: Selection, locale: str) -> dict[str, Any]:
@@ -155,6 +264,7 @@ def public_view(session: Session, selection: Selection, locale: str) -> dict[str
                 "opened_at": stage.opened_at.isoformat() if stage.opened_at else None,
                 "closed_at": stage.closed_at.isoformat() if stage.closed_at else None,
                 "notice_id": stage.notice_id,
+                "appointed_notice_id": (stage.outcome or {}).get("appointed_notice_id"),
             }
             for stage in selection.stages
         ],

@@ -19,7 +19,7 @@ from engage.i18n import gettext as _
 from engage.panels.models import PanelMember
 from engage.residents.models import Resident
 from engage.residents.signup_pages import RESIDENT
-from engage.selections import assessment, balloting, interviews, nominating, outcome, services
+from engage.selections import assessment, balloting, interviews, labels, nominating, outcome, services
 from engage.selections.api import run
 from engage.selections.models import Invitation, InvitationStage, Juror, StageKind
 from engage.web.deps import DB, MAX_ID
@@ -44,7 +44,14 @@ class PublicSelectionPages(Controller):
     async def show(self, db: DB, selection_id: SelectionId) -> Template:
         locale = current_locale.get()
         view = await db.run_sync(lambda s: _public(s, selection_id, locale))
-        return Template("pages/selections/show.html", context={"v": view, "locale": locale})
+        context = {
+            "v": view,
+            "locale": locale,
+            "selection_status": labels.selection_status,
+            "stage_status": labels.stage_status,
+            "applicant_status": labels.applicant_status,
+        }
+        return Template("pages/selections/show.html", context=context)
 
     @get("/{selection_id:int}/open-data.json")
     async def open_json(self, db: DB, selection_id: SelectionId) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from engage.notices import period as periods
 from engage.notices.calendar import CalendarError
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objection_models import NoticePeriod, Objection, ObjectionStatus
 from engage.notices.services import check_texts
 from engage.selections.config import Rules, parse_rubric, rubric_json
 from engage.selections.models import (
@@ -36,6 +36,7 @@ from engage.selections.models import (
     StageStatus,
 )
 from engage.settings import Settings
+from engage.sms.segments import count_segments
 from engage.web.text import storable
 
 MAX_POSTS = 50
@@ -183,9 +184,12 @@ def issue_notice(
     kind: NoticeKind,
     titles: tuple[str, str],
     bodies: Sequence[tuple[str, str]],
+    *,
+    now: datetime | None = None,
 ) -> Notice:
-    """Publish a notice now. `bodies` are (zh, en) pairs, longest first: the first that fits the SMS
-    length limit is used (the selection's public page always carries the whole of it)."""
+    """Publish a notice now (or at `now`, the moment its texts were written for). `bodies` are (zh, en)
+    pairs, longest first: the first that fits the SMS length limit is used (the selection's public page
+    always carries the whole of it)."""
     notice = Notice(
         kind=kind,
         title_zh=titles[0][:200],
@@ -199,20 +203,8 @@ def issue_notice(
     )
     session.add(notice)
     session.flush()
-    last_error: InvalidInput | None = None
-    # The last resort always fits: the page, one tap away, carries everything.
-    for body_zh, body_en in [*bodies, ("详见公告页面。", "Details on the page.")]:
-        notice.body_zh, notice.body_en = body_zh, body_en
-        try:
-            check_texts(notice, settings)
-        except InvalidInput as error:
-            last_error = error
-            continue
-        break
-    else:
-        assert last_error is not None
-        raise last_error
-    now = _now()
+    write_body(notice, bodies, settings)
+    now = now or _now()
     notice.publish_at = notice.published_at = now
     record(session, actor, "notice.publish", "notice", notice.id, {"kind": kind, "status": notice.status})
     if kind == NoticeKind.APPOINTMENT:
@@ -220,15 +212,28 @@ def issue_notice(
     return notice
 
 
+def write_body(notice: Notice, bodies: Sequence[tuple[str, str]], settings: Settings) -> None:
+    """In each language, the longest of `bodies` whose text fits the SMS length limit: an English
+    title is longer, so the two languages may settle on different lengths."""
+    # The last resort always fits: the page, one tap away, carries everything.
+    candidates = [*bodies, ("详见公告页面。", "Details on the page.")]
+    for index, (name, locale) in enumerate((("body_zh", "zh_CN"), ("body_en", "en"))):
+        for pair in candidates:
+            setattr(notice, name, pair[index])
+            if (
+                count_segments(fanout.sms_text(notice, locale, settings)).segments
+                <= settings.sms_max_segments
+            ):
+                break
+    check_texts(notice, settings)  # names the field if even the last resort is too long
+
+
 def open_notice_period(session: Session, actor: str, settings: Settings, notice: Notice) -> NoticePeriod:
     """The public notice period of an appointment notice: from publication, N working days on the
     district's calendar (the same rules as a notice published by hand; engage.notices.period)."""
     assert notice.published_at is not None
     days = settings.notice_period_days
-    try:
-        closes = periods.calendar_for(settings).add_working_days(notice.published_at, days)
-    except CalendarError as error:
-        raise Conflict("period_days", str(error)) from None
+    closes = appointment_period_closes(settings, notice.published_at)
     period = NoticePeriod(
         notice_id=notice.id, days=days, extended_days=0, opens_at=notice.published_at, closes_at=closes
     )
@@ -236,6 +241,14 @@ def open_notice_period(session: Session, actor: str, settings: Settings, notice:
     details = {"days": days, "opens_at": notice.published_at.isoformat(), "closes_at": closes.isoformat()}
     record(session, actor, "notice.period_open", "notice", notice.id, details)
     return period
+
+
+def appointment_period_closes(settings: Settings, published_at: datetime) -> datetime:
+    """When the period of an appointment notice published at `published_at` closes."""
+    try:
+        return periods.calendar_for(settings).add_working_days(published_at, settings.notice_period_days)
+    except CalendarError as error:
+        raise Conflict("period_days", str(error)) from None
 
 
 def _now() -> datetime:
@@ -349,22 +362,44 @@ def get_applicant(session: Session, selection_id: int, applicant_id: int) -> App
     return applicant
 
 
-def withdraw_applicant(session: Session, actor: str, selection_id: int, applicant_id: int) -> Applicant:
-    get_selection(session, selection_id, for_update=True)
+def withdraw_applicant(
+    session: Session, actor: str, selection_id: int, applicant_id: int, objection: str | None = None
+) -> Applicant:
+    """An applicant in the running withdraws; a proposed (or suspended) appointee is withdrawn only on
+    an objection upheld against the appointment notice, whose reference goes on the record."""
+    selection = get_selection(session, selection_id, for_update=True)
     applicant = get_applicant(session, selection_id, applicant_id)
-    if applicant.status != ApplicantStatus.ACTIVE:
+    details: dict[str, Any] = {"applicant_id": applicant.id}
+    if applicant.status == ApplicantStatus.ACTIVE and objection is None:
+        reason = "withdrawn"
+    elif applicant.status in (ApplicantStatus.PROPOSED, ApplicantStatus.SUSPENDED):
+        details["objection"] = _upheld_objection(session, selection, objection)
+        reason = "objection_upheld"
+    else:
         raise Conflict("status", _("The applicant is %(status)s.") % {"status": applicant.status})
     applicant.status = ApplicantStatus.WITHDRAWN
-    applicant.status_reason = "withdrawn"
-    record(
-        session,
-        actor,
-        "selection.applicant.withdraw",
-        "selection",
-        selection_id,
-        {"applicant_id": applicant.id},
-    )
+    applicant.status_reason = reason
+    record(session, actor, "selection.applicant.withdraw", "selection", selection_id, details)
     return applicant
+
+
+def _upheld_objection(session: Session, selection: Selection, reference: str | None) -> str:
+    notice_id = selection.stage(StageKind.PUBLIC_NOTICE).notice_id
+    found = None
+    if reference and notice_id is not None:
+        found = session.execute(
+            select(Objection).where(
+                Objection.reference == reference.strip().upper(),
+                Objection.notice_id == notice_id,
+                Objection.status == ObjectionStatus.UPHELD,
+            )
+        ).scalar_one_or_none()
+    if found is None:
+        raise InvalidInput(
+            "objection",
+            _("Give the reference of an objection upheld against this selection's appointment notice."),
+        )
+    return found.reference
 
 
 def active_counts(session: Session, selection_id: int) -> dict[int, int]:
@@ -460,6 +495,11 @@ def reschedule_stage(
     stage = _stage(selection, kind)
     if stage.status == StageStatus.CLOSED:
         raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
+    if stage.status == StageStatus.OPEN and kind == StageKind.PUBLIC_NOTICE:
+        raise Conflict(
+            "closes_at",
+            _("The public notice stage runs with its notice period; extend or suspend that instead."),
+        )
     if stage.status == StageStatus.OPEN and opens_at != stage.opens_at:
         raise Conflict("opens_at", _("An open stage keeps its opening time; change its closing time only."))
     specs = [

@@ -7,6 +7,8 @@ it under "webhooks" (engage.sms.webhook_docs): its form fields, the signature ru
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from typing import Any
 
@@ -23,7 +25,7 @@ from engage.panels import sms_replies
 from engage.queues import QueueName
 from engage.residents import sms_signup
 from engage.selections import sms_replies as selection_replies
-from engage.settings import Settings
+from engage.settings import GatewayKind, Settings
 from engage.sms import inbound, webhook_docs
 from engage.web.deps import DB, Problem
 
@@ -52,19 +54,53 @@ def _signed_url(request: Request[Any, Any, Any], settings: Settings) -> str:
     return settings.public_base_url + request.url.path + (f"?{query}" if query else "")
 
 
-async def _verified_form(request: Request[Any, Any, Any], settings: Settings) -> dict[str, str]:
-    signature = request.headers.get("X-Twilio-Signature")
-    if not settings.twilio_auth_token:
-        raise PermissionDeniedException("no Twilio credentials are configured")
+def signing_key(settings: Settings) -> str:
+    """The key inbound texts are signed with: Twilio's auth token. On the embedded default (dev, console
+    gateway) there is none, so /dev/outbox signs the replies it posts with a key derived from
+    SECRET_KEY: they pass the same check as Twilio's, and nothing outside this server can forge one."""
+    if settings.twilio_auth_token:
+        return settings.twilio_auth_token
+    if settings.is_dev and settings.sms_gateway is GatewayKind.CONSOLE:
+        return hmac.new(settings.secret_key.encode(), b"dev-outbox-replies", hashlib.sha256).hexdigest()
+    raise PermissionDeniedException("no Twilio credentials are configured")
+
+
+def check_signature(url: str, params: dict[str, str], signature: str | None, settings: Settings) -> None:
+    key = signing_key(settings)
     if not signature:
         raise PermissionDeniedException("missing X-Twilio-Signature")
+    if not RequestValidator(key).validate(url, params, signature):
+        raise PermissionDeniedException("invalid X-Twilio-Signature")
+
+
+async def _verified_form(request: Request[Any, Any, Any], settings: Settings) -> dict[str, str]:
+    signing_key(settings)  # refuse before reading the body when nothing could verify it
     form = await request.form()
     if not all(isinstance(value, str) for _, value in form.multi_items()):
         raise PermissionDeniedException("unexpected file upload")
-    validator = RequestValidator(settings.twilio_auth_token)
-    if not validator.validate(_signed_url(request, settings), form, signature):
-        raise PermissionDeniedException("invalid X-Twilio-Signature")
-    return {key: str(value) for key, value in form.items()}
+    params = {key: str(value) for key, value in form.items()}
+    check_signature(
+        _signed_url(request, settings), params, request.headers.get("X-Twilio-Signature"), settings
+    )
+    return params
+
+
+async def receive_signed(db: DB, state: State, params: dict[str, str]) -> None:
+    """A verified incoming SMS: handled once per MessageSid; replies go out through our own queue."""
+    message_sid = params.get("MessageSid", "").strip()
+    if not message_sid or len(message_sid) > 64:
+        raise InvalidInput("MessageSid", "missing or too long")
+    reply_ids = await inbound.receive(
+        db,
+        state.redis,
+        state.settings,
+        DISPATCHER,
+        message_sid=message_sid,
+        sender=params.get("From", ""),
+        body=params.get("Body", ""),
+    )
+    # Someone is waiting for the answer: the high queue.
+    await jobs.after_commit(state.redis_url, jobs.After(texts=list(reply_ids), priority=QueueName.HIGH))
 
 
 @post(
@@ -86,21 +122,7 @@ async def _verified_form(request: Request[Any, Any, Any], settings: Settings) ->
     },
 )
 async def twilio_inbound(request: Request[Any, Any, Any], db: DB, state: State) -> Response[str]:
-    """An incoming SMS: handled once per MessageSid; replies go out through our own queue."""
-    settings: Settings = state.settings
-    params = await _verified_form(request, settings)
-    message_sid = params.get("MessageSid", "").strip()
-    if not message_sid or len(message_sid) > 64:
-        raise InvalidInput("MessageSid", "missing or too long")
-    reply_ids = await inbound.receive(
-        db,
-        state.redis,
-        settings,
-        DISPATCHER,
-        message_sid=message_sid,
-        sender=params.get("From", ""),
-        body=params.get("Body", ""),
-    )
-    # Someone is waiting for the answer: the high queue.
-    await jobs.after_commit(state.redis_url, jobs.After(texts=list(reply_ids), priority=QueueName.HIGH))
+    """An incoming SMS, signed by the gateway (or, in dev, by /dev/outbox)."""
+    params = await _verified_form(request, state.settings)
+    await receive_signed(db, state, params)
     return Response(EMPTY_TWIML, media_type="text/xml", status_code=200)

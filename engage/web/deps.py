@@ -31,7 +31,11 @@ _DESCRIPTIONS = {
     403: "the token's organizer lacks the role",
     404: "not found",
     409: "conflicts with existing data",
-    422: "understood but cannot be done as things are; `detail` says why",
+    422: (
+        "a value names nothing known (a community, a quota category or value, an option): `field` names "
+        "it and `extra.allowed` lists the valid values; or the request cannot be done as things are "
+        "(`detail` says why)"
+    ),
     429: "too many requests; see Retry-After",
 }
 
