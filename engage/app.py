@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,7 +19,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -60,11 +60,11 @@ from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
+from engage.web.light import HeadAsGet, static_router, static_url_function
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "engage" / "static"
 
 
 class ChooseLocale(ASGIMiddleware):
@@ -105,6 +105,7 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         current_locale=i18n.current_locale.get,
         html_lang=i18n.html_lang,
         is_dev=settings.is_dev,
+        static_url=static_url_function(fresh=settings.is_dev),
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
@@ -186,12 +187,12 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         EvaluationController,
         EvaluationPages,
         RatingPages,
-        create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        static_router(fresh=settings.is_dev),
     ]
     if settings.is_dev:
         route_handlers.append(outbox)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         state=State(
             {
@@ -226,8 +227,12 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
+        # Pages are text and mostly Chinese: gzip makes them several times smaller on a slow network.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         debug=False,
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD
+    return app
 
 
 def request_locale(request: Request[Any, Any, Any]) -> str:
