@@ -106,6 +106,8 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         html_lang=i18n.html_lang,
         is_dev=settings.is_dev,
         static_url=static_url_function(fresh=settings.is_dev),
+        # Chinese text takes the full-width colon, with no space after it.
+        colon=lambda: "：" if i18n.current_locale.get() == "zh_CN" else ": ",
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz

@@ -69,7 +69,7 @@ def test_a_notice_without_a_period_shows_no_objection_box(
 ) -> None:
     notice = appointment(client, staff, kind="process")
     page = client.get(f"/notices/{notice['id']}", headers={"Accept-Language": "en"}).text
-    assert "Public notice period" not in page and "/object" not in page
+    assert "Public notice period" not in page and '/object"' not in page
 
 
 def test_an_anonymous_objection_from_the_page_shows_its_reference(
