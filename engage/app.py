@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -108,10 +108,16 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         static_url=static_url_function(fresh=settings.is_dev),
         # Chinese text takes the full-width colon, with no space after it.
         colon=lambda: "：" if i18n.current_locale.get() == "zh_CN" else ": ",
+        # Two sentences side by side: a space in English, nothing after a Chinese full stop.
+        gap=lambda: "" if i18n.current_locale.get() == "zh_CN" else " ",
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
     ).strftime(fmt)
+    # Views that carry times as ISO strings (open data, the organizer view) are shown in local time too.
+    environment.filters["local_iso"] = lambda text, fmt="%Y-%m-%d %H:%M": (
+        datetime.fromisoformat(text).astimezone(settings.tz).strftime(fmt) if text else ""
+    )
     return JinjaTemplateEngine.from_environment(environment)
 
 

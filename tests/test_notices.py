@@ -335,7 +335,7 @@ def expected_text(settings: Settings, locale: str, title: str, body: str, notice
     link = f"{settings.public_base_url}/notices/{notice_id}"
     if locale == "en":
         return f"{SIGNATURE}{title}: {body} Details: {link}"
-    return f"{SIGNATURE}{title}：{body} 详情：{link}"
+    return f"{SIGNATURE}{title}：{body}详情：{link}"  # no space after the body's 。
 
 
 def test_the_preview_counts_segments_and_cost_for_each_language(district: District, db: Session) -> None:

@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
     "age_band": labels.AGE_BAND_LABELS,
     "occupation": labels.OCCUPATION_LABELS,
     "notice": labels.NOTICE_KIND_LABELS,
+    "source": queries.SOURCE_LABELS,
 }
 COUNT_BY_LABELS = {
     "community": N_("Community"),
