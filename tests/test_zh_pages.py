@@ -138,3 +138,12 @@ def test_an_invitation_names_the_grand_jury_once() -> None:
             link="https://x.cn/j/1",
         )
     assert text.count("大评审团") == 1 and "或点击https://x.cn/j/1" in text
+
+
+def test_error_pages_speak_chinese_without_field_names(client: TestClient[Litestar]) -> None:
+    html = {"Accept": "text/html", "Accept-Language": "zh-CN"}
+    for path in ("/s/not-a-token", "/b/not-a-token", "/e/not-a-token", "/notices/999999", "/no-such-page"):
+        page = client.get(path, headers=html)
+        assert page.status_code in (400, 404), path
+        assert "token" not in page.text.split("<main", 1)[1], path
+        assert problems(page.text) == [], path
