@@ -147,3 +147,22 @@ def test_error_pages_speak_chinese_without_field_names(client: TestClient[Litest
         assert page.status_code in (400, 404), path
         assert "token" not in page.text.split("<main", 1)[1], path
         assert problems(page.text) == [], path
+
+
+def test_a_notice_too_long_for_three_texts_is_refused_in_chinese(
+    settings: Settings, client: TestClient[Litestar]
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {token_for(settings, 'api@district.gov.cn', 'organizer')}",
+        "Accept-Language": "zh-CN",
+    }
+    body = {
+        "kind": "process",
+        "title_zh": "流程",
+        "title_en": "Process",
+        "body_zh": "测" * 300,
+        "body_en": "ok",
+    }
+    answer = client.post("/api/v1/notices", json=body, headers=headers)
+    assert answer.status_code == 400 and answer.json()["field"] == "body_zh"
+    assert "最多3条" in answer.json()["detail"] and "UCS" not in answer.json()["detail"]
