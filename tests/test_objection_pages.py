@@ -60,7 +60,7 @@ def test_the_notice_page_shows_the_closing_moment_and_the_countdown(
     local_close = closes_at(notice).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
     assert local_close in page and local_close.endswith("17:30")
     left = notice["period"]["working_days_left"]
-    assert (f"{left} working days left" if language == "en" else f"还有 {left} 个工作日") in page
+    assert (f"{left} working days left" if language == "en" else f"还有{left}个工作日") in page
     assert f'href="/notices/{notice["id"]}/object"' in page
 
 

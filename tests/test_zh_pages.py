@@ -106,10 +106,18 @@ def test_organizer_pages_read_as_chinese(
 def test_the_scan_catches_what_it_looks_for() -> None:
     page = (
         "<main><p>报名条件: 街道</p><p>共推荐240人次。 被推荐人</p><p>状态 published</p>"
-        "<p>开始 2026-11-25T01:00</p><p lang='en'>English is fine here</p><p>化名 r-9fe9ab 签号 OBJ-2026-0001</p></main>"
+        "<p>开始 2026-11-25T01:00</p><p lang='en'>English is fine here</p><p>化名 r-9fe9ab 签号 OBJ-2026-0001</p>"
+        "<p>权重：专家 1/2 · 居民 1/4.</p><p>还有 5 个工作日</p></main>"
     )
-    kinds = [problem.split(" ")[0] for problem in problems(page)]
-    assert kinds == ["ASCII", "space", "English", "ISO"]
+    kinds = [problem.split(" ")[:2] for problem in problems(page)]
+    assert kinds == [
+        ["ASCII", "punctuation"],
+        ["space", "after"],
+        ["English", "word"],
+        ["ISO", "timestamp"],
+        ["ASCII", "full"],
+        ["space", "between"],
+    ]
     assert (
         problems(
             "<p>报名条件：街道。</p><nav><a lang='en' href='/lang/en'>English</a></nav><p>回复TD退订</p>"

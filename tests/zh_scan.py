@@ -17,8 +17,13 @@ ALLOWED_WORDS = {
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]00:?00)|\d{4}-\d\d-\d\dT\d\d:\d\d")
 ASCII_BY_HAN = re.compile(rf"[{HAN}][,.:;!?]|[,:;!?][{HAN}]|[{HAN}]\(|\)[{HAN}]")
 SPACE_AFTER_STOP = re.compile(r"[。，：；！？]\s+\S")
+# "5个工作日", "共300位", "第2页": no space between a count and its measure word or the word before it.
+# (Label and value pairs such as "专家 1/2" or "J10 居民" keep their separating space.)
+SPACE_BY_NUMBER = re.compile(r"\d [个人位条天次分秒页行岁名项处份周]|[共第还剩约达计] \d")
 # Addresses are shown as they are: links in texts, the organizer's own sign-in.
 ADDRESS = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# A Chinese sentence ends in 。, not in an ASCII full stop.
+ASCII_STOP = re.compile(rf"[{HAN}].*[^.\s]\.$")
 WORD = re.compile(r"[A-Za-z][A-Za-z_'-]*[A-Za-z]|[A-Za-z]")
 
 
@@ -84,6 +89,10 @@ def problems(html: str) -> list[str]:
             found.append(f"ISO timestamp {match.group(0)!r} in {line[:80]!r}")
         for match in ASCII_BY_HAN.finditer(line):
             found.append(f"ASCII punctuation {match.group(0)!r} in {line[:80]!r}")
+        if ASCII_STOP.search(line):
+            found.append(f"ASCII full stop ending {line[-40:]!r}")
         for match in SPACE_AFTER_STOP.finditer(line):
             found.append(f"space after {match.group(0)[0]!r} in {line[:80]!r}")
+        for match in SPACE_BY_NUMBER.finditer(line):
+            found.append(f"space between Chinese and a number {match.group(0)!r} in {line[:80]!r}")
     return found
