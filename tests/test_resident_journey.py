@@ -178,3 +178,8 @@ def test_a_failed_change_on_my_page_keeps_what_was_typed(
     assert refused.status_code == 400
     assert 'id="name-error"' in refused.text and 'value="某街道"' in refused.text
     assert "autofocus" in refused.text  # the error summary takes the focus
+
+
+def test_my_page_asks_only_experts_for_their_field(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+    sign_up(client, settings)
+    assert "Field of expertise" not in client.get("/me").text  # a resident, not an expert
