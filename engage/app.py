@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,7 +19,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -64,11 +64,11 @@ from engage.sms.webhooks import twilio_inbound
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.dev import reply as outbox_reply
+from engage.web.light import HeadAsGet, static_router, static_url_function
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "engage" / "static"
 
 
 class ChooseLocale(ASGIMiddleware):
@@ -112,13 +112,18 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         current_locale=i18n.current_locale.get,
         html_lang=i18n.html_lang,
         is_dev=settings.is_dev,
+        static_url=static_url_function(fresh=settings.is_dev),
+        # Chinese text takes the full-width colon, with no space after it.
+        colon=lambda: "：" if i18n.current_locale.get() == "zh_CN" else ": ",
+        # Two sentences side by side: a space in English, nothing after a Chinese full stop.
+        gap=lambda: "" if i18n.current_locale.get() == "zh_CN" else " ",
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
     ).strftime(fmt)
-    # Open-data views carry ISO text; pages show the same moment in local time.
+    # Views that carry times as ISO strings (open data, the organizer view) are shown in local time too.
     environment.filters["local_iso"] = lambda text, fmt="%Y-%m-%d %H:%M": (
-        datetime.fromisoformat(text).astimezone(settings.tz).strftime(fmt)
+        datetime.fromisoformat(text).astimezone(settings.tz).strftime(fmt) if text else ""
     )
     return JinjaTemplateEngine.from_environment(environment)
 
@@ -200,12 +205,12 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         EvaluationController,
         EvaluationPages,
         RatingPages,
-        create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        static_router(fresh=settings.is_dev),
     ]
     if settings.is_dev:
         route_handlers += [outbox, outbox_reply]
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         state=State(
             {
@@ -240,8 +245,12 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
+        # Pages are text and mostly Chinese: gzip makes them several times smaller on a slow network.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         debug=False,
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD
+    return app
 
 
 def request_locale(request: Request[Any, Any, Any]) -> str:

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from redis.exceptions import RedisError
 
+from engage.i18n import current_locale, gettext
 from engage.i18n import gettext as _
 from engage.logs import redact
 
@@ -89,6 +90,29 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogue; it is translated where it is shown."""
+    return message
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_GENERIC = {
+    404: N_("This page does not exist, or it is not public."),
+    403: N_("You may not open this page."),
+    429: N_("Too many requests. Wait a minute and try again."),
+    500: N_("Something went wrong on our side. It has been logged; please try again later."),
+}
+
+
+def _readable(detail: str, status: int) -> str:
+    """A page's message in the reader's language: API texts that have no translation (e.g. "no notice
+    7") give way to a general one, rather than English on a Chinese page."""
+    shown = gettext(detail)
+    if current_locale.get() == "zh_CN" and not _HAN.search(shown):
+        return gettext(_GENERIC.get(status, N_("That did not work. Go back and try again.")))
+    return shown
+
+
 def _answer(
     request: Request[Any, Any, Any],
     status: int,
@@ -100,7 +124,7 @@ def _answer(
     if _wants_html(request):
         return Template(
             template_name="pages/error.html",
-            context={"status": status, "detail": detail, "field": field},
+            context={"status": status, "detail": _readable(detail, status), "field": field},
             status_code=status,
             headers=headers,
         )

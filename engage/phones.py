@@ -22,3 +22,10 @@ def mask(e164: str) -> str:
     if len(e164) < 8:
         return "*" * len(e164)
     return e164[:-8] + "****" + e164[-4:]
+
+
+def mask_for_reading(e164: str) -> str:
+    """How people read their own number: +8613800138000 -> 138 **** 8000 (other countries: `mask`)."""
+    if e164.startswith("+861") and len(e164) == 14:
+        return f"{e164[3:6]} **** {e164[-4:]}"
+    return mask(e164)

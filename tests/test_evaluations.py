@@ -552,7 +552,7 @@ def test_online_evaluation_admits_verified_residents_of_its_communities_only(
     campaign = client.post("/api/v1/evaluations", json=body, headers=headers).json()
     cid, a = campaign["id"], campaign["subjects"][0]["id"]
     client.headers["Accept-Language"] = "en"
-    assert client.get(f"/evaluations/{cid}", follow_redirects=False).headers["location"] == "/join"
+    assert client.get(f"/evaluations/{cid}", follow_redirects=False).headers["location"] == "/signin"
     sign_in_with_console_code(client, settings, 0)  # community wulihe (resident n lives in n % 3)
     path = f"/evaluations/{cid}/subjects/{a}"
     assert "Thank you" in post_rating(client, path, [4, 4, 5]).text

@@ -128,5 +128,17 @@ def test_the_organizer_page_shows_counts_and_retries_through_a_form(district: Di
         assert after.headers.get("Refresh") == "5"  # the retried text is queued: the page reloads itself
         export = browser.get(f"/organizer/notices/{notice_id}/deliveries/export.csv")
         assert export.status_code == 200 and phone(3) not in export.text
+        # The page's export is for a spreadsheet: labelled columns, states in words, local times.
+        rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+        assert {"化名", "电话", "状态", "发送时间"} <= set(rows[0])
+        assert {row["状态"] for row in rows} <= {
+            "排队中",
+            "发送中",
+            "已发出，尚无回执",
+            "已送达",
+            "失败",
+            "已退订",
+        }
+        assert not re.search(r"\d{4}-\d\d-\d\dT", export.text)
     run_jobs(district.settings)
     assert district.fake.count_by_recipient()[phone(3)] == 2

@@ -335,7 +335,7 @@ def expected_text(settings: Settings, locale: str, title: str, body: str, notice
     link = f"{settings.public_base_url}/notices/{notice_id}"
     if locale == "en":
         return f"{SIGNATURE}{title}: {body} Details: {link}"
-    return f"{SIGNATURE}{title}：{body} 详情：{link}"
+    return f"{SIGNATURE}{title}：{body}详情：{link}"  # no space after the body's 。
 
 
 def test_the_preview_counts_segments_and_cost_for_each_language(district: District, db: Session) -> None:
@@ -361,7 +361,7 @@ def test_the_preview_counts_segments_and_cost_for_each_language(district: Distri
 def test_a_body_longer_than_the_segment_limit_is_refused_naming_field_and_count(
     district: District, db: Session
 ) -> None:
-    answer = district.api.post(
+    answer = district.api.post(  # a client asking in English gets the English text
         "/api/v1/notices",
         json={
             "kind": NoticeKind.PROCESS.value,
@@ -370,6 +370,7 @@ def test_a_body_longer_than_the_segment_limit_is_refused_naming_field_and_count(
             "body_zh": "测" * 300,
             "body_en": "ok",
         },
+        headers={"Accept-Language": "en"},
     )
     assert answer.status_code == 400
     problem = answer.json()

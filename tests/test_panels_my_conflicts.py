@@ -21,7 +21,7 @@ __all__ = ["district"]  # the fixture: two communities
 def test_a_resident_declares_and_removes_a_conflict_on_their_page(
     district: None, settings: Settings, client: TestClient[Litestar], db: Session
 ) -> None:
-    assert client.get("/me/conflicts", follow_redirects=False).headers["location"] == "/join"
+    assert client.get("/me/conflicts", follow_redirects=False).headers["location"] == "/signin"
     sign_up(client, settings)
     headers = {"Accept-Language": "en"}
     assert 'href="/me/conflicts"' in client.get("/me", headers=headers).text

@@ -23,14 +23,14 @@ TEXTS = {
         "join": "报名成为志愿者",
         "send": "获取验证码",
         "continue": "继续",
-        "finish": "完成",
+        "confirm": "确认并报名",
         "done": "登记成功",
     },
     "en": {
         "join": "Join as a volunteer",
         "send": "Send me a code",
         "continue": "Continue",
-        "finish": "Finish",
+        "confirm": "Confirm and sign up",
         "done": "You are registered",
     },
 }
@@ -122,19 +122,23 @@ def test_new_resident_signs_up_on_a_phone(
     page.check("#consent_judge")
     page.check("input[name=roles][value=subscriber]")
     page.check("#consent_subscriber")
+    page.check("input[name=notice_kinds][value=appointment]")  # nothing is ticked in advance
     shot("4-roles")
     with page.expect_navigation():
-        page.click(f"button:has-text('{words['finish']}')")
+        page.click(f"button:has-text('{words['continue']}')")
+    shot("5-check")
+    with page.expect_navigation():
+        page.click(f"button:has-text('{words['confirm']}')")
 
     assert page.locator("h1").inner_text() == words["done"]
-    shot("5-done")
+    shot("6-done")
     resident = db.execute(select(Resident)).scalar_one()
     assert resident.phone == "+86" + phone
     assert resident.active_roles() == {"judge", "subscriber"}
     assert resident.locale == ("zh_CN" if language == "zh-CN" else "en")
 
     page.goto(live_server.url + "/me")
-    shot("6-me")
+    shot("7-me")
 
 
 def test_pages_are_usable_at_320_px_and_in_large_text(
@@ -145,7 +149,7 @@ def test_pages_are_usable_at_320_px_and_in_large_text(
     page.set_extra_http_headers({"Accept-Language": "zh-CN"})
     page.goto(live_server.url + "/join")
     _fits_a_phone(page)
-    page.click("text=A+")
+    page.click("text=大字号")
     assert page.locator("html").get_attribute("class") == "large"
     _fits_a_phone(page)
     page.screenshot(path=str(output_dir / "join-320-large-zh-CN.png"), full_page=True)

@@ -96,7 +96,9 @@ def sign_up(
         "communities": ["wulihe"],
     }
     data.update({f"consent_{role}": "yes" for role in roles})
-    return post(client, "/join/roles", data)
+    checked = post(client, "/join/roles", data)
+    assert checked.headers["location"] == "/join/check"
+    return post(client, "/join/check", {})
 
 
 def count(db: Session, model: Any) -> int:
@@ -307,7 +309,7 @@ def test_expert_must_name_a_field(district: None, settings: Settings, client: Te
 
 def test_profile_steps_need_a_verified_phone(district: None, client: TestClient) -> None:  # type: ignore[type-arg]
     assert client.get("/join/profile", follow_redirects=False).headers["location"] == "/join"
-    assert client.get("/me", follow_redirects=False).headers["location"] == "/join"
+    assert client.get("/me", follow_redirects=False).headers["location"] == "/signin"
 
 
 def test_resident_withdraws_from_a_role_and_changes_subscriptions(
@@ -323,7 +325,8 @@ def test_resident_withdraws_from_a_role_and_changes_subscriptions(
         "notice_kinds": ["appointment"],
         "communities": ["nanta"],
     }
-    assert post(client, "/me/roles", data, form_page="/me").status_code == 200
+    saved = post(client, "/me/roles", data, form_page="/me/roles")
+    assert (saved.status_code, saved.headers["location"]) == (303, "/me?saved=roles")
     db.expire_all()
     judge = db.execute(select(ResidentRole).where(ResidentRole.role == "judge")).scalar_one()
     assert judge.withdrawn_at is not None
@@ -335,12 +338,10 @@ def test_resident_changes_their_profile(
     district: None, settings: Settings, client: TestClient, db: Session
 ) -> None:  # type: ignore[type-arg]
     sign_up(client, settings)
-    assert (
-        post(
-            client, "/me/profile", dict(PROFILE, name="王秀兰", community="nanta"), form_page="/me"
-        ).status_code
-        == 200
+    saved = post(
+        client, "/me/profile", dict(PROFILE, name="王秀兰", community="nanta"), form_page="/me/profile"
     )
+    assert (saved.status_code, saved.headers["location"]) == (303, "/me?saved=profile")
     db.expire_all()
     assert db.execute(select(Resident.name)).scalar_one() == "王秀兰"
 

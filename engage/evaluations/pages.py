@@ -206,7 +206,7 @@ class RatingPages(Controller):
     async def online(self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]) -> Any:
         resident = await _signed_in(request, db)
         if resident is None:
-            return Redirect("/join")
+            return Redirect("/signin")
         campaign = await services.get_campaign(db, campaign_id)
         context = {"campaign": campaign, "title": campaign.title(current_locale.get()), "office": _office}
         return Template("pages/evaluations/subjects.html", context=context)
@@ -223,7 +223,7 @@ class RatingPages(Controller):
         await limit_hits(request, state)
         resident = await _signed_in(request, db)
         if resident is None:
-            return Redirect("/join")
+            return Redirect("/signin")
         campaign = await services.get_campaign(db, campaign_id)
         subject = services.subject_of(campaign, subject_id)
         action = f"/evaluations/{campaign.id}/subjects/{subject.id}"
@@ -251,7 +251,7 @@ class RatingPages(Controller):
         await limit_hits(request, state)
         resident = await _signed_in(request, db)
         if resident is None:
-            return Redirect("/join", status_code=303)
+            return Redirect("/signin", status_code=303)
         campaign = await services.get_campaign(db, campaign_id)
         subject = services.subject_of(campaign, subject_id)
         action = f"/evaluations/{campaign.id}/subjects/{subject.id}"

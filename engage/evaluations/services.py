@@ -24,6 +24,8 @@ from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.evaluations import stats
 from engage.evaluations.models import Campaign, Mode, ServiceContact, Subject
+from engage.i18n import LOCALE_NAMES, current_locale
+from engage.i18n import gettext as _
 from engage.phones import normalise
 from engage.residents.models import Community, Resident
 from engage.settings import Settings
@@ -246,11 +248,18 @@ def check_invitation_length(
         text = invitation_text(settings, campaign, subject, matter, date(2026, 12, 31), locale, sample_link)
         count = count_segments(text)
         if count.segments > settings.sms_max_segments:
-            raise InvalidInput(
-                field_name,
-                f"the {locale} invitation would be {count.segments} SMS segments "
-                f"({count.units} {count.encoding.value} units); at most {settings.sms_max_segments}",
+            message = _(
+                "the %(language)s invitation would be %(segments)s SMS segments (%(units)s %(encoding)s "
+                "units); at most %(most)s"
             )
+            values = {
+                "language": locale if current_locale.get() == "en" else LOCALE_NAMES[locale],
+                "segments": count.segments,
+                "units": count.units,
+                "encoding": count.encoding.value,
+                "most": settings.sms_max_segments,
+            }
+            raise InvalidInput(field_name, message % values)
 
 
 # -- service contacts ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
+from engage.i18n import gettext as _
 from engage.notices import fanout, period_services
 from engage.notices.models import PUBLIC_STATUSES, Audience, Notice, NoticeStatus
 from engage.settings import Settings
@@ -104,10 +105,19 @@ def check_texts(notice: Notice, settings: Settings) -> None:
     for suffix, locale in FIELD_LOCALES.items():
         count = count_segments(fanout.sms_text(notice, locale, settings))
         if count.segments > settings.sms_max_segments:
+            message = _(
+                "the text is %(segments)s SMS segments (%(units)s %(encoding)s units, signature and link "
+                "included); at most %(most)s"
+            )
             raise InvalidInput(
                 f"body_{suffix}",
-                f"the text is {count.segments} SMS segments ({count.units} {count.encoding.value} units, "
-                f"signature and link included); at most {settings.sms_max_segments}",
+                message
+                % {
+                    "segments": count.segments,
+                    "units": count.units,
+                    "encoding": count.encoding.value,
+                    "most": settings.sms_max_segments,
+                },
             )
 
 

@@ -67,14 +67,14 @@ class MyConflictPages(Controller):
     async def show(self, request: Request[Any, Any, Any], db: DB) -> Template | Redirect:
         resident = await _resident(request, db)
         if resident is None:
-            return Redirect("/join")
+            return Redirect("/signin")
         return await _page(db, resident.id)
 
     @post("/", media_type=MediaType.HTML, status_code=200)
     async def declare(self, request: Request[Any, Any, Any], db: DB) -> Template | Redirect:
         resident = await _resident(request, db)
         if resident is None:
-            return Redirect("/join")
+            return Redirect("/signin")
         form = await request.form()
         values = {name: str(form.get(name) or "") for name in ("kind", "candidate", "note")}
         actor, resident_id = f"resident:{resident.pseudonym}", resident.id  # kept across a rollback
@@ -96,7 +96,7 @@ class MyConflictPages(Controller):
     ) -> Template | Redirect:
         resident = await _resident(request, db)
         if resident is None:
-            return Redirect("/join")
+            return Redirect("/signin")
         actor = f"resident:{resident.pseudonym}"
         await declarations.remove(db, actor, conflict_id, resident_id=resident.id)
         return await _page(db, resident.id, notice=_("Removed."))

@@ -55,3 +55,15 @@ def value_label(category: str, value: str, communities: Mapping[str, tuple[str, 
 def reason_label(reason: str) -> str:
     label = REASON_LABELS.get(reason)
     return _(label) if label else reason
+
+
+JURY_WORDS = ("大评审团", "grand jury")
+
+
+def title_in_invitation(title: str) -> str:
+    """The panel's title as the invitation's sentence quotes it: the sentence already says 大评审团
+    ("grand jury"), so a title ending in it would say it twice."""
+    for word in JURY_WORDS:
+        if title.casefold().endswith(word) and len(title) > len(word):
+            return title[: -len(word)].rstrip()
+    return title

@@ -21,6 +21,7 @@ from engage.errors import Conflict, NotFound
 from engage.lottery import NoReplacement, replacement
 from engage.lottery.record import quotas_from_json
 from engage.panels import links
+from engage.panels.labels import title_in_invitation
 from engage.panels.models import SEATED, MemberStatus, Panel, PanelMember, PanelStatus
 from engage.panels.services import attended_counts, audit, frozen_pool, get_panel, require_status
 from engage.residents.models import Resident
@@ -52,7 +53,7 @@ def _invite(
         "panel_invite",
         resident.locale,
         settings.sms_signature,
-        title=panel.title,
+        title=title_in_invitation(panel.title),
         date=panel.event_date,
         place=panel.place,
         link=member_link(settings, member),
@@ -220,7 +221,7 @@ def remind(session: Session, settings: Settings, panel: Panel, now: datetime) ->
             "panel_reminder",
             resident.locale,
             settings.sms_signature,
-            title=panel.title,
+            title=title_in_invitation(panel.title),
             date=panel.event_date,
             place=panel.place,
             deadline=deadline,

@@ -20,8 +20,15 @@ from engage.i18n import gettext as _
 from engage.residents import labels, queries
 from engage.residents.labels import N_
 from engage.residents.models import ParticipantType, Resident, ResidentRoleKind
-from engage.residents.queries import COUNT_BY, EXPORT_COLUMNS, EXPORT_SAFE_COLUMNS, ResidentFilter
-from engage.residents.roster import COLUMNS, MAX_ROWS, ROSTER_TYPES, RosterRejected, write_csv
+from engage.residents.queries import COUNT_BY, ResidentFilter
+from engage.residents.roster import (
+    CHINESE_COLUMNS,
+    COLUMNS,
+    MAX_ROWS,
+    ROSTER_TYPES,
+    RosterRejected,
+    write_csv,
+)
 from engage.web.deps import DB
 
 PAGE_SIZE = 50
@@ -33,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
     "age_band": labels.AGE_BAND_LABELS,
     "occupation": labels.OCCUPATION_LABELS,
     "notice": labels.NOTICE_KIND_LABELS,
+    "source": queries.SOURCE_LABELS,
 }
 COUNT_BY_LABELS = {
     "community": N_("Community"),
@@ -160,8 +168,10 @@ class ResidentPages(Controller):
         if errors:
             field, message = next(iter(errors.items()))
             raise InvalidInput(field, message)
-        rows = (queries.export_row(r, False) for r in await queries.all_residents(db, filters))
-        content = write_csv(EXPORT_COLUMNS, rows, safe_columns=EXPORT_SAFE_COLUMNS)
+        residents = await queries.all_residents(db, filters)
+        header, rows = queries.labelled_export(residents, state.settings.tz)
+        safe = [_(column) for column in queries.LABELLED_SAFE_COLUMNS]
+        content = write_csv(header, rows, safe_columns=safe)
         disposition = 'attachment; filename="residents.csv"'
         return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
 
@@ -232,7 +242,8 @@ def _import_context(
 ) -> dict[str, Any]:
     return {
         "columns": ",".join(COLUMNS),
-        "roster_types": ROSTER_TYPES,
+        "chinese_columns": ",".join(CHINESE_COLUMNS),
+        "roster_types": [label("participant_type", code) for code in ROSTER_TYPES],
         "max_rows": MAX_ROWS,
         "problem": problem,
         "row_errors": row_errors or [],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -26,8 +26,12 @@ from engage.audit.models import AuditEntry
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
+from engage.i18n import current_locale
+from engage.i18n import gettext as _
 from engage.phones import mask, normalise
 from engage.queues import QueueName
+from engage.residents import labels
+from engage.residents.labels import N_
 from engage.residents.models import (
     Community,
     ParticipantType,
@@ -271,6 +275,55 @@ def export_row(resident: Resident, reveal: bool) -> list[str]:
         resident.source,
         when(resident.created_at),
     ]
+
+
+# The page's export is for people opening it in a spreadsheet: labelled columns, words instead of
+# codes, in the reader's language, and local times to the minute. The API keeps codes and ISO times.
+LABELLED_EXPORT_COLUMNS = (
+    N_("Pseudonym"), N_("Name"), N_("Phone"), N_("Community"), N_("Participant type"), N_("Roles"),
+    N_("Expertise"), N_("Work unit"), N_("Gender"), N_("Age group"), N_("Occupation group"),
+    N_("Verified"), N_("Invited"), N_("Came from"), N_("Registered"),
+)  # fmt: skip
+LABELLED_SAFE_COLUMNS = (N_("Pseudonym"), N_("Phone"), N_("Verified"), N_("Invited"), N_("Registered"))
+SOURCE_LABELS = {
+    Source.WEB.value: N_("Sign-up page"),
+    Source.SMS.value: N_("SMS sign-up"),
+    Source.IMPORT.value: N_("Roster import"),
+    Source.DEMO.value: N_("Demo data"),
+}
+
+
+def labelled_export(residents: Sequence[Resident], tz: tzinfo) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the page's export, in the current language (phones masked)."""
+
+    def word(table: dict[str, str], code: str | None) -> str:
+        return _(table[code]) if code in table else (code or "")
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+
+    zh = current_locale.get() == "zh_CN"
+    rows = [
+        [
+            resident.pseudonym,
+            resident.name or "",
+            shown_phone(resident, False) or "",
+            (resident.community.name_zh if zh else resident.community.name_en) if resident.community else "",
+            word(labels.PARTICIPANT_TYPE_LABELS, resident.participant_type),
+            ("、" if zh else "; ").join(word(labels.ROLE_LABELS, r) for r in sorted(resident.active_roles())),
+            resident.expertise or "",
+            resident.work_unit or "",
+            word(labels.GENDER_LABELS, resident.gender),
+            word(labels.AGE_BAND_LABELS, resident.age_band),
+            word(labels.OCCUPATION_LABELS, resident.occupation),
+            when(resident.verified_at),
+            when(resident.invited_at),
+            word(SOURCE_LABELS, resident.source),
+            when(resident.created_at),
+        ]
+        for resident in residents
+    ]
+    return [_(column) for column in LABELLED_EXPORT_COLUMNS], rows
 
 
 # --- the roster import ----------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import phonenumbers
 
 from engage.errors import InvalidInput
+from engage.i18n import LOCALES, translated
 from engage.phones import normalise
+from engage.residents.labels import AGE_BAND_LABELS, GENDER_LABELS, PARTICIPANT_TYPE_LABELS
 from engage.residents.models import AGE_BANDS, GENDERS, ParticipantType
 
 
@@ -47,6 +49,48 @@ TYPE_ALIASES = {
     "政协委员": ParticipantType.DEPUTY_CPPCC.value,
 }
 GENDER_ALIASES = {"女": "female", "男": "male", "f": "female", "m": "male"}
+# Offices head their sheets in Chinese: the words they use for each column, beside our own names.
+HEADER_ALIASES = {
+    "姓名": "name",
+    "名字": "name",
+    "手机": "phone",
+    "手机号": "phone",
+    "手机号码": "phone",
+    "电话": "phone",
+    "联系电话": "phone",
+    "社区": "community",
+    "所在社区": "community",
+    "参与身份": "participant_type",
+    "身份": "participant_type",
+    "类别": "participant_type",
+    "专业领域": "expertise",
+    "专业": "expertise",
+    "工作单位": "work_unit",
+    "单位": "work_unit",
+    "性别": "gender",
+    "年龄段": "age_band",
+    "年龄": "age_band",
+}
+
+CHINESE_COLUMNS = ("姓名", "手机号", "社区", "参与身份", "专业领域", "工作单位", "性别", "年龄段")
+
+
+def _label_aliases(labels: Mapping[str, str]) -> dict[str, str]:
+    """{label in every language, folded: code}: a sheet may carry the words the pages show."""
+    return {
+        translated(label, locale).casefold(): code for code, label in labels.items() for locale in LOCALES
+    }
+
+
+AGE_BAND_ALIASES = (
+    _label_aliases(AGE_BAND_LABELS)
+    | {band.replace("-", "–"): band for band in AGE_BANDS}
+    | {f"{band}岁": band for band in AGE_BANDS}
+)
+TYPE_ALIASES |= {
+    word: code for word, code in _label_aliases(PARTICIPANT_TYPE_LABELS).items() if code in ROSTER_TYPES
+}
+GENDER_ALIASES |= _label_aliases(GENDER_LABELS)
 
 
 @dataclass(frozen=True)
@@ -116,11 +160,23 @@ def _decode(data: bytes) -> str | RowError:
     try:
         return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
     except UnicodeDecodeError:
-        return RowError(1, "file", N_("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8”."))
+        pass
+    try:
+        # Excel's plain "CSV" on Chinese Windows writes GBK; GB18030 is its superset.
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return RowError(
+            1, "file", N_("The file is neither UTF-8 nor GBK text. In Excel, save it as “CSV UTF-8”.")
+        )
+
+
+def _column(name: str) -> str:
+    name = name.strip().lstrip("\ufeff")
+    return HEADER_ALIASES.get(name) or HEADER_ALIASES.get(name.removesuffix("*")) or name.casefold()
 
 
 def _header(names: Sequence[str]) -> tuple[list[str], list[RowError]]:
-    header = [name.strip().lstrip("\ufeff").casefold() for name in names]
+    header = [_column(name) for name in names]
     errors = [
         RowError(1, name, N_("Unknown column “%(column)s”. The columns are: %(columns)s."), _cols(name))
         for name in header
@@ -203,8 +259,9 @@ def _record(
     gender = _choice(cells.get("gender", ""), GENDERS, GENDER_ALIASES)
     if cells.get("gender") and gender is None:
         errors.append(_not_one_of(row, "gender", GENDERS))
-    age_band = cells.get("age_band") or None
-    if age_band is not None and age_band not in AGE_BANDS:
+    raw_age = cells.get("age_band") or None
+    age_band = _choice(raw_age, AGE_BANDS, AGE_BAND_ALIASES) if raw_age else None
+    if raw_age is not None and age_band is None:
         errors.append(_not_one_of(row, "age_band", AGE_BANDS))
     if errors or not isinstance(phone, str) or community is None or participant_type is None:
         return errors

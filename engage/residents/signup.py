@@ -75,6 +75,11 @@ async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
         )
 
 
+class CodeSpent(InvalidInput):
+    """The latest code can no longer be used (used, expired, or too many wrong tries): only a new
+    code helps, so pages say how to get one."""
+
+
 @dataclass(frozen=True)
 class CodeSent:
     phone: str
@@ -125,25 +130,27 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
     Wrong tries are counted and committed even though the request fails. Returns whether the number
     already belongs to a resident (read in the same transaction, saving the API a round trip)."""
     code = codes.clean_code(raw_code)
+    if code is None:
+        # A slip of the finger (empty, short, letters) is no guess at the code: it costs no try.
+        message = _("Enter the 6-digit code from the text.") if raw_code.strip() else _("Enter the code.")
+        raise InvalidInput("code", message)
     connection = await db.connection()
     row = (await connection.execute(sql.LATEST_CODE, {"number": phone})).first()
     now = utcnow()
     if row is None:
-        raise InvalidInput("code", _("No code was sent to this number. Ask for a new code."))
+        raise CodeSpent("code", _("No code was sent to this number. Ask for a new code."))
     if row.used_at is not None:
-        raise InvalidInput("code", _("This code was already used. Ask for a new code."))
+        raise CodeSpent("code", _("This code was already used. Ask for a new code."))
     if row.attempts >= codes.MAX_ATTEMPTS:
-        raise InvalidInput("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
+        raise CodeSpent("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
     if row.expires_at <= now:
-        raise InvalidInput("code", _("This code has expired. Ask for a new code."))
-    if code is None or not codes.matches(settings.secret_key, phone, code, row.code_hash):
+        raise CodeSpent("code", _("This code has expired. Ask for a new code."))
+    if not codes.matches(settings.secret_key, phone, code, row.code_hash):
         await connection.execute(sql.WRONG_TRY, {"code_id": row.id})
         await db.commit()
         left = codes.MAX_ATTEMPTS - row.attempts - 1
         if left <= 0:
-            raise InvalidInput(
-                "code", _("Too many wrong tries: this code no longer works. Ask for a new code.")
-            )
+            raise CodeSpent("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
         raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
     await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
     if row.registered:

@@ -85,7 +85,7 @@ async def _drawn_panel(settings: Settings) -> int:
                 reply_deadline=None,
             )
             await panels.freeze(db, ACTOR, panel.id)
-            await panels.draw(db, ACTOR, panel.id, ["demo witness: 3141", "demo notary: 5926"])
+            await panels.draw(db, ACTOR, panel.id, ["演示见证人：3141", "演示公证员：5926"])
             return panel.id
     finally:
         await engine.dispose()
