@@ -34,6 +34,7 @@ from engage.evaluations.api import EvaluationController
 from engage.evaluations.organizer_pages import EvaluationPages
 from engage.evaluations.pages import RatingPages
 from engage.health.controllers import healthz
+from engage.keys import Purpose
 from engage.notices.api import NoticeController
 from engage.notices.deliveries_api import DeliveryController
 from engage.notices.deliveries_pages import NoticeDeliveryPages
@@ -151,7 +152,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         exclude=list(SESSIONLESS),
     )
     csrf = CSRFConfig(
-        secret=settings.secret_key,
+        secret=settings.key(Purpose.CSRF),
         cookie_secure=session_config.secure,
         cookie_samesite="lax",
         # The JSON API authenticates with bearer tokens, never cookies, so a forged cross-site form

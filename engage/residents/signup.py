@@ -18,6 +18,7 @@ from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
+from engage.keys import Purpose
 from engage.queues import QueueName
 from engage.residents import codes
 from engage.residents import signup_sql as sql
@@ -107,7 +108,7 @@ async def send_code(
     body = render("code", locale, settings.sms_signature, code=code, minutes=minutes)
     message = build_message(phone, body, settings.default_region)
     await connection.execute(sql.RETIRE_CODES, {"number": phone, "now": now})
-    code_hash = codes.code_digest(settings.secret_key, phone, code)
+    code_hash = codes.code_digest(settings.key(Purpose.PHONE_HMAC), phone, code)
     expires_at = now + codes.CODE_LIFETIME
     await connection.execute(
         sql.NEW_CODE, {"phone": phone, "code_hash": code_hash, "created_at": now, "expires_at": expires_at}
@@ -136,7 +137,9 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
         raise InvalidInput("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
     if row.expires_at <= now:
         raise InvalidInput("code", _("This code has expired. Ask for a new code."))
-    if code is None or not codes.matches(settings.secret_key, phone, code, row.code_hash):
+    if code is None or not codes.matches(
+        settings.verifying_keys(Purpose.PHONE_HMAC), phone, code, row.code_hash
+    ):
         await connection.execute(sql.WRONG_TRY, {"code_id": row.id})
         await db.commit()
         left = codes.MAX_ATTEMPTS - row.attempts - 1
