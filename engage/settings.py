@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # Codes a single client address may request in an hour (a household or office shares one address).
     code_requests_per_ip_per_hour: int = Field(default=30, ge=1)
+    # Codes tried (right or wrong) for one number, and from one client address, in an hour. A code burns
+    # after 5 wrong tries anyway; these stop a client from probing many numbers (docs/security.md).
+    code_checks_per_number_per_hour: int = Field(default=20, ge=1)
+    code_checks_per_ip_per_hour: int = Field(default=60, ge=1)
     # Longest text a template may render to, in SMS segments (each one is billed); see engage.sms.segments.
     sms_max_segments: int = Field(default=3, ge=1)
     # Public notice periods (engage.notices.calendar): the default length in working days, the end of

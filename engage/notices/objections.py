@@ -157,7 +157,9 @@ async def file_objection(
         limits.append((f"objection:phone:{phone}", settings.objections_per_phone_per_day, 86400))
     await _limit(redis, limits)
     if phone:
-        await check_code(db, settings, phone, filing.code)  # wrong tries are committed inside
+        await check_code(
+            db, redis, settings, phone, filing.code, client_ip
+        )  # wrong tries are committed inside
     now = periods.clock()
     objection = Objection(
         notice_id=notice_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +68,13 @@ def mobile_number(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_key(settings: Settings, phone: str) -> str:
+    """A number as it may appear in a Redis key: keyed, so a key listing does not list numbers."""
+    return hmac.new(settings.key(Purpose.PHONE_HMAC).encode(), phone.encode(), hashlib.sha256).hexdigest()[
+        :32
+    ]
+
+
 async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
     wait = await ratelimit.hit_all(redis, limits)
     if wait:
@@ -121,33 +130,45 @@ async def send_code(
     return CodeSent(phone, message_id)
 
 
-async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code: str) -> bool:
-    """Use up the latest code for `phone` or raise InvalidInput("code", why) in the reader's language.
-    Wrong tries are counted and committed even though the request fails. Returns whether the number
-    already belongs to a resident (read in the same transaction, saving the API a round trip)."""
+def _refused() -> InvalidInput:
+    # One answer for a number never sent a code, a used, expired or burned code and a wrong one: any
+    # difference would tell who has signed up or is signing up now, without a text being sent (S3).
+    return InvalidInput(
+        "code",
+        _("This code is wrong or no longer valid. Check the latest text, or ask for a new code."),
+    )
+
+
+async def check_code(
+    db: AsyncSession, redis: Redis, settings: Settings, phone: str, raw_code: str, client_ip: str
+) -> bool:
+    """Use up the latest code for `phone` or raise InvalidInput("code") in the reader's language, the
+    same for every failure. Tries are limited per number and per client address, wrong ones counted
+    and committed even though the request fails. Returns whether the number already belongs to a
+    resident (read in the same transaction, saving the API a round trip)."""
+    wait = await ratelimit.hit_all(
+        redis,
+        [
+            (f"verify:phone:{phone_key(settings, phone)}", settings.code_checks_per_number_per_hour, 3600),
+            (f"verify:ip:{client_ip}", settings.code_checks_per_ip_per_hour, 3600),
+        ],
+    )
+    if wait:
+        raise RateLimited(
+            "code", _("Too many tries. Try again in %(seconds)s seconds.") % {"seconds": wait}, wait
+        )
     code = codes.clean_code(raw_code)
     connection = await db.connection()
     row = (await connection.execute(sql.LATEST_CODE, {"number": phone})).first()
     now = utcnow()
-    if row is None:
-        raise InvalidInput("code", _("No code was sent to this number. Ask for a new code."))
-    if row.used_at is not None:
-        raise InvalidInput("code", _("This code was already used. Ask for a new code."))
-    if row.attempts >= codes.MAX_ATTEMPTS:
-        raise InvalidInput("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
-    if row.expires_at <= now:
-        raise InvalidInput("code", _("This code has expired. Ask for a new code."))
+    if row is None or row.used_at is not None or row.attempts >= codes.MAX_ATTEMPTS or row.expires_at <= now:
+        raise _refused()
     if code is None or not codes.matches(
         settings.verifying_keys(Purpose.PHONE_HMAC), phone, code, row.code_hash
     ):
         await connection.execute(sql.WRONG_TRY, {"code_id": row.id})
         await db.commit()
-        left = codes.MAX_ATTEMPTS - row.attempts - 1
-        if left <= 0:
-            raise InvalidInput(
-                "code", _("Too many wrong tries: this code no longer works. Ask for a new code.")
-            )
-        raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
+        raise _refused()
     await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
     if row.registered:
         await confirm_invitation(db, phone, now)

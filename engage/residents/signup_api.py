@@ -108,11 +108,14 @@ class SignupApi(Controller):
         "/verify",
         status_code=200,
         summary="Check the code; returns a token for the next step",
-        responses=problems(400),
+        responses=problems(400, 429),
     )
-    async def verify(self, data: JSONBody[VerifyRequest], db: DB, state: State) -> Verified:
+    async def verify(
+        self, data: JSONBody[VerifyRequest], db: DB, state: State, request: Request[Any, Any, Any]
+    ) -> Verified:
         phone = mobile_number(data.phone, state.settings.default_region)
-        registered = await check_code(db, state.settings, phone, data.code)
+        client = request.client.host if request.client else "unknown"
+        registered = await check_code(db, state.redis, state.settings, phone, data.code, client)
         token = tokens.sign(
             state.settings.key(Purpose.SIGNUP_TOKEN), TOKEN_PURPOSE, {"phone": phone}, TOKEN_LIFETIME
         )

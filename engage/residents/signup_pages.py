@@ -136,7 +136,10 @@ class JoinPages(Controller):
             return Redirect("/join")
         single, _multi = await _form(request)
         try:
-            await check_code(db, request.app.state.settings, phone, single.get("code", ""))
+            state = request.app.state
+            await check_code(
+                db, state.redis, state.settings, phone, single.get("code", ""), _client_ip(request)
+            )
         except InvalidInput as error:
             context = {"errors": {"code": error.detail}, "masked": mask(phone)}
             return Template("pages/join/code.html", context=context, status_code=400)

@@ -1,0 +1,80 @@
+"""Checking a code tells nothing about the number (docs/security.md): the same answer for a number
+never sent a code, a used code, an expired code and a wrong one; and tries are limited."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import redis
+from litestar.testing import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from engage.residents.models import VerificationCode
+from engage.settings import Settings
+from tests.conftest import run_jobs
+
+
+def _code(settings: Settings, phone: str) -> str:
+    run_jobs(settings)
+    bodies = [
+        json.loads(line)["body"] for line in settings.outbox_path.read_text().splitlines() if phone in line
+    ]
+    return re.search(r"(?<!\d)(\d{6})(?!\d)", bodies[-1]).group(1)  # type: ignore[union-attr]
+
+
+def _verify(client: TestClient, phone: str, code: str) -> tuple[int, str]:  # type: ignore[type-arg]
+    answer = client.post("/api/v1/signup/verify", json={"phone": phone, "code": code})
+    return answer.status_code, answer.text
+
+
+def test_verify_answers_unknown_used_expired_and_wrong_alike(
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+    db: Session,
+) -> None:
+    """S3: /verify told a number that had signed up ("already used") from a fresh one ("no code sent")."""
+    client.headers["Accept-Language"] = "en"
+    used, expired, pending = "+8613780000001", "+8613780000002", "+8613780000003"
+    for phone in (used, expired, pending):
+        assert client.post("/api/v1/signup/code", json={"phone": phone}).status_code == 202
+    right_used = _code(settings, used)
+    assert _verify(client, used, right_used)[0] == 200
+    right_expired = _code(settings, expired)
+    db.execute(
+        update(VerificationCode)
+        .where(VerificationCode.phone == expired)
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    db.commit()
+    answers = {
+        "never sent a code": _verify(client, "+8613780000009", "123456"),
+        "used": _verify(client, used, right_used),
+        "expired": _verify(client, expired, right_expired),
+        "pending, wrong code": _verify(
+            client, pending, "000000" if _code(settings, pending) != "000000" else "111111"
+        ),
+    }
+    assert {status for status, _ in answers.values()} == {400}
+    assert len({text for _, text in answers.values()}) == 1, answers
+
+
+def test_verify_is_limited_per_number_and_per_address(
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+    redis_url: str,
+) -> None:
+    """S3: 200 calls to /verify in 2 s were all answered."""
+    per_number = settings.code_checks_per_number_per_hour
+    answers = [_verify(client, "+8613780000011", "123456")[0] for _ in range(per_number + 1)]
+    assert answers[:per_number] == [400] * per_number and answers[-1] == 429
+    # no key names the number itself
+    assert not [key for key in redis.Redis.from_url(redis_url).keys("engage:rl:*") if b"13780000011" in key]
+    # other numbers from the same address, until the address's own limit
+    left = settings.code_checks_per_ip_per_hour - per_number - 1
+    others = [_verify(client, f"+86137800{n:05d}", "123456")[0] for n in range(100, 100 + left)]
+    assert set(others) == {400}
+    limited = client.post("/api/v1/signup/verify", json={"phone": "+8613780099999", "code": "123456"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
