@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -62,9 +62,11 @@ from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
+from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.dev import reply as outbox_reply
+from engage.web.headers import before_send_hook
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
@@ -237,10 +239,12 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
                     )
                 }
             ),
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            # The reference is rendered here, without scripts from a CDN on the organizers' origin (S9).
+            render_plugins=[ReferencePage(path="/"), JsonRenderPlugin()],
         ),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
+        before_send=[before_send_hook(settings)],
         debug=False,
     )
 
