@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from engage import ratelimit
-from engage.accounts.guards import SESSION_KEY, any_organizer
+from engage.accounts.guards import any_organizer, session_for
 from engage.accounts.services import authenticate, record_login
 from engage.audit.models import AuditEntry
 from engage.audit.services import organizer_actor, record_async
@@ -92,7 +92,7 @@ class OrganizerPages(Controller):
                 await record_login(db, organizer)
                 await db.commit()
                 rotate_session(request)
-                request.set_session({SESSION_KEY: organizer.id})
+                request.set_session(session_for(organizer))
                 return Redirect(next_path if next_path != "/" else "/organizer")
             errors["password"] = _("Email or password is not right.")
         context = {"next": next_path, "email": email, "errors": errors}
