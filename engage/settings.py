@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     sms_rate_per_second: float = Field(default=100.0, gt=0, le=100_000)
     # Non-urgent notices are not texted in these local hours ("" texts at any hour); see engage.sms.quiet.
     sms_quiet_hours: str = "21:00-08:00"
+    # Regions (ISO codes, comma-separated) whose numbers texts typed by hand may go to: a raw message
+    # to another country is refused (SMS pumping, docs/security.md).
+    sms_allowed_regions: str = "CN"
     # A batch with no progress for this long is re-queued; a text claimed this long ago (beyond the
     # gateway's timeout) without a gateway id is looked up at the gateway. See workers.reconcile.
     sms_stall_seconds: int = Field(default=30, ge=1, le=3600)
@@ -139,6 +142,19 @@ class Settings(BaseSettings):
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {value!r} (a two-letter code such as CN)")
         return value.upper()
+
+    @field_validator("sms_allowed_regions")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        regions = [part.strip().upper() for part in value.replace(" ", ",").split(",") if part.strip()]
+        unknown = [region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown or not regions:
+            raise ValueError(
+                f"unknown region {unknown[0]!r} (two-letter codes such as CN)"
+                if unknown
+                else "name at least one region"
+            )
+        return ",".join(regions)
 
     @field_validator("sms_quiet_hours")
     @classmethod
@@ -217,6 +233,10 @@ class Settings(BaseSettings):
                 problem = keys.weakness(key)
                 if problem:
                     raise ConfigError(variable, problem)
+
+    @property
+    def allowed_regions(self) -> frozenset[str]:
+        return frozenset(self.sms_allowed_regions.split(","))
 
     @property
     def previous_keys(self) -> tuple[str, ...]:

@@ -68,7 +68,7 @@ def test_auditor_may_read_the_audit_log_but_not_send_messages(settings: Settings
     assert client.get("/api/v1/audit", headers=headers).status_code == 200
     refused = client.post("/api/v1/messages", json={"to": "13800138000", "body": "hi"}, headers=headers)
     assert refused.status_code == 403
-    assert "organizer" in refused.json()["detail"]
+    assert "admin" in refused.json()["detail"]
 
 
 def test_wrong_password_shows_the_form_again_with_an_error(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
