@@ -78,3 +78,16 @@ def test_verify_is_limited_per_number_and_per_address(
     assert set(others) == {400}
     limited = client.post("/api/v1/signup/verify", json={"phone": "+8613780099999", "code": "123456"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_no_redis_key_names_a_phone_number(
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+    redis_url: str,
+) -> None:
+    """S10: rate-limit keys were named with the full number (engage:rl:code:phone:+86…) for up to 24 h."""
+    assert client.post("/api/v1/signup/code", json={"phone": "+8613798000001"}).status_code == 202
+    _verify(client, "+8613798000001", _code(settings, "+8613798000001"))
+    keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*")]
+    assert any(key.startswith("engage:rl:code:phone:") for key in keys)
+    assert not [key for key in keys if "98000001" in key]

@@ -97,7 +97,9 @@ async def send_code(
     """Send a code to any valid mobile number, known or not: the answer must not tell which."""
     phone = mobile_number(raw_phone, settings.default_region)
     limits = [(f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)]
-    limits += [(f"code:phone:{phone}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
+    # keyed, not the number: a listing of Redis keys must not be a list of numbers (S10)
+    number = phone_key(settings, phone)
+    limits += [(f"code:phone:{number}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
     await _limit(redis, limits)
     connection = await db.connection()
     recipient = (await connection.execute(sql.CODE_RECIPIENT, {"number": phone})).one()
