@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Codes tried (right or wrong) for one number, and from one client address, in an hour. A code burns
     # after 5 wrong tries anyway; these stop a client from probing many numbers (docs/security.md).
     code_checks_per_number_per_hour: int = Field(default=20, ge=1)
+    # Codes the whole district may be sent in an hour (sign-up and objections): a ceiling on SMS cost.
+    codes_per_hour: int = Field(default=500, ge=1)
     code_checks_per_ip_per_hour: int = Field(default=60, ge=1)
     # Longest text a template may render to, in SMS segments (each one is billed); see engage.sms.segments.
     sms_max_segments: int = Field(default=3, ge=1)

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import redis
 from litestar.testing import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engage.app import create_app
+from engage.audit.models import AuditEntry
 from engage.residents.models import VerificationCode
 from engage.settings import Settings
-from tests.conftest import run_jobs
+from tests.conftest import make_settings, run_jobs
 
 
 def _code(settings: Settings, phone: str) -> str:
@@ -91,3 +94,19 @@ def test_no_redis_key_names_a_phone_number(
     keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*")]
     assert any(key.startswith("engage:rl:code:phone:") for key in keys)
     assert not [key for key in keys if "98000001" in key]
+
+
+def test_a_global_hourly_cap_on_codes_answers_429_and_is_audited_once(
+    database_url: str, redis_url: str, tmp_path: Path, db: Session
+) -> None:
+    """S5: codes had no overall cap; many addresses could run up the district's SMS bill."""
+    capped = make_settings(database_url, redis_url, tmp_path, CODES_PER_HOUR="2")
+    with TestClient(app=create_app(capped), base_url="http://testserver.local") as client:
+        client.headers["Accept-Language"] = "en"
+        answers = [
+            client.post("/api/v1/signup/code", json={"phone": f"+86137800000{n:02d}"}) for n in range(4)
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 429, 429]
+    assert "right now" in answers[2].json()["detail"] and int(answers[2].headers["Retry-After"]) > 0
+    trips = db.execute(select(AuditEntry).where(AuditEntry.action == "signup.code_cap")).scalars().all()
+    assert len(trips) == 1

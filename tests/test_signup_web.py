@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +13,12 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engage.app import create_app
 from engage.audit.services import verify
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import run_jobs
+from tests.conftest import make_settings, run_jobs
 
 PHONE = "138 0013 8000"
 E164 = "+8613800138000"
@@ -169,10 +171,16 @@ def test_bad_number_message_is_in_the_pages_language(district: None, client: Tes
     assert "固定电话" in response.text
 
 
-def test_foreign_number_with_its_prefix_is_accepted(
-    district: None, settings: Settings, client: TestClient
+def test_foreign_number_is_refused_unless_its_region_is_allowed(
+    district: None, settings: Settings, client: TestClient, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:  # type: ignore[type-arg]
-    assert request_code(client, "+44 7911 123456").status_code in (302, 303)
+    """S5: codes went to UK, US and Nigerian mobiles (SMS pumping)."""
+    client.headers["Accept-Language"] = "en"
+    refused = request_code(client, "+44 7400 123456")
+    assert refused.status_code == 400 and "only to mobile numbers of: CN" in refused.text
+    wider = make_settings(database_url, redis_url, tmp_path, SMS_ALLOWED_REGIONS="CN,GB")
+    with TestClient(app=create_app(wider), base_url="http://testserver.local") as other:
+        assert request_code(other, "+44 7400 123456").status_code in (302, 303)
 
 
 def test_known_and_unknown_numbers_get_the_same_answer(

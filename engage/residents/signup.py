@@ -85,6 +85,27 @@ async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
         )
 
 
+CAP_KEY = "code:all"
+
+
+async def _global_cap(db: AsyncSession, redis: Redis, settings: Settings) -> None:
+    """All codes of the district in an hour: a ceiling on what a flood from many addresses can cost.
+    The first refusal of each hour is audited, so organizers see that it tripped."""
+    wait = await ratelimit.hit(redis, CAP_KEY, settings.codes_per_hour, 3600)
+    if not wait:
+        return
+    if await redis.set(f"engage:rl:{CAP_KEY}:audited", 1, ex=wait, nx=True):
+        details = {"codes_per_hour": settings.codes_per_hour}
+        await record_async(db, "system", "signup.code_cap", "signup", "codes", details)
+        await db.commit()
+    raise RateLimited(
+        "phone",
+        _("Too many codes are being requested right now. Try again in %(seconds)s seconds.")
+        % {"seconds": wait},
+        wait,
+    )
+
+
 @dataclass(frozen=True)
 class CodeSent:
     phone: str
@@ -94,8 +115,17 @@ class CodeSent:
 async def send_code(
     db: AsyncSession, redis: Redis, settings: Settings, raw_phone: str, client_ip: str
 ) -> CodeSent:
-    """Send a code to any valid mobile number, known or not: the answer must not tell which."""
+    """Send a code to any valid mobile number of an allowed region, known or not: the answer must not
+    tell which."""
     phone = mobile_number(raw_phone, settings.default_region)
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    if region not in settings.allowed_regions:
+        # Premium-rate destinations are what SMS pumping lives on (S5).
+        regions = ", ".join(sorted(settings.allowed_regions))
+        raise InvalidInput(
+            "phone", _("Codes can be texted only to mobile numbers of: %(regions)s.") % {"regions": regions}
+        )
+    await _global_cap(db, redis, settings)
     limits = [(f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)]
     # keyed, not the number: a listing of Redis keys must not be a list of numbers (S10)
     number = phone_key(settings, phone)
