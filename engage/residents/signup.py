@@ -125,12 +125,14 @@ async def send_code(
         raise InvalidInput(
             "phone", _("Codes can be texted only to mobile numbers of: %(regions)s.") % {"regions": regions}
         )
-    await _global_cap(db, redis, settings)
     limits = [(f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)]
     # keyed, not the number: a listing of Redis keys must not be a list of numbers (S10)
     number = phone_key(settings, phone)
     limits += [(f"code:phone:{number}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
     await _limit(redis, limits)
+    # Counted only for requests the other limits let through: one client refused by its own limit
+    # must not use up the district's codes.
+    await _global_cap(db, redis, settings)
     connection = await db.connection()
     recipient = (await connection.execute(sql.CODE_RECIPIENT, {"number": phone})).one()
     if recipient.opted_out or recipient.resident_opted_out:
