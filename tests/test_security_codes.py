@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis
 from litestar.testing import TestClient
 from sqlalchemy import select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engage.app import create_app
 from engage.audit.models import AuditEntry
-from engage.residents.models import VerificationCode
+from engage.residents.models import Community, Resident, VerificationCode
 from engage.settings import Settings
 from tests.conftest import make_settings, run_jobs
 
@@ -110,3 +111,46 @@ def test_a_global_hourly_cap_on_codes_answers_429_and_is_audited_once(
     assert "right now" in answers[2].json()["detail"] and int(answers[2].headers["Retry-After"]) > 0
     trips = db.execute(select(AuditEntry).where(AuditEntry.action == "signup.code_cap")).scalars().all()
     assert len(trips) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "a\x00b"),  # a 500 on PostgreSQL that logged the number
+        ("name", "a\x07b"),
+        ("name", "\u200b"),  # a name of one zero-width space
+        ("work_unit", "单位\u202e"),  # a right-to-left override
+        ("expertise", "law\ufeff"),
+    ],
+)
+def test_resident_free_text_refuses_control_and_hidden_characters(
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+    db: Session,
+    field: str,
+    value: str,
+) -> None:
+    """S11: resident name, work unit and expertise took NUL, BEL, zero-width and RTL characters."""
+    db.add(Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"))
+    db.commit()
+    client.headers["Accept-Language"] = "en"
+    assert client.post("/api/v1/signup/code", json={"phone": "+8613793000000"}).status_code == 202
+    status, text = _verify(client, "+8613793000000", _code(settings, "+8613793000000"))
+    assert status == 200
+    registration = {
+        "name": "Li Ming",
+        "community": "wulihe",
+        "age_band": "30-44",
+        "gender": "male",
+        "occupation": "employed",
+        "participant_type": "expert",
+        "expertise": "law",
+        "work_unit": "五里河街道",
+        "roles": ["judge"],
+        "consents": ["judge"],
+        "token": json.loads(text)["token"],
+        field: value,
+    }
+    done = client.post("/api/v1/signup/complete", json=registration)
+    assert done.status_code in (400, 422) and done.json()["field"] == field, done.text
+    assert db.execute(select(Resident)).first() is None
