@@ -144,15 +144,14 @@ def test_sign_in_never_redirects_off_site(settings: Settings, client: TestClient
 def test_signing_in_issues_a_new_session_id(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     """A session id planted before sign-in (session fixation) must not become the signed-in session."""
     password = organizer(settings, "o@x.cn", "organizer")
-    token = csrf_token(client)
-    client.post("/login", data={"email": "o@x.cn", "password": "wrong", "_csrf_token": token})
-    planted = client.cookies.get("session")
-    assert planted and planted != "null"
+    # An anonymous visit stores no session any more (S14), so the attacker plants an id of their own.
+    planted = "planted-session-id-0123456789abcdef"
+    client.cookies.set("session", planted, domain="testserver.local")
     sign_in(client, "o@x.cn", password)
     signed_in = client.cookies.get("session")
     assert signed_in and signed_in != planted
     # the old id is gone from the store: presenting it again is not signed in
-    client.cookies.set("session", planted)
+    client.cookies.set("session", planted, domain="testserver.local")
     response = client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False)
     assert response.status_code == 302
 

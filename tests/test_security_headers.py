@@ -82,3 +82,16 @@ def test_the_api_reference_is_served_without_scripts(client: TestClient) -> None
     assert page.status_code == 200
     assert "<script" not in page.text and "cdn." not in page.text
     assert "/api/v1/signup/verify" in page.text
+
+
+def test_anonymous_page_views_store_no_session(client: TestClient, redis_url: str) -> None:  # type: ignore[type-arg]
+    """S14: every anonymous page view created an 8-hour session in Redis."""
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    before = set(connection.keys("*"))
+    for path in ("/", "/login", "/join", "/notices", "/selections"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "session=" not in response.headers.get("set-cookie", ""), path
+    assert {key for key in set(connection.keys("*")) - before if b"session" in key} == set()
