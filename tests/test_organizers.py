@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
@@ -167,3 +168,34 @@ def test_audit_filter_with_a_nul_byte_is_a_400_naming_the_field(
     assert (
         client.get("/api/v1/audit", params={"action": "organizer.login"}, headers=headers).status_code == 200
     )
+
+
+def test_a_guesser_on_another_address_cannot_lock_the_organizer_out(
+    settings: Settings, app: Litestar
+) -> None:
+    """S12: ten wrong passwords from anywhere locked the real organizer out, renewable for ever."""
+    import asyncio
+    import re
+
+    import httpx
+
+    password = organizer(settings, "o@x.cn", "organizer")
+
+    async def attempts(address: str, passwords: list[str]) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            page = await client.get("/login")
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            return [
+                (
+                    await client.post("/login", data={"email": "o@x.cn", "password": p, "_csrf_token": token})
+                ).status_code
+                for p in passwords
+            ]
+
+    async def both() -> tuple[list[int], list[int]]:  # one event loop: the app's pools belong to it
+        guesses = ["nope"] * (settings.login_attempts_per_15_minutes + 2)
+        return await attempts("203.0.113.9", guesses), await attempts("198.51.100.7", [password])
+
+    guesser, organizer_answer = asyncio.run(both())
+    assert guesser[-1] == 429 and organizer_answer == [302]
