@@ -21,6 +21,7 @@ from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
+from engage.notices.objection_models import Objection
 from engage.queues import QueueName
 from engage.residents import codes
 from engage.residents import signup_sql as sql
@@ -385,10 +386,13 @@ async def update_choices(db: AsyncSession, resident: Resident, choices: Choices)
 
 async def delete_resident(db: AsyncSession, resident: Resident) -> str:
     """Remove the person: their row, roles, subscriptions, codes, and their number and texts from the
-    message log. What remains is the audit trail under a pseudonym that now points at no one."""
+    message log; objections they filed by name become anonymous (the objection stays part of the
+    notice's record, the name and number go). What remains is the audit trail under a pseudonym that
+    now points at no one."""
     pseudonym, phone = resident.pseudonym, resident.phone
     if phone:
         await db.execute(delete(VerificationCode).where(VerificationCode.phone == phone))
+        await db.execute(update(Objection).where(Objection.phone == phone).values(name=None, phone=None))
         await db.execute(
             update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
         )
