@@ -117,6 +117,17 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
     print(f"audit chain intact: {count} entries")
 
 
+def cmd_privacy_report(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.phones import normalise
+    from engage.privacy import report
+
+    phone = normalise(args.phone, settings.default_region, "phone")
+    with _session(settings) as session:
+        lines = report(session, phone)
+    for what, rows in lines:
+        print(f"{what}\t{rows}")
+
+
 def cmd_sms_send(settings: Settings, args: argparse.Namespace) -> None:
     from engage.redis_embedded import running_url
     from engage.sms.services import queue_message
@@ -320,6 +331,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
     ),
     (("sms", "send"), "Queue one SMS through the configured gateway", cmd_sms_send, _sms_send),
     (
+        ("privacy", "report"),
+        "List what is held about a phone number (rows per table; counts only)",
+        cmd_privacy_report,
+        lambda p: p.add_argument("phone"),
+    ),
+    (
         ("sweep",),
         "Enqueue the work the database says is due and no job covers (workers run this by themselves)",
         cmd_sweep,
@@ -356,6 +373,7 @@ GROUPS = {
     "token": "API tokens",
     "audit": "The audit log",
     "sms": "Text messages",
+    "privacy": "Personal data",
     "panel": "Grand-jury lotteries",
     "calendar": "The working-day calendar of notice periods",
 }

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from typing import Any
 
 import redis
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 from engage.db import Base
 from engage.notices.objection_models import Objection
 from engage.settings import Settings
-from tests.conftest import run_jobs
+from tests.conftest import ROOT, SECRET, run_jobs
 from tests.test_objections import appointment, file, staff  # noqa: F401
 from tests.test_signup_web import E164, PHONE, district, forget_code_limits, post, sign_up  # noqa: F401
 
@@ -65,3 +68,44 @@ def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key
     assert keys and [key for key in keys if digits[-8:] in key] == []
     values: list[Any] = [connection.dump(key) or b"" for key in keys]
     assert [key for key, value in zip(keys, values, strict=True) if digits.encode() in value] == []
+
+
+def test_privacy_report_lists_what_is_held_about_a_number_and_nothing_after_deletion(
+    district: None,  # noqa: F811
+    settings: Settings,
+    client: TestClient[Litestar],
+) -> None:
+    """S10: there was no way to say what is held about a number (PIPL access requests)."""
+    sign_up(client, settings)
+
+    def report(phone: str) -> dict[str, int]:
+        environment = {
+            **os.environ,
+            "ENGAGE_ENV": "test",
+            "SECRET_KEY": SECRET,
+            "DATABASE_URL": settings.database_url,
+            "VAR_DIR": str(settings.var_dir),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "engage", "privacy", "report", phone],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return {line.split("\t")[0]: int(line.split("\t")[1]) for line in result.stdout.splitlines()}
+
+    held = report(PHONE)
+    assert held["residents"] == 1 and held["verification_codes"] == 1 and held["resident_roles"] >= 1
+    assert held["sms_messages"] >= 1
+    assert post(client, "/me/delete", {}, form_page="/me/delete").status_code == 200
+    after = report(PHONE)
+    assert after == {
+        "residents": 0,
+        "verification_codes": 0,
+        "sms_messages": 0,
+        "notice_objections (by name)": 0,
+        "sms_opt_outs": 0,
+    }
