@@ -16,7 +16,7 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.redis import RedisStore
@@ -34,6 +34,7 @@ from engage.evaluations.api import EvaluationController
 from engage.evaluations.organizer_pages import EvaluationPages
 from engage.evaluations.pages import RatingPages
 from engage.health.controllers import healthz
+from engage.keys import Purpose
 from engage.notices.api import NoticeController
 from engage.notices.deliveries_api import DeliveryController
 from engage.notices.deliveries_pages import NoticeDeliveryPages
@@ -61,9 +62,11 @@ from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
+from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.dev import reply as outbox_reply
+from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
@@ -156,7 +159,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         exclude=list(SESSIONLESS),
     )
     csrf = CSRFConfig(
-        secret=settings.secret_key,
+        secret=settings.key(Purpose.CSRF),
         cookie_secure=session_config.secure,
         cookie_samesite="lax",
         # The JSON API authenticates with bearer tokens, never cookies, so a forged cross-site form
@@ -241,12 +244,14 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
                     )
                 }
             ),
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            # The reference is rendered here, without scripts from a CDN on the organizers' origin (S9).
+            render_plugins=[ReferencePage(path="/"), JsonRenderPlugin()],
         ),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
         # Pages are text and mostly Chinese: gzip makes them several times smaller on a slow network.
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        before_send=[before_send_hook(settings)],
         debug=False,
     )
     app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD

@@ -65,8 +65,46 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
     from engage.accounts.services import create_token
 
     with _session(settings) as session:
-        token = create_token(session, args.email)
+        token = create_token(session, args.email, scope=args.scope, days=args.days)
     print(token)
+
+
+def cmd_token_list(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import list_tokens
+    from engage.db import utcnow
+
+    with _session(settings) as session:
+        found = list_tokens(session, args.email)
+    now = utcnow()
+    for t in found:
+        day = f"{t.expires_at:%Y-%m-%d}"
+        print(f"{t.id}\t{t.email}\t{t.scope}\t{t.state(now)}\tcreated {t.created_at:%Y-%m-%d}\texpires {day}")
+    if not found:
+        print("no tokens")
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import revoke_token
+
+    with _session(settings) as session:
+        revoke_token(session, args.id)
+    print(f"token {args.id} revoked")
+
+
+def cmd_organizer_disable(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import disable_organizer
+
+    with _session(settings) as session:
+        disable_organizer(session, args.email)
+    print(f"{args.email} disabled: its sessions and tokens ended")
+
+
+def cmd_organizer_enable(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import enable_organizer
+
+    with _session(settings) as session:
+        enable_organizer(session, args.email)
+    print(f"{args.email} enabled: sign in again; create new tokens as needed")
 
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
@@ -77,6 +115,17 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id}: {broken.reason}")
     print(f"audit chain intact: {count} entries")
+
+
+def cmd_privacy_report(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.phones import normalise
+    from engage.privacy import report
+
+    phone = normalise(args.phone, settings.default_region, "phone")
+    with _session(settings) as session:
+        lines = report(session, phone)
+    for what, rows in lines:
+        print(f"{what}\t{rows}")
 
 
 def cmd_sms_send(settings: Settings, args: argparse.Namespace) -> None:
@@ -197,6 +246,14 @@ def _organizer_create(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", required=True, help="admin, organizer or auditor")
 
 
+def _token_create(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email")
+    parser.add_argument("--scope", default="write", help="read (GET only) or write (default)")
+    parser.add_argument(
+        "--days", type=int, default=90, help="days until it expires (default 90, at most 366)"
+    )
+
+
 def _sms_send(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("to", help="phone number, e.g. 138 0013 8000")
     parser.add_argument("body")
@@ -237,10 +294,34 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         _email,
     ),
     (
+        ("organizer", "disable"),
+        "Disable an organizer: every session and token ends on its next request",
+        cmd_organizer_disable,
+        _email,
+    ),
+    (
+        ("organizer", "enable"),
+        "Let a disabled organizer sign in again (ended sessions and tokens stay ended)",
+        cmd_organizer_enable,
+        _email,
+    ),
+    (
         ("token", "create"),
         "Print a new bearer token for the JSON API under /api/v1",
         cmd_token_create,
-        _email,
+        _token_create,
+    ),
+    (
+        ("token", "list"),
+        "List API tokens (id, organizer, scope, state, dates), never the tokens themselves",
+        cmd_token_list,
+        lambda p: p.add_argument("email", nargs="?", help="only this organizer's"),
+    ),
+    (
+        ("token", "revoke"),
+        "Revoke one API token by its id (see token list): refused from the next request",
+        cmd_token_revoke,
+        lambda p: p.add_argument("id", type=int),
     ),
     (
         ("audit", "verify"),
@@ -249,6 +330,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         None,
     ),
     (("sms", "send"), "Queue one SMS through the configured gateway", cmd_sms_send, _sms_send),
+    (
+        ("privacy", "report"),
+        "List what is held about a phone number (rows per table; counts only)",
+        cmd_privacy_report,
+        lambda p: p.add_argument("phone"),
+    ),
     (
         ("sweep",),
         "Enqueue the work the database says is due and no job covers (workers run this by themselves)",
@@ -286,6 +373,7 @@ GROUPS = {
     "token": "API tokens",
     "audit": "The audit log",
     "sms": "Text messages",
+    "privacy": "Personal data",
     "panel": "Grand-jury lotteries",
     "calendar": "The working-day calendar of notice periods",
 }

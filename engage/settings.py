@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from engage import keys
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside dev, see below
 
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     public_base_url: str = ""  # filled in by _complete when unset
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET_KEY
+    # Previous keys, separated by commas or spaces: they no longer sign anything but still verify what
+    # they signed (rotation; see docs/security.md).
+    secret_key_fallbacks: str = ""
     default_region: str = "CN"
     timezone: str = "Asia/Shanghai"
     var_dir: Path = Field(default=ROOT / "var")
@@ -66,6 +71,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # Codes a single client address may request in an hour (a household or office shares one address).
     code_requests_per_ip_per_hour: int = Field(default=30, ge=1)
+    # Codes tried (right or wrong) for one number, and from one client address, in an hour. A code burns
+    # after 5 wrong tries anyway; these stop a client from probing many numbers (docs/security.md).
+    code_checks_per_number_per_hour: int = Field(default=20, ge=1)
+    # Codes the whole district may be sent in an hour (sign-up and objections): a ceiling on SMS cost.
+    codes_per_hour: int = Field(default=500, ge=1)
+    code_checks_per_ip_per_hour: int = Field(default=60, ge=1)
     # Longest text a template may render to, in SMS segments (each one is billed); see engage.sms.segments.
     sms_max_segments: int = Field(default=3, ge=1)
     # Public notice periods (engage.notices.calendar): the default length in working days, the end of
@@ -82,6 +93,9 @@ class Settings(BaseSettings):
     sms_rate_per_second: float = Field(default=100.0, gt=0, le=100_000)
     # Non-urgent notices are not texted in these local hours ("" texts at any hour); see engage.sms.quiet.
     sms_quiet_hours: str = "21:00-08:00"
+    # Regions (ISO codes, comma-separated) whose numbers texts typed by hand may go to: a raw message
+    # to another country is refused (SMS pumping, docs/security.md).
+    sms_allowed_regions: str = "CN"
     # A batch with no progress for this long is re-queued; a text claimed this long ago (beyond the
     # gateway's timeout) without a gateway id is looked up at the gateway. See workers.reconcile.
     sms_stall_seconds: int = Field(default=30, ge=1, le=3600)
@@ -131,6 +145,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown region {value!r} (a two-letter code such as CN)")
         return value.upper()
 
+    @field_validator("sms_allowed_regions")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        regions = [part.strip().upper() for part in value.replace(" ", ",").split(",") if part.strip()]
+        unknown = [region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown or not regions:
+            raise ValueError(
+                f"unknown region {unknown[0]!r} (two-letter codes such as CN)"
+                if unknown
+                else "name at least one region"
+            )
+        return ",".join(regions)
+
     @field_validator("sms_quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
@@ -174,10 +201,7 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'engage.db'}")
         if not self.public_base_url:  # unset, or set empty (the validator gives None)
             object.__setattr__(self, "public_base_url", f"http://127.0.0.1:{self.port}")
-        if self.engage_env is not Environment.DEV and self.secret_key == DEV_SECRET_KEY:
-            raise ConfigError("SECRET_KEY", f"required when ENGAGE_ENV={self.engage_env.value}")
-        if len(self.secret_key) < 16:
-            raise ConfigError("SECRET_KEY", "must be at least 16 characters")
+        self._check_keys()
         if self.sms_gateway is GatewayKind.TWILIO:
             for name in ("twilio_account_sid", "twilio_auth_token"):
                 if not getattr(self, name):
@@ -186,7 +210,52 @@ class Settings(BaseSettings):
                 raise ConfigError(
                     "TWILIO_MESSAGING_SERVICE_SID", "or TWILIO_FROM is required when SMS_GATEWAY=twilio"
                 )
+        self._check_environment_is_chosen()
         return self
+
+    def _check_environment_is_chosen(self) -> None:
+        # Dev mode serves /dev/outbox, drops the Secure cookie flag and uses a published key: a server
+        # that can text real phones or answers on https must not end up in it by omission.
+        if "engage_env" in self.model_fields_set:
+            return
+        if self.sms_gateway is GatewayKind.TWILIO:
+            raise ConfigError("ENGAGE_ENV", "must be set (prod, test or dev) when SMS_GATEWAY=twilio")
+        if self.public_base_url.startswith("https://"):
+            raise ConfigError("ENGAGE_ENV", "must be set (prod, test or dev) when PUBLIC_BASE_URL is https")
+
+    def _check_keys(self) -> None:
+        if self.engage_env is not Environment.DEV and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError("SECRET_KEY", f"required when ENGAGE_ENV={self.engage_env.value}")
+        if len(self.secret_key) < 16:
+            raise ConfigError("SECRET_KEY", "must be at least 16 characters")
+        if self.engage_env is Environment.PROD:
+            for variable, key in [("SECRET_KEY", self.secret_key)] + [
+                ("SECRET_KEY_FALLBACKS", old) for old in self.previous_keys
+            ]:
+                problem = keys.weakness(key)
+                if problem:
+                    raise ConfigError(variable, problem)
+
+    @property
+    def allowed_regions(self) -> frozenset[str]:
+        return frozenset(self.sms_allowed_regions.split(","))
+
+    @property
+    def previous_keys(self) -> tuple[str, ...]:
+        return tuple(self.secret_key_fallbacks.replace(",", " ").split())
+
+    def key(self, purpose: keys.Purpose) -> str:
+        """The key that signs for this purpose now."""
+        return keys.derive(self.secret_key, purpose)
+
+    def verifying_keys(self, purpose: keys.Purpose) -> tuple[str, ...]:
+        """Every key whose signatures for this purpose are still accepted: the current one first."""
+        derived = tuple(keys.derive(secret, purpose) for secret in (self.secret_key, *self.previous_keys))
+        if purpose is keys.Purpose.PERSONAL_LINK:
+            # Invitation links texted before keys were derived were signed with SECRET_KEY itself and
+            # may still be waiting for an answer; nothing else signs with the bare key any more.
+            return (*derived, self.secret_key, *self.previous_keys)
+        return derived
 
     @property
     def is_dev(self) -> bool:

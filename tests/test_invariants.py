@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engage.i18n import translated, use_locale
+from engage.keys import Purpose
 from engage.notices import fanout
 from engage.notices.calendar import WorkingCalendar
 from engage.notices.objection_models import ObjectionStatus
@@ -149,7 +150,8 @@ URL = re.compile(r"https?://[^\s，。；：）]+")
 
 
 def link_texts(configured_base: str, port: int | None) -> tuple[str, list[str]]:
-    environ = {"PUBLIC_BASE_URL": configured_base} if configured_base else {}
+    # ENGAGE_ENV given: an https base URL without it is refused (docs/security.md)
+    environ = {"ENGAGE_ENV": "dev", **({"PUBLIC_BASE_URL": configured_base} if configured_base else {})}
     if port is not None:
         environ["PORT"] = str(port)
     configured = load_settings(environ)
@@ -159,7 +161,7 @@ def link_texts(configured_base: str, port: int | None) -> tuple[str, list[str]]:
         outcome.selection_link(configured, 7),
         fanout.notice_link(configured, 7),
         balloting.link(configured, "b", "tok"),
-        panel_links.link(configured.public_base_url, configured.secret_key, 7),
+        panel_links.link(configured.public_base_url, configured.key(Purpose.PERSONAL_LINK), 7),
         *(
             text
             for zh, en in outcome.appointment_bodies(

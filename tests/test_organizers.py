@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
@@ -68,7 +69,7 @@ def test_auditor_may_read_the_audit_log_but_not_send_messages(settings: Settings
     assert client.get("/api/v1/audit", headers=headers).status_code == 200
     refused = client.post("/api/v1/messages", json={"to": "13800138000", "body": "hi"}, headers=headers)
     assert refused.status_code == 403
-    assert "organizer" in refused.json()["detail"]
+    assert "admin" in refused.json()["detail"]
 
 
 def test_wrong_password_shows_the_form_again_with_an_error(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
@@ -144,15 +145,14 @@ def test_sign_in_never_redirects_off_site(settings: Settings, client: TestClient
 def test_signing_in_issues_a_new_session_id(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     """A session id planted before sign-in (session fixation) must not become the signed-in session."""
     password = organizer(settings, "o@x.cn", "organizer")
-    token = csrf_token(client)
-    client.post("/login", data={"email": "o@x.cn", "password": "wrong", "_csrf_token": token})
-    planted = client.cookies.get("session")
-    assert planted and planted != "null"
+    # An anonymous visit stores no session any more (S14), so the attacker plants an id of their own.
+    planted = "planted-session-id-0123456789abcdef"
+    client.cookies.set("session", planted, domain="testserver.local")
     sign_in(client, "o@x.cn", password)
     signed_in = client.cookies.get("session")
     assert signed_in and signed_in != planted
     # the old id is gone from the store: presenting it again is not signed in
-    client.cookies.set("session", planted)
+    client.cookies.set("session", planted, domain="testserver.local")
     response = client.get("/organizer", headers={"Accept": "text/html"}, follow_redirects=False)
     assert response.status_code == 302
 
@@ -168,3 +168,34 @@ def test_audit_filter_with_a_nul_byte_is_a_400_naming_the_field(
     assert (
         client.get("/api/v1/audit", params={"action": "organizer.login"}, headers=headers).status_code == 200
     )
+
+
+def test_a_guesser_on_another_address_cannot_lock_the_organizer_out(
+    settings: Settings, app: Litestar
+) -> None:
+    """S12: ten wrong passwords from anywhere locked the real organizer out, renewable for ever."""
+    import asyncio
+    import re
+
+    import httpx
+
+    password = organizer(settings, "o@x.cn", "organizer")
+
+    async def attempts(address: str, passwords: list[str]) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            page = await client.get("/login")
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            return [
+                (
+                    await client.post("/login", data={"email": "o@x.cn", "password": p, "_csrf_token": token})
+                ).status_code
+                for p in passwords
+            ]
+
+    async def both() -> tuple[list[int], list[int]]:  # one event loop: the app's pools belong to it
+        guesses = ["nope"] * (settings.login_attempts_per_15_minutes + 2)
+        return await attempts("203.0.113.9", guesses), await attempts("198.51.100.7", [password])
+
+    guesser, organizer_answer = asyncio.run(both())
+    assert guesser[-1] == 429 and organizer_answer == [302]

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
+from engage.keys import Purpose
 from engage.panels import links
 from engage.panels.models import MemberStatus, Panel, PanelMember
 from engage.panels.schedule import REMIND_BEFORE
@@ -106,24 +107,24 @@ def _press(client: TestClient[Litestar], token: str, answer: str) -> Any:
 
 def test_a_token_names_one_member_and_any_change_breaks_it() -> None:
     token = links.make_token("a secret key of some length", 4711)
-    assert links.read_token("a secret key of some length", token) == 4711
+    assert links.read_token(("a secret key of some length",), token) == 4711
     assert len(token) <= 20
-    assert links.read_token("another secret key entirely", token) is None
+    assert links.read_token(("another secret key entirely",), token) is None
     flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
-    assert links.read_token("a secret key of some length", flipped) is None
-    assert links.read_token("a secret key of some length", "0" + token) is None  # not the canonical id
+    assert links.read_token(("a secret key of some length",), flipped) is None
+    assert links.read_token(("a secret key of some length",), "0" + token) is None  # not the canonical id
     other = links.make_token("a secret key of some length", 4712)
     assert (
-        links.read_token("a secret key of some length", token.split("-")[0] + "-" + other.split("-")[1])
+        links.read_token(("a secret key of some length",), token.split("-")[0] + "-" + other.split("-")[1])
         is None
     )
-    assert links.read_token("a secret key of some length", "") is None
+    assert links.read_token(("a secret key of some length",), "") is None
 
 
 def test_the_invitation_with_its_link_fits_in_two_texts_in_chinese_and_three_in_english(
     settings: Settings,
 ) -> None:
-    link = links.link("https://engage.shenhe.gov.cn", settings.secret_key, 123456)
+    link = links.link("https://engage.shenhe.gov.cn", settings.key(Purpose.PERSONAL_LINK), 123456)
     params = {
         "title": "沈河区干部选任大评审团",
         "date": "2026-12-10 09:00",

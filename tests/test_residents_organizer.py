@@ -804,3 +804,40 @@ def test_counts_by_role_filtered_by_role_count_each_matching_resident(
     )
     assert response.status_code == 200
     assert isinstance(response.json(), dict)
+
+
+def _lookups(db: Any) -> list[AuditEntry]:
+    db.expire_all()
+    query = select(AuditEntry).where(AuditEntry.action.in_(["resident.phone_view", "resident.phone_lookup"]))
+    return list(db.execute(query.order_by(AuditEntry.id)).scalars())
+
+
+def test_phone_filter_needs_the_reveal_role_and_each_lookup_is_audited(
+    settings: Settings,
+    client: TestClient,
+    db: Any,
+    district: dict[str, Resident],  # type: ignore[type-arg]
+) -> None:
+    """S4: an auditor unmasked a full number through the phone filter in 501 lookups, unaudited."""
+    auditor = token_for(settings, "aud@x.cn", "auditor")
+    number = district["zhang"].phone
+    assert number is not None
+    for path in ("", "/counts", "/export"):
+        params = {"phone": number, **({"by": "community"} if path == "/counts" else {})}
+        assert _api(client, auditor, path, **params).status_code == 403, path
+    assert _lookups(db) == []
+    _signed_in(settings, client, "auditor")
+    assert client.get("/organizer/residents", params={"phone": number}).status_code == 403
+    assert client.get("/organizer/residents/export.csv", params={"phone": number}).status_code == 403
+
+    organizer_token = token_for(settings, "o@x.cn", "organizer")
+    assert _names(_api(client, organizer_token, "", phone=number)) == {"张强"}
+    assert _names(_api(client, organizer_token, "", phone="+8613900009999")) == set()
+    entries = _lookups(db)
+    assert [(e.action, e.subject_id) for e in entries] == [
+        ("resident.phone_view", district["zhang"].pseudonym),
+        ("resident.phone_lookup", "none"),
+    ]
+    assert all(
+        number not in json.dumps(e.details) and "13900009999" not in json.dumps(e.details) for e in entries
+    )

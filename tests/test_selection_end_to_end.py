@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import func, select
 
 from engage.audit.models import AuditEntry
+from engage.keys import Purpose
 from engage.notices.objection_models import NoticePeriod
 from engage.notices.period import calendar_for
 from engage.panels.models import Panel
@@ -163,7 +164,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     names_a = ["王建国", "李秀英", "王 建国"]  # the third is the first typed with a space
     names_b = ["张伟", "刘洋", "陈静", "杨帆"]
     for i, resident in enumerate(nominators):
-        token = tokens.sign(settings.secret_key, "signup", {"phone": resident.phone}, 600)
+        token = tokens.sign(settings.key(Purpose.SIGNUP_TOKEN), "signup", {"phone": resident.phone}, 600)
         for post_id, names in ((post_a, names_a), (post_b, names_b)):
             body = {
                 "token": token,
@@ -176,7 +177,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
             answered = api.public("POST", "/api/v1/nominations", json=body)
             assert answered.status_code == 200, answered.text
     # One nominator changes their mind: still one nomination per nominator per post.
-    token = tokens.sign(settings.secret_key, "signup", {"phone": nominators[0].phone}, 600)
+    token = tokens.sign(settings.key(Purpose.SIGNUP_TOKEN), "signup", {"phone": nominators[0].phone}, 600)
     changed = api.public(
         "POST",
         "/api/v1/nominations",

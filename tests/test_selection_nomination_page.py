@@ -9,6 +9,8 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engage.audit.models import AuditEntry
+from engage.residents.models import Resident
 from engage.selections import services
 from engage.selections.models import Nomination, Nominee, StageKind
 from engage.settings import Settings
@@ -78,3 +80,20 @@ def test_a_resident_nominates_from_the_phone_page_and_changes_it(
     assert [nominee.name for _, nominee in db.execute(select(Nomination, Nominee).join(Nominee)).all()] == [
         "张华"
     ]
+
+
+def test_a_nomination_is_audited_by_the_residents_pseudonym(
+    district: None,  # noqa: F811
+    settings: Settings,
+    client: TestClient,  # type: ignore[type-arg]
+    db: Session,
+) -> None:
+    """S17: nominations were audited as resident:<numeric id>, which any organizer can resolve."""
+    selection_id, post_id = _open_selection(db, settings)
+    sign_up(client, settings)
+    path = f"/selections/{selection_id}/nominate"
+    assert post(client, path, {"post_id": str(post_id), f"name-{post_id}": "李明"}).status_code in (302, 303)
+    db.expire_all()
+    resident = db.execute(select(Resident)).scalar_one()
+    entry = db.execute(select(AuditEntry).where(AuditEntry.action == "selection.nomination.add")).scalar_one()
+    assert entry.actor == f"resident:{resident.pseudonym}"

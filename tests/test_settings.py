@@ -67,6 +67,7 @@ def test_defaults_give_a_sqlite_file_under_var_and_the_console_gateway(tmp_path:
 def test_twilio_gateway_accepts_a_from_number_instead_of_a_messaging_service() -> None:
     settings = load_settings(
         {
+            "ENGAGE_ENV": "dev",  # a real gateway needs the environment named
             "SMS_GATEWAY": "twilio",
             "TWILIO_ACCOUNT_SID": "AC1",
             "TWILIO_AUTH_TOKEN": "t",
@@ -80,7 +81,12 @@ def test_production_needs_a_real_secret_key() -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings({"ENGAGE_ENV": "prod"})
     assert raised.value.variable == "SECRET_KEY"
-    assert load_settings({"ENGAGE_ENV": "prod", "SECRET_KEY": "x" * 32}).engage_env.value == "prod"
+    assert (
+        load_settings(
+            {"ENGAGE_ENV": "prod", "SECRET_KEY": "Vq3-p9Zk_TwXr81LmYc0aNfUe4HdGs7Bj2oKi6"}
+        ).engage_env.value
+        == "prod"
+    )
 
 
 def test_help_lists_every_command_with_a_one_line_description() -> None:

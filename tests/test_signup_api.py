@@ -77,7 +77,7 @@ def test_api_reused_code_is_refused_as_used(settings: Settings, client: TestClie
     )
     again = client.post("/api/v1/signup/verify", json={"phone": "13800138000", "code": code})
     assert again.status_code == 400
-    assert again.json()["field"] == "code" and "already used" in again.json()["detail"]
+    assert again.json()["field"] == "code" and "no longer valid" in again.json()["detail"]
 
 
 def test_api_completing_twice_is_a_conflict_and_keeps_one_record(

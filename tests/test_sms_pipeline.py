@@ -27,7 +27,7 @@ def _queue(client: TestClient, token: str, to: str, body: str) -> dict[str, obje
 def test_message_queued_through_the_api_reaches_the_console_outbox(
     settings: Settings, client: TestClient
 ) -> None:  # type: ignore[type-arg]
-    token = token_for(settings, "o@x.cn", "organizer")
+    token = token_for(settings, "o@x.cn", "admin")
     queued = _queue(client, token, "138 0013 8000", "您好，这是测试短信。")
     assert queued["status"] == "queued"
     assert queued["to"] == "+86138****8000"
@@ -41,7 +41,7 @@ def test_message_queued_through_the_api_reaches_the_console_outbox(
 def test_message_is_sent_through_twilio_sdk_to_the_gateway(
     twilio_settings: Settings, fake_twilio: FakeTwilio
 ) -> None:
-    token = token_for(twilio_settings, "o@x.cn", "organizer")
+    token = token_for(twilio_settings, "o@x.cn", "admin")
     with TestClient(app=create_app(twilio_settings)) as client:
         queued = _queue(client, token, "+86 138 0013 8000", "Hello from Engage")
         run_jobs(twilio_settings)
@@ -57,7 +57,7 @@ def test_message_is_sent_through_twilio_sdk_to_the_gateway(
 def test_running_the_same_send_job_twice_sends_once(
     twilio_settings: Settings, fake_twilio: FakeTwilio, db: object
 ) -> None:
-    token = token_for(twilio_settings, "o@x.cn", "organizer")
+    token = token_for(twilio_settings, "o@x.cn", "admin")
     with TestClient(app=create_app(twilio_settings)) as client:
         queued = _queue(client, token, "13800138000", "once")
     run_jobs(twilio_settings)
@@ -68,7 +68,7 @@ def test_running_the_same_send_job_twice_sends_once(
 def test_transient_gateway_error_leaves_the_message_queued_for_a_retry(
     twilio_settings: Settings, fake_twilio: FakeTwilio, db: object
 ) -> None:
-    token = token_for(twilio_settings, "o@x.cn", "organizer")
+    token = token_for(twilio_settings, "o@x.cn", "admin")
     with TestClient(app=create_app(twilio_settings)) as client:
         queued = _queue(client, token, "13800138000", "retry me")
     fake_twilio.fail_next(1, status=503)
@@ -83,7 +83,7 @@ def test_transient_gateway_error_leaves_the_message_queued_for_a_retry(
 def test_permanent_gateway_error_fails_the_message_and_is_audited(
     twilio_settings: Settings, fake_twilio: FakeTwilio, db: object
 ) -> None:
-    token = token_for(twilio_settings, "o@x.cn", "organizer")
+    token = token_for(twilio_settings, "o@x.cn", "admin")
     fake_twilio.fail_for("+8613800138000", 21211)
     with TestClient(app=create_app(twilio_settings)) as client:
         queued = _queue(client, token, "13800138000", "never")
@@ -111,7 +111,7 @@ def test_bad_message_input_names_the_field_and_stores_nothing(
     payload: dict[str, object],
     field: str,  # type: ignore[type-arg]
 ) -> None:
-    token = token_for(settings, "o@x.cn", "organizer")
+    token = token_for(settings, "o@x.cn", "admin")
     response = client.post("/api/v1/messages", json=payload, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 400
     assert response.json()["field"] == field

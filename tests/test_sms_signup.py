@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from engage.app import create_app
 from engage.audit.models import AuditEntry
+from engage.keys import Purpose
 from engage.notices.kinds import NoticeKind
 from engage.residents.models import CONSENT_VERSION, Community, Resident, Source
 from engage.residents.sms_signup import dialogue_key
@@ -235,7 +236,7 @@ def test_cancelling_leaves_no_record_and_closes_the_dialogue(
 def test_an_answer_after_30_minutes_hears_that_the_sign_up_timed_out(sms: Texting, db: Session) -> None:
     sms.text("参加")
     connection = redis.Redis.from_url(sms.settings.redis_url or "")
-    connection.delete(dialogue_key(sms.settings.secret_key, PHONE))  # as the TTL would
+    connection.delete(dialogue_key(sms.settings.key(Purpose.PHONE_HMAC), PHONE))  # as the TTL would
     assert "报名已超时（30分钟）" in sms.text("1")
     assert is_help(sms.text("1"))  # said once
     assert residents(db) == []

@@ -11,20 +11,32 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from engage.accounts.models import Organizer, Role
+from engage.accounts.models import Organizer, Role, TokenScope
 from engage.accounts.services import organizer_for_token
 
 SESSION_KEY = "organizer_id"
+SESSION_VERSION = "organizer_version"  # the organizer's session_version at sign-in
+TOKEN_SCOPE = "token_scope"  # noqa: S105 - a key name; in scope["auth"]: what the bearer token may do
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_for(organizer: Organizer) -> dict[str, int]:
+    """What a signed-in page session holds."""
+    return {SESSION_KEY: organizer.id, SESSION_VERSION: organizer.session_version}
 
 
 async def _organizer_from_session(scope: Scope) -> Organizer | None:
-    session = scope.get("session") or {}
-    organizer_id = session.get(SESSION_KEY) if isinstance(session, dict) else None
+    session = scope.get("session")
+    if not isinstance(session, dict):
+        return None
+    organizer_id = session.get(SESSION_KEY)
     if not isinstance(organizer_id, int):
         return None
     async with scope["app"].state.db_sessions() as db:
-        organizer = await db.get(Organizer, organizer_id)
-    return organizer if organizer is not None and organizer.active else None
+        organizer: Organizer | None = await db.get(Organizer, organizer_id)
+    if organizer is None or not organizer.active or session.get(SESSION_VERSION) != organizer.session_version:
+        return None  # disabled, or signed in before a password change or a disable
+    return organizer
 
 
 async def _organizer_from_token(scope: Scope) -> Organizer | None:
@@ -33,7 +45,11 @@ async def _organizer_from_token(scope: Scope) -> Organizer | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token:
                 async with scope["app"].state.db_sessions() as db:
-                    return await organizer_for_token(db, token.strip())
+                    found = await organizer_for_token(db, token.strip())
+                if found is None:
+                    return None
+                scope["auth"] = {TOKEN_SCOPE: found[1]}
+                return found[0]
     return None
 
 
@@ -62,6 +78,13 @@ def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], Base
             raise NotAuthorizedException("sign in first (a bearer token on /api/v1)")
         if organizer.role not in allowed:
             raise PermissionDeniedException(f"needs one of the roles: {', '.join(sorted(allowed))}")
+        auth = connection.scope.get("auth")
+        if (
+            isinstance(auth, dict)
+            and auth.get(TOKEN_SCOPE) == TokenScope.READ
+            and connection.scope.get("method") not in SAFE_METHODS
+        ):
+            raise PermissionDeniedException("this token may only read (scope read)")
 
     return guard
 

@@ -24,12 +24,20 @@ class Organizer(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Sessions remember the version they were signed in under; a password change or a disable bumps
+    # it, which ends every session of this organizer on its next request, in every process.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="organizer")
 
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+
+class TokenScope(StrEnum):
+    READ = "read"  # GET only
+    WRITE = "write"  # everything the organizer's role allows
 
 
 class ApiToken(Base):
@@ -41,5 +49,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=None
+    )  # None: made before expiries
+    scope: Mapped[str] = mapped_column(String(8), default=TokenScope.WRITE.value, server_default="write")
 
     organizer: Mapped[Organizer] = relationship(back_populates="tokens")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -15,8 +17,9 @@ from engage.accounts.credentials import (
     hash_password,
     token_digest,
 )
-from engage.accounts.models import ApiToken, Organizer, Role
+from engage.accounts.models import ApiToken, Organizer, Role, TokenScope
 from engage.audit.services import SYSTEM, record, record_async
+from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -51,18 +54,113 @@ def create_organizer(session: Session, email: str, role: str, actor: str = SYSTE
     return organizer, password
 
 
-def create_token(session: Session, email: str, actor: str = SYSTEM) -> str:
+TOKEN_DAYS = 90  # a token's default life, and the life of tokens made before tokens had one
+MAX_TOKEN_DAYS = 366
+
+
+def _organizer(session: Session, email: str) -> Organizer:
     organizer = session.execute(
         select(Organizer).where(Organizer.email == normalise_email(email))
     ).scalar_one_or_none()
     if organizer is None:
         raise NotFound("email", f"no organizer with email {email}")
+    return organizer
+
+
+def parse_scope(scope: str) -> TokenScope:
+    try:
+        return TokenScope(scope)
+    except ValueError:
+        raise InvalidInput("scope", f"unknown scope {scope!r} (read or write)") from None
+
+
+def create_token(
+    session: Session,
+    email: str,
+    actor: str = SYSTEM,
+    *,
+    scope: str = TokenScope.WRITE.value,
+    days: int = TOKEN_DAYS,
+) -> str:
+    organizer = _organizer(session, email)
+    parsed = parse_scope(scope)
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput("days", f"must be between 1 and {MAX_TOKEN_DAYS}")
+    if not organizer.active:
+        raise Conflict("email", f"{organizer.email} is disabled: enable the account first")
     token = generate_token()
-    api_token = ApiToken(organizer_id=organizer.id, token_hash=token_digest(token))
+    expires_at = utcnow() + timedelta(days=days)
+    api_token = ApiToken(
+        organizer_id=organizer.id, token_hash=token_digest(token), scope=parsed.value, expires_at=expires_at
+    )
     session.add(api_token)
     session.flush()
-    record(session, actor, "token.create", "organizer", organizer.id, {"token_id": api_token.id})
+    details = {"token_id": api_token.id, "scope": parsed.value, "days": days}
+    record(session, actor, "token.create", "organizer", organizer.id, details)
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    email: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
+
+
+def _expiry(token: ApiToken) -> datetime:
+    return token.expires_at or token.created_at + timedelta(days=TOKEN_DAYS)
+
+
+def list_tokens(session: Session, email: str | None = None) -> list[TokenInfo]:
+    query = select(ApiToken, Organizer.email).join(Organizer).order_by(ApiToken.id)
+    if email:
+        query = query.where(Organizer.id == _organizer(session, email).id)
+    return [
+        TokenInfo(t.id, mail, t.scope, t.created_at, _expiry(t), t.revoked_at)
+        for t, mail in session.execute(query)
+    ]
+
+
+def revoke_token(session: Session, token_id: int, actor: str = SYSTEM) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("token", f"no token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(session, actor, "token.revoke", "organizer", token.organizer_id, {"token_id": token.id})
+
+
+def _end_access(session: Session, organizer: Organizer) -> None:
+    """Every session and token of this organizer stops working on its next request."""
+    organizer.session_version += 1
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.organizer_id == organizer.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def disable_organizer(session: Session, email: str, actor: str = SYSTEM) -> None:
+    organizer = _organizer(session, email)
+    if organizer.disabled_at is None:
+        organizer.disabled_at = utcnow()
+    _end_access(session, organizer)
+    record(session, actor, "organizer.disable", "organizer", organizer.id)
+
+
+def enable_organizer(session: Session, email: str, actor: str = SYSTEM) -> None:
+    """Signing in works again; the sessions and tokens the disable ended stay ended."""
+    organizer = _organizer(session, email)
+    organizer.disabled_at = None
+    record(session, actor, "organizer.enable", "organizer", organizer.id)
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> Organizer | None:
@@ -82,14 +180,26 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Orga
     return organizer if matches else None
 
 
-async def organizer_for_token(session: AsyncSession, token: str) -> Organizer | None:
+async def organizer_for_token(session: AsyncSession, token: str) -> tuple[Organizer, TokenScope] | None:
+    """The organizer a live token belongs to, with the token's scope; None when the token is unknown,
+    revoked or expired, or its organizer disabled."""
+    now = utcnow()
     row = await session.execute(
-        select(Organizer)
+        select(Organizer, ApiToken.scope)
         .join(ApiToken, ApiToken.organizer_id == Organizer.id)
-        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            or_(
+                ApiToken.expires_at > now,
+                ApiToken.expires_at.is_(None) & (ApiToken.created_at > now - timedelta(days=TOKEN_DAYS)),
+            ),
+        )
     )
-    organizer = row.scalar_one_or_none()
-    return organizer if organizer is not None and organizer.active else None
+    found = row.first()
+    if found is None or not found[0].active:
+        return None
+    return found[0], TokenScope(found[1])
 
 
 async def record_login(session: AsyncSession, organizer: Organizer) -> None:
@@ -97,12 +207,10 @@ async def record_login(session: AsyncSession, organizer: Organizer) -> None:
 
 
 def reset_password(session: Session, email: str, actor: str = SYSTEM) -> str:
-    organizer = session.execute(
-        select(Organizer).where(Organizer.email == normalise_email(email))
-    ).scalar_one_or_none()
-    if organizer is None:
-        raise NotFound("email", f"no organizer with email {email}")
+    """A new password ends every session and token: whoever knew the old one is out."""
+    organizer = _organizer(session, email)
     password = generate_password()
     organizer.password_hash = hash_password(password)
+    _end_access(session, organizer)
     record(session, actor, "organizer.password_reset", "organizer", organizer.id)
     return password

@@ -22,6 +22,7 @@ from engage.evaluations import eligibility, ratings, results, services, stats
 from engage.evaluations.models import Campaign, Mode, Rating, ServiceContact, Subject, Via
 from engage.i18n import current_locale, for_resident
 from engage.i18n import gettext as _
+from engage.keys import Purpose
 from engage.residents.labels import N_
 from engage.residents.models import Resident
 from engage.residents.signup import load_resident
@@ -133,7 +134,7 @@ async def _submit(
         return rating_page(
             campaign, subject, action, contact=contact, values=values, errors=errors, status=400
         )
-    source = ratings.source_hash(state.settings.secret_key, client_of(request))
+    source = ratings.source_hash(state.settings.key(Purpose.CLIENT_HASH), client_of(request))
     try:
         done = await ratings.submit(
             db,

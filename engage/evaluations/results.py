@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage import i18n
 from engage.audit.services import record_async
+from engage.csvcells import safe_cell
 from engage.db import utcnow
 from engage.errors import Conflict
 from engage.evaluations import stats
@@ -163,7 +164,9 @@ def export_csv(results: CampaignResults, ratings: list[Rating]) -> str:
                 comment,
             ]
         )
-    writer.writerows(sorted(rows, key=lambda row: [str(cell) for cell in row]))
+    ordered = sorted(rows, key=lambda row: [str(cell) for cell in row])
+    # names, units and comments come from organizers and residents: spreadsheet-safe (S8)
+    writer.writerows([safe_cell(cell) for cell in row] for row in ordered)
     return out.getvalue()
 
 

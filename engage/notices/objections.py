@@ -29,7 +29,7 @@ from engage.notices.objection_models import NoticePeriod, Objection, ObjectionSt
 from engage.notices.period_events import PeriodEvent, announce
 from engage.queues import QueueName
 from engage.residents.labels import N_
-from engage.residents.signup import CodeSent, check_code, mobile_number, send_code
+from engage.residents.signup import CodeSent, check_code, mobile_number, phone_key, send_code
 from engage.settings import Settings
 from engage.sms.services import build_message
 from engage.sms.texts import render
@@ -154,10 +154,14 @@ async def file_objection(
             raise InvalidInput("code", _("Enter the code we texted to your phone."))
     limits = [(f"objection:ip:{client_ip}", settings.objections_per_ip_per_hour, 3600)]
     if phone:
-        limits.append((f"objection:phone:{phone}", settings.objections_per_phone_per_day, 86400))
+        limits.append(
+            (f"objection:phone:{phone_key(settings, phone)}", settings.objections_per_phone_per_day, 86400)
+        )
     await _limit(redis, limits)
     if phone:
-        await check_code(db, settings, phone, filing.code)  # wrong tries are committed inside
+        await check_code(
+            db, redis, settings, phone, filing.code, client_ip
+        )  # wrong tries are committed inside
     now = periods.clock()
     objection = Objection(
         notice_id=notice_id,

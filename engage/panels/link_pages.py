@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.i18n import for_resident
 from engage.i18n import gettext as _
+from engage.keys import Purpose
 from engage.panels import api, links
 from engage.panels.answers import Answer, answer, open_to_answers
 from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
@@ -32,8 +33,8 @@ TEMPLATE = "pages/panels/link.html"
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
-async def _load(db: DB, key: str, token: str) -> tuple[Panel, PanelMember] | None:
-    member_id = links.read_token(key, token)
+async def _load(db: DB, keys: tuple[str, ...], token: str) -> tuple[Panel, PanelMember] | None:
+    member_id = links.read_token(keys, token)
     if member_id is None:
         return None
     member = (
@@ -113,13 +114,13 @@ class InvitationLinkPages(Controller):
 
     @get("/{token:str}", name="panels:link")
     async def show(self, db: DB, state: State, token: FromPath[str]) -> Template:
-        return _page(token, await _load(db, state.settings.secret_key, token))
+        return _page(token, await _load(db, state.settings.verifying_keys(Purpose.PERSONAL_LINK), token))
 
     @post("/{token:str}", media_type=MediaType.HTML, status_code=200)
     async def answer(
         self, request: Request[Any, Any, Any], db: DB, state: State, token: FromPath[str]
     ) -> Template:
-        found = await _load(db, state.settings.secret_key, token)
+        found = await _load(db, state.settings.verifying_keys(Purpose.PERSONAL_LINK), token)
         if found is None:
             return _page(token, None)
         form = await request.form()

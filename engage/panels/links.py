@@ -5,7 +5,7 @@ token = base36(member id) + "-" + base64url(HMAC-SHA256(key, "panel-link:" + mem
 About 16 characters, so the link fits in a text. Nothing is stored: the same token can be written into
 the invitation and the reminder, and whether it still works depends only on the member's status (an
 answered, replaced or closed invitation shows what happened instead of buttons). Changing the secret
-key invalidates every link sent. Pure: no web, no database.
+key invalidates every link sent, unless the old key stays in SECRET_KEY_FALLBACKS. Pure: no web, no database.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def make_token(key: str, member_id: int) -> str:
     return f"{_base36(member_id)}-{_mac(key, member_id)}"
 
 
-def read_token(key: str, token: str) -> int | None:
+def read_token(keys: tuple[str, ...], token: str) -> int | None:
     """The member id a token names, or None when it is malformed or its signature does not match."""
     found = _TOKEN.match(token)
     if found is None:
@@ -49,7 +49,7 @@ def read_token(key: str, token: str) -> int | None:
     if (
         member_id < 1
         or _base36(member_id) != found.group(1)
-        or not hmac.compare_digest(found.group(2), _mac(key, member_id))
+        or not any(hmac.compare_digest(found.group(2), _mac(key, member_id)) for key in keys)
     ):
         return None
     return member_id

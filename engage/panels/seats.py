@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engage.audit.services import SYSTEM, record
 from engage.db import utcnow
 from engage.errors import Conflict, NotFound
+from engage.keys import Purpose
 from engage.lottery import NoReplacement, replacement
 from engage.lottery.record import quotas_from_json
 from engage.panels import links
@@ -37,7 +38,7 @@ def _audit(session: Session, actor: str, action: str, panel: Panel, /, **details
 
 def member_link(settings: Settings, member: PanelMember) -> str:
     """The member's personal confirm / decline page (`engage.panels.links`)."""
-    return links.link(settings.public_base_url, settings.secret_key, member.id)
+    return links.link(settings.public_base_url, settings.key(Purpose.PERSONAL_LINK), member.id)
 
 
 def _invite(

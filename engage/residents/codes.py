@@ -23,8 +23,8 @@ def code_digest(secret: str, phone: str, code: str) -> str:
     return hmac.new(secret.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def matches(secret: str, phone: str, code: str, digest: str) -> bool:
-    return hmac.compare_digest(code_digest(secret, phone, code), digest)
+def matches(secrets: tuple[str, ...], phone: str, code: str, digest: str) -> bool:
+    return any(hmac.compare_digest(code_digest(secret, phone, code), digest) for secret in secrets)
 
 
 def clean_code(raw: str) -> str | None:

@@ -28,7 +28,11 @@ from engage.web.deps import DB, MAX_ID, problems
 
 Phone = Annotated[
     str | None,
-    Parameter(max_length=32, description="a phone number in any format; finds the one resident with it"),
+    Parameter(
+        max_length=32,
+        description="a phone number in any format; finds the one resident with it (admin and organizer "
+        "only, audited like a reveal)",
+    ),
 ]
 Reveal = Annotated[
     bool,
@@ -43,13 +47,14 @@ Filters = NamedDependency[ResidentFilter]
 async def provide_filters(
     db: DB,
     state: State,
+    request: Request[Any, Any, Any],
     role: Annotated[ResidentRoleKind | None, Parameter(description="holds this role (not withdrawn)")] = None,
     community: Annotated[str | None, Parameter(max_length=32, description="a community code")] = None,
     participant_type: FromQuery[ParticipantType | None] = None,
     verified: Annotated[bool | None, Parameter(description="confirmed their number")] = None,
     phone: Phone = None,
 ) -> ResidentFilter:
-    return await queries.resolve_filter(
+    filters = await queries.resolve_filter(
         db,
         state.settings.default_region,
         role=role.value if role else None,
@@ -58,6 +63,9 @@ async def provide_filters(
         verified=verified,
         phone=phone,
     )
+    # here, once, for the list, the counts and the export alike
+    await queries.audit_phone_filter(db, request.user, filters, f"api.phone_filter:{request.url.path}")
+    return filters
 
 
 @dataclass

@@ -88,7 +88,9 @@ def _verified(raw: str) -> bool | None:
     return {"true": True, "false": False}.get(raw)
 
 
-async def _filters(db: DB, state: State, asked: dict[str, str]) -> tuple[ResidentFilter, dict[str, str]]:
+async def _filters(
+    db: DB, state: State, asked: dict[str, str], request: Request[Any, Any, Any], via: str
+) -> tuple[ResidentFilter, dict[str, str]]:
     try:
         filters = await queries.resolve_filter(
             db,
@@ -102,6 +104,7 @@ async def _filters(db: DB, state: State, asked: dict[str, str]) -> tuple[Residen
     except InvalidInput as invalid:
         field = invalid.field or "phone"
         return ResidentFilter(), {field: _(FILTER_ERRORS.get(field, invalid.detail))}
+    await queries.audit_phone_filter(db, request.user, filters, via)
     return filters, {}
 
 
@@ -125,7 +128,7 @@ class ResidentPages(Controller):
         by = str(request.query_params.get("by") or "community")
         by = by if by in COUNT_BY else "community"
         page = _page_number(request.query_params.get("page"))
-        filters, errors = await _filters(db, state, asked)
+        filters, errors = await _filters(db, state, asked, request, "page.phone_filter")
         total, residents, counts = 0, list[Resident](), dict[str, int]()
         if not errors:
             total, residents = await queries.list_residents(db, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
@@ -164,7 +167,7 @@ class ResidentPages(Controller):
     @get("/export.csv", name="residents:export")
     async def export(self, request: Request[Any, Any, Any], db: DB, state: State) -> Response[bytes]:
         """The list's filters as CSV, phones masked (full numbers only through the audited API)."""
-        filters, errors = await _filters(db, state, _asked(request))
+        filters, errors = await _filters(db, state, _asked(request), request, "page.export.phone_filter")
         if errors:
             field, message = next(iter(errors.items()))
             raise InvalidInput(field, message)

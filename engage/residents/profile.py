@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from engage.notices.kinds import NoticeKind
 from engage.residents.labels import N_
 from engage.residents.models import AGE_BANDS, GENDERS, OCCUPATION_GROUPS, ParticipantType, ResidentRoleKind
+from engage.web import text
 
 NAME_MAX = 50
 WORK_UNIT_MAX = 200
@@ -90,6 +91,11 @@ def check_profile(form: Mapping[str, object], community_codes: Sequence[str]) ->
     work_unit = _text(form, "work_unit") or None
     if work_unit and len(work_unit) > WORK_UNIT_MAX:
         problems.add("work_unit", N_("The work unit is too long."))
+    # After whitespace folding (tabs and line breaks became spaces), what is left must be storable (S11).
+    for field_name, value in (("name", name), ("work_unit", work_unit), ("expertise", expertise)):
+        found = text.problem(value) if value else None
+        if found:
+            problems.add(field_name, found)
     if problems:
         return problems
     return Profile(

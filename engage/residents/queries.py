@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased, selectinload
 from engage import jobs
 from engage.accounts.models import Role
 from engage.audit.models import AuditEntry
-from engage.audit.services import record_async
+from engage.audit.services import organizer_actor, record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import current_locale
@@ -242,6 +242,20 @@ async def record_phone_views(db: AsyncSession, actor: str, residents: Sequence[R
     for resident in shown:
         await record_async(db, actor, "resident.phone_view", SUBJECT, resident.pseudonym, {"via": via})
     return len(shown)
+
+
+async def audit_phone_filter(db: AsyncSession, organizer: Any, filters: ResidentFilter, via: str) -> None:
+    """A filter by full number tells whose number it is: the masked list leaves 10,000 candidates, so
+    looking them up one by one unmasks it. It needs the reveal role and is audited like a reveal: one
+    `resident.phone_view` per resident it finds, or one `resident.phone_lookup` when it finds none."""
+    if filters.phone is None:
+        return
+    check_reveal(organizer)
+    actor = organizer_actor(organizer.id)
+    found = list((await db.execute(select(Resident).where(Resident.phone == filters.phone))).scalars())
+    if not await record_phone_views(db, actor, found, via):
+        await record_async(db, actor, "resident.phone_lookup", SUBJECT, "none", {"via": via})
+    await db.commit()
 
 
 # --- the export -----------------------------------------------------------------------------------

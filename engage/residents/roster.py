@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from engage.csvcells import safe_cell
 from engage.errors import InvalidInput
 from engage.i18n import LOCALES, translated
 from engage.phones import normalise
@@ -360,14 +361,6 @@ def reject_registered(roster: Roster, registered: Mapping[str, str]) -> Roster:
 
 # --- the export -----------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection); names come
-    # from the public and from uploaded files, so such cells get a leading apostrophe.
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
 
 def write_csv(
     header: Sequence[str], rows: Iterable[Sequence[str]], *, safe_columns: Iterable[str] = ()
@@ -379,5 +372,5 @@ def write_csv(
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([value if i in keep else _cell(value) for i, value in enumerate(row)])
+        writer.writerow([value if i in keep else safe_cell(value) for i, value in enumerate(row)])
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +20,8 @@ from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
+from engage.keys import Purpose
+from engage.notices.objection_models import Objection
 from engage.queues import QueueName
 from engage.residents import codes
 from engage.residents import signup_sql as sql
@@ -65,6 +69,13 @@ def mobile_number(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_key(settings: Settings, phone: str) -> str:
+    """A number as it may appear in a Redis key: keyed, so a key listing does not list numbers."""
+    return hmac.new(settings.key(Purpose.PHONE_HMAC).encode(), phone.encode(), hashlib.sha256).hexdigest()[
+        :32
+    ]
+
+
 async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
     wait = await ratelimit.hit_all(redis, limits)
     if wait:
@@ -80,6 +91,27 @@ class CodeSpent(InvalidInput):
     code helps, so pages say how to get one."""
 
 
+CAP_KEY = "code:all"
+
+
+async def _global_cap(db: AsyncSession, redis: Redis, settings: Settings) -> None:
+    """All codes of the district in an hour: a ceiling on what a flood from many addresses can cost.
+    The first refusal of each hour is audited, so organizers see that it tripped."""
+    wait = await ratelimit.hit(redis, CAP_KEY, settings.codes_per_hour, 3600)
+    if not wait:
+        return
+    if await redis.set(f"engage:rl:{CAP_KEY}:audited", 1, ex=wait, nx=True):
+        details = {"codes_per_hour": settings.codes_per_hour}
+        await record_async(db, "system", "signup.code_cap", "signup", "codes", details)
+        await db.commit()
+    raise RateLimited(
+        "phone",
+        _("Too many codes are being requested right now. Try again in %(seconds)s seconds.")
+        % {"seconds": wait},
+        wait,
+    )
+
+
 @dataclass(frozen=True)
 class CodeSent:
     phone: str
@@ -89,11 +121,24 @@ class CodeSent:
 async def send_code(
     db: AsyncSession, redis: Redis, settings: Settings, raw_phone: str, client_ip: str
 ) -> CodeSent:
-    """Send a code to any valid mobile number, known or not: the answer must not tell which."""
+    """Send a code to any valid mobile number of an allowed region, known or not: the answer must not
+    tell which."""
     phone = mobile_number(raw_phone, settings.default_region)
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    if region not in settings.allowed_regions:
+        # Premium-rate destinations are what SMS pumping lives on (S5).
+        regions = ", ".join(sorted(settings.allowed_regions))
+        raise InvalidInput(
+            "phone", _("Codes can be texted only to mobile numbers of: %(regions)s.") % {"regions": regions}
+        )
     limits = [(f"code:ip:{client_ip}", settings.code_requests_per_ip_per_hour, 3600)]
-    limits += [(f"code:phone:{phone}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
+    # keyed, not the number: a listing of Redis keys must not be a list of numbers (S10)
+    number = phone_key(settings, phone)
+    limits += [(f"code:phone:{number}:{window}", limit, window) for limit, window in codes.PER_NUMBER_LIMITS]
     await _limit(redis, limits)
+    # Counted only for requests the other limits let through: one client refused by its own limit
+    # must not use up the district's codes.
+    await _global_cap(db, redis, settings)
     connection = await db.connection()
     recipient = (await connection.execute(sql.CODE_RECIPIENT, {"number": phone})).one()
     if recipient.opted_out or recipient.resident_opted_out:
@@ -112,7 +157,7 @@ async def send_code(
     body = render("code", locale, settings.sms_signature, code=code, minutes=minutes)
     message = build_message(phone, body, settings.default_region)
     await connection.execute(sql.RETIRE_CODES, {"number": phone, "now": now})
-    code_hash = codes.code_digest(settings.secret_key, phone, code)
+    code_hash = codes.code_digest(settings.key(Purpose.PHONE_HMAC), phone, code)
     expires_at = now + codes.CODE_LIFETIME
     await connection.execute(
         sql.NEW_CODE, {"phone": phone, "code_hash": code_hash, "created_at": now, "expires_at": expires_at}
@@ -125,10 +170,34 @@ async def send_code(
     return CodeSent(phone, message_id)
 
 
-async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code: str) -> bool:
-    """Use up the latest code for `phone` or raise InvalidInput("code", why) in the reader's language.
-    Wrong tries are counted and committed even though the request fails. Returns whether the number
-    already belongs to a resident (read in the same transaction, saving the API a round trip)."""
+def _refused() -> InvalidInput:
+    # One answer for a number never sent a code, a used, expired or burned code and a wrong one: any
+    # difference would tell who has signed up or is signing up now, without a text being sent (S3).
+    # It is a CodeSpent, so the page always offers the way on: a new code.
+    return CodeSpent(
+        "code",
+        _("This code is wrong or no longer valid. Check the latest text, or ask for a new code."),
+    )
+
+
+async def check_code(
+    db: AsyncSession, redis: Redis, settings: Settings, phone: str, raw_code: str, client_ip: str
+) -> bool:
+    """Use up the latest code for `phone` or raise InvalidInput("code") in the reader's language, the
+    same for every failure. Tries are limited per number and per client address, wrong ones counted
+    and committed even though the request fails. Returns whether the number already belongs to a
+    resident (read in the same transaction, saving the API a round trip)."""
+    wait = await ratelimit.hit_all(
+        redis,
+        [
+            (f"verify:phone:{phone_key(settings, phone)}", settings.code_checks_per_number_per_hour, 3600),
+            (f"verify:ip:{client_ip}", settings.code_checks_per_ip_per_hour, 3600),
+        ],
+    )
+    if wait:
+        raise RateLimited(
+            "code", _("Too many tries. Try again in %(seconds)s seconds.") % {"seconds": wait}, wait
+        )
     code = codes.clean_code(raw_code)
     if code is None:
         # A slip of the finger (empty, short, letters) is no guess at the code: it costs no try.
@@ -137,21 +206,14 @@ async def check_code(db: AsyncSession, settings: Settings, phone: str, raw_code:
     connection = await db.connection()
     row = (await connection.execute(sql.LATEST_CODE, {"number": phone})).first()
     now = utcnow()
-    if row is None:
-        raise CodeSpent("code", _("No code was sent to this number. Ask for a new code."))
-    if row.used_at is not None:
-        raise CodeSpent("code", _("This code was already used. Ask for a new code."))
-    if row.attempts >= codes.MAX_ATTEMPTS:
-        raise CodeSpent("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
-    if row.expires_at <= now:
-        raise CodeSpent("code", _("This code has expired. Ask for a new code."))
-    if not codes.matches(settings.secret_key, phone, code, row.code_hash):
+    if row is None or row.used_at is not None or row.attempts >= codes.MAX_ATTEMPTS or row.expires_at <= now:
+        raise _refused()
+    if code is None or not codes.matches(
+        settings.verifying_keys(Purpose.PHONE_HMAC), phone, code, row.code_hash
+    ):
         await connection.execute(sql.WRONG_TRY, {"code_id": row.id})
         await db.commit()
-        left = codes.MAX_ATTEMPTS - row.attempts - 1
-        if left <= 0:
-            raise CodeSpent("code", _("Too many wrong tries: this code no longer works. Ask for a new code."))
-        raise InvalidInput("code", _("Wrong code. %(left)s tries left.") % {"left": left})
+        raise _refused()
     await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
     if row.registered:
         await confirm_invitation(db, phone, now)
@@ -334,10 +396,13 @@ async def update_choices(db: AsyncSession, resident: Resident, choices: Choices)
 
 async def delete_resident(db: AsyncSession, resident: Resident) -> str:
     """Remove the person: their row, roles, subscriptions, codes, and their number and texts from the
-    message log. What remains is the audit trail under a pseudonym that now points at no one."""
+    message log; objections they filed by name become anonymous (the objection stays part of the
+    notice's record, the name and number go). What remains is the audit trail under a pseudonym that
+    now points at no one."""
     pseudonym, phone = resident.pseudonym, resident.phone
     if phone:
         await db.execute(delete(VerificationCode).where(VerificationCode.phone == phone))
+        await db.execute(update(Objection).where(Objection.phone == phone).values(name=None, phone=None))
         await db.execute(
             update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
         )

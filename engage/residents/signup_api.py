@@ -13,6 +13,7 @@ from msgspec import Meta, Struct
 from engage.errors import Conflict, InvalidInput, UnknownValue
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
+from engage.keys import Purpose
 from engage.notices.kinds import NoticeKind
 from engage.phones import mask
 from engage.residents import tokens
@@ -107,12 +108,17 @@ class SignupApi(Controller):
         "/verify",
         status_code=200,
         summary="Check the code; returns a token for the next step",
-        responses=problems(400),
+        responses=problems(400, 429),
     )
-    async def verify(self, data: JSONBody[VerifyRequest], db: DB, state: State) -> Verified:
+    async def verify(
+        self, data: JSONBody[VerifyRequest], db: DB, state: State, request: Request[Any, Any, Any]
+    ) -> Verified:
         phone = mobile_number(data.phone, state.settings.default_region)
-        registered = await check_code(db, state.settings, phone, data.code)
-        token = tokens.sign(state.settings.secret_key, TOKEN_PURPOSE, {"phone": phone}, TOKEN_LIFETIME)
+        client = request.client.host if request.client else "unknown"
+        registered = await check_code(db, state.redis, state.settings, phone, data.code, client)
+        token = tokens.sign(
+            state.settings.key(Purpose.SIGNUP_TOKEN), TOKEN_PURPOSE, {"phone": phone}, TOKEN_LIFETIME
+        )
         return Verified(token=token, registered=registered)
 
     @post(
@@ -122,7 +128,9 @@ class SignupApi(Controller):
         responses=problems(400, 409, 422),
     )
     async def complete(self, data: JSONBody[Registration], db: DB, state: State) -> Registered:
-        payload = tokens.unsign(state.settings.secret_key, TOKEN_PURPOSE, data.token)
+        payload = tokens.unsign(
+            state.settings.verifying_keys(Purpose.SIGNUP_TOKEN), TOKEN_PURPOSE, data.token
+        )
         if payload is None:
             raise InvalidInput("token", _("This sign-up has expired. Start again with a new code."))
         ids = await community_ids(db)

@@ -236,7 +236,10 @@ class JoinPages(Controller):
             return Redirect("/join")
         single, _multi = await _form(request)
         try:
-            await check_code(db, request.app.state.settings, phone, single.get("code", ""))
+            state = request.app.state
+            await check_code(
+                db, state.redis, state.settings, phone, single.get("code", ""), _client_ip(request)
+            )
         except InvalidInput as error:
             spent = isinstance(error, CodeSpent)
             return _code_page(request, phone, {"code": error.detail}, 400, spent=spent)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.audit.services import record_async
 from engage.db import utcnow
+from engage.keys import Purpose
 from engage.notices.kinds import NoticeKind
 from engage.residents import sms_dialogue
 from engage.residents.models import (
@@ -130,7 +131,7 @@ def awaits_confirmation(resident: Resident | None) -> TypeGuard[Resident]:
 
 
 def _store(context: InboundContext) -> DialogueStore:
-    return DialogueStore(context.redis, context.settings.secret_key)
+    return DialogueStore(context.redis, context.settings.key(Purpose.PHONE_HMAC))
 
 
 def _keep(context: InboundContext, state: Dialogue | None) -> None:

@@ -17,12 +17,17 @@ def sign(secret: str, purpose: str, payload: dict[str, Any], lifetime_seconds: i
     return f"{raw}.{mac}"
 
 
-def unsign(secret: str, purpose: str, token: str) -> dict[str, Any] | None:
-    """The payload, or None when the token is forged, for another purpose, or expired."""
+def unsign(secrets: tuple[str, ...], purpose: str, token: str) -> dict[str, Any] | None:
+    """The payload, or None when the token is forged, for another purpose, or expired. `secrets`: the
+    current key and the previous ones still accepted."""
     raw, _, mac = token.partition(".")
-    expected = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
     # compare_digest refuses non-ASCII text, and a forged token may contain anything: compare bytes.
-    if not mac or not hmac.compare_digest(mac.encode(), expected.encode()):
+    if not mac or not any(
+        hmac.compare_digest(
+            mac.encode(), hmac.new(s.encode(), raw.encode(), hashlib.sha256).hexdigest()[:32].encode()
+        )
+        for s in secrets
+    ):
         return None
     try:
         body: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))

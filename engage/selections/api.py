@@ -20,6 +20,7 @@ from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Forbidden, InvalidInput
 from engage.jobs import After, dispatch
+from engage.keys import Purpose
 from engage.residents import tokens
 from engage.residents.models import Resident
 from engage.residents.signup_api import TOKEN_PURPOSE
@@ -472,8 +473,8 @@ class SelectionController(Controller):
         return {"id": j.id, "conflicts": j.conflicts}
 
 
-def _resident_from_token(session: Session, secret: str, token: str) -> int:
-    payload = tokens.unsign(secret, TOKEN_PURPOSE, token)
+def _resident_from_token(session: Session, secrets: tuple[str, ...], token: str) -> int:
+    payload = tokens.unsign(secrets, TOKEN_PURPOSE, token)
     if payload is None:
         raise InvalidInput("token", "sign in again with a new code: this token is invalid or expired")
     from sqlalchemy import select
@@ -502,7 +503,9 @@ class ParticipationApi(Controller):
         entry = nominating.NominationIn(data.post_id, data.name, data.work_unit, data.reason)
 
         def work(s: Session) -> dict[str, Any]:
-            resident_id = _resident_from_token(s, state.settings.secret_key, data.token)
+            resident_id = _resident_from_token(
+                s, state.settings.verifying_keys(Purpose.SIGNUP_TOKEN), data.token
+            )
             nomination, changed = nominating.nominate(s, resident_id, data.selection_id, entry)
             return {"post_id": nomination.post_id, "nominee_id": nomination.nominee_id, "changed": changed}
 

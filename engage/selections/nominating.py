@@ -107,9 +107,10 @@ def nominate(
         existing.nominee_id, existing.reason, existing.updated_at = nominee.id, reason, utcnow()
     session.flush()
     action = "selection.nomination.change" if changed else "selection.nomination.add"
+    # By pseudonym, as every resident in the log: an id is resolved by any organizer or auditor (S17).
     record(
         session,
-        f"resident:{resident.id}",
+        f"resident:{resident.pseudonym}",
         action,
         "selection",
         selection.id,

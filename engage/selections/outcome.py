@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.audit.services import record
+from engage.csvcells import safe_cell
 from engage.errors import Conflict
 from engage.i18n import gettext as _
 from engage.jobs import After
@@ -304,7 +305,7 @@ def open_data_csv(view: dict[str, Any]) -> str:
 
     def row(section: str, post_id: Any, applicant_id: Any, name: Any, item: str, value: Any) -> None:
         cells = [section, post_id, applicant_id, name, item, value]
-        writer.writerow([_safe(cell) for cell in cells])
+        writer.writerow([safe_cell(cell) for cell in cells])
 
     for post in view["posts"]:
         row("post", post["id"], "", post["title"], "seats", post["seats"])
@@ -372,17 +373,3 @@ def open_data_csv(view: dict[str, Any]) -> str:
                 item = f"score:{matrix_row['judge']}:{matrix_row['group']}" + (":dropped" if dropped else "")
                 row("interview_matrix", post["post_id"], "", name, item, "" if cell is None else cell)
     return out.getvalue()
-
-
-def _safe(cell: Any) -> str:
-    """Spreadsheet-safe: a text starting with = + - @ would run as a formula."""
-    text = "" if cell is None else str(cell)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -10,12 +10,13 @@ from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import staff
+from engage.accounts.guards import admin_only, staff
 from engage.audit.services import organizer_actor
+from engage.db import utcnow
 from engage.errors import NotFound
 from engage.phones import mask
 from engage.sms.models import SmsMessage
-from engage.sms.services import MAX_BODY, queue_message_async
+from engage.sms.services import MAX_BODY, queue_typed_message_async
 from engage.web.deps import DB, MAX_ID, problems
 
 
@@ -51,13 +52,17 @@ class MessageController(Controller):
     security = [{"BearerToken": []}]
     guards = [staff]
 
-    @post(summary="Queue one SMS (e.g. to test the gateway)", responses=problems(400, 401, 403))
+    @post(
+        summary="Queue one SMS (e.g. to test the gateway); admins only, allowed regions only, never to a "
+        "number that opted out or in quiet hours",
+        guards=[admin_only],
+        responses=problems(400, 401, 403, 409),
+    )
     async def send(
         self, data: JSONBody[NewMessage], db: DB, state: State, request: Request[Any, Any, Any]
     ) -> MessageOut:
-        settings = state.settings
         actor = organizer_actor(request.user.id)
-        message = await queue_message_async(db, actor, data.to, data.body, settings.default_region)
+        message = await queue_typed_message_async(db, state.settings, actor, data.to, data.body, utcnow())
         await db.commit()
         await jobs.after_commit(state.redis_url, jobs.After(texts=[message.id]))
         return _out(message)

@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from engage import jobs
 from engage.errors import InvalidInput
 from engage.evaluations import sms_replies as evaluation_replies
+from engage.keys import Purpose
 from engage.panels import sms_replies
 from engage.queues import QueueName
 from engage.residents import sms_signup
@@ -61,7 +62,9 @@ def signing_key(settings: Settings) -> str:
     if settings.twilio_auth_token:
         return settings.twilio_auth_token
     if settings.is_dev and settings.sms_gateway is GatewayKind.CONSOLE:
-        return hmac.new(settings.secret_key.encode(), b"dev-outbox-replies", hashlib.sha256).hexdigest()
+        return hmac.new(
+            settings.key(Purpose.DEV_OUTBOX).encode(), b"dev-outbox-replies", hashlib.sha256
+        ).hexdigest()
     raise PermissionDeniedException("no Twilio credentials are configured")
 
 

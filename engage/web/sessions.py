@@ -19,7 +19,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
 from redis.exceptions import RedisError
 
 from engage.errors import unavailable
@@ -94,9 +94,16 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
+        old = connection.cookies.get(self.config.key)
+        had_session = bool(old) and old != "null"
+        if scope_session is not Empty and not scope_session:
+            # Nothing to keep: an anonymous page view stores nothing and sets no cookie (each used to
+            # leave an 8-hour key in Redis, S14); an emptied session is deleted.
+            if not had_session:
+                return
+            scope_session = Empty
         try:
-            old = connection.cookies.get(self.config.key)
-            if connection.scope.get(ROTATE) and old and old != "null":
+            if connection.scope.get(ROTATE) and old and had_session:
                 await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
             await super().store_in_message(scope_session, message, connection)
         except RedisError:
