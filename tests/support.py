@@ -1,7 +1,9 @@
-"""Small helpers shared by tests: making organizers and tokens the way the CLI does."""
+"""Small helpers shared by tests: making organizers and tokens the way the CLI does, and the environment
+of a real `engage` process pointed at the test's database, Redis and Twilio fake."""
 
 from __future__ import annotations
 
+import os
 import re
 
 from litestar.testing import TestClient
@@ -37,3 +39,26 @@ def sign_in(client: TestClient, email: str, password: str) -> None:  # type: ign
         follow_redirects=False,
     )
     assert response.status_code in (301, 302, 303), response.text
+
+
+def process_environment(settings: Settings, secret: str, **extra: str) -> dict[str, str]:
+    """What a real `engage worker` or `engage serve` started by a test runs with: the test's database,
+    Redis and Twilio fake, quick stall and gateway timeouts, no quiet hours."""
+    assert settings.redis_url and settings.twilio_api_base_url
+    return {
+        **os.environ,
+        "ENGAGE_ENV": "test",
+        "SECRET_KEY": secret,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        "SMS_GATEWAY": "twilio",
+        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid or "",
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token or "",
+        "TWILIO_MESSAGING_SERVICE_SID": settings.twilio_messaging_service_sid or "",
+        "TWILIO_API_BASE_URL": settings.twilio_api_base_url,
+        "SMS_QUIET_HOURS": "",
+        "SMS_STALL_SECONDS": "2",
+        "SMS_GATEWAY_TIMEOUT": "2",
+        **extra,
+    }

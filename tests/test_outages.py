@@ -41,7 +41,7 @@ from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.services import queue_message
 from engage.testing.fake_twilio import FakeTwilio
 from tests.conftest import ROOT, SECRET, LiveServer, make_settings, run_jobs, twilio_environment
-from tests.support import token_for
+from tests.support import process_environment, token_for
 from tests.test_notices import Plan, add_residents, phone
 from workers import context
 from workers.sweep import sweep
@@ -131,28 +131,10 @@ def notice_row(db: Session, **values: Any) -> Notice:
 # -- 1. a fan-out survives Redis coming back empty; the workers keep running; the logs say nothing ------
 
 
-def _environment(settings: Settings, **extra: str) -> dict[str, str]:
-    assert settings.redis_url and settings.twilio_api_base_url
-    return {
-        **os.environ,
-        "ENGAGE_ENV": "test",
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "PUBLIC_BASE_URL": settings.public_base_url,
-        "SMS_GATEWAY": "twilio",
-        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid or "",
-        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token or "",
-        "TWILIO_MESSAGING_SERVICE_SID": settings.twilio_messaging_service_sid or "",
-        "TWILIO_API_BASE_URL": settings.twilio_api_base_url,
-        "SMS_QUIET_HOURS": "",
-        "SMS_STALL_SECONDS": "2",
-        "SMS_GATEWAY_TIMEOUT": "2",
-        "SMS_RATE_PER_SECOND": "250",
-        "SWEEP_AFTER_SECONDS": "2",
-        "VAR_DIR": str(settings.var_dir),
-        **extra,
-    }
+def _environment(settings: Settings) -> dict[str, str]:
+    return process_environment(
+        settings, SECRET, SMS_RATE_PER_SECOND="250", SWEEP_AFTER_SECONDS="2", VAR_DIR=str(settings.var_dir)
+    )
 
 
 def _spawn(arguments: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -31,6 +31,7 @@ from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.rate import SendRate
 from engage.testing.fake_twilio import FakeTwilio
 from tests.conftest import ROOT, SECRET, make_settings, run_jobs, twilio_environment
+from tests.support import process_environment
 from tests.test_notices import Plan, add_residents, phone
 from workers import context, reconcile
 from workers import fanout as fanout_jobs
@@ -330,24 +331,7 @@ def test_backoff_pauses_are_jittered_within_half_and_whole() -> None:
 
 @pytest.fixture
 def worker_environment(gateway_settings: Settings) -> dict[str, str]:
-    assert gateway_settings.redis_url and gateway_settings.twilio_api_base_url
-    return {
-        **os.environ,
-        "ENGAGE_ENV": "test",
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": gateway_settings.database_url,
-        "REDIS_URL": gateway_settings.redis_url,
-        "PUBLIC_BASE_URL": gateway_settings.public_base_url,
-        "SMS_GATEWAY": "twilio",
-        "TWILIO_ACCOUNT_SID": gateway_settings.twilio_account_sid or "",
-        "TWILIO_AUTH_TOKEN": gateway_settings.twilio_auth_token or "",
-        "TWILIO_MESSAGING_SERVICE_SID": gateway_settings.twilio_messaging_service_sid or "",
-        "TWILIO_API_BASE_URL": gateway_settings.twilio_api_base_url,
-        "SMS_QUIET_HOURS": "",
-        "SMS_STALL_SECONDS": "2",
-        "SMS_GATEWAY_TIMEOUT": "2",
-        "SMS_RATE_PER_SECOND": "1000",
-    }
+    return process_environment(gateway_settings, SECRET, SMS_RATE_PER_SECOND="1000")
 
 
 @pytest.fixture
