@@ -10,14 +10,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.audit.services import record_async
+from engage.calendar import CalendarError
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.notices import period as periods
-from engage.notices.calendar import CalendarError
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objections.models import NoticePeriod
 from engage.notices.period_events import PeriodEvent, announce
+from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
 
 MAX_DAYS = 60  # of a period, an extension or a resumption, in working days

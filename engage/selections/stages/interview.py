@@ -18,7 +18,7 @@ from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.panels.models import MemberStatus, Panel, PanelStatus
-from engage.panels.pool import participant_group
+from engage.residents.categories import participant_group
 from engage.residents.models import Resident
 from engage.selections import services
 from engage.selections.models import (
@@ -58,7 +58,7 @@ def link_panel(session: Session, actor: str, selection_id: int, panel_id: int) -
     return selection
 
 
-def _open(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def open_interview(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     if selection.panel_id is None:
         raise Conflict("panel_id", _("Link a drawn grand-jury panel before the interview opens."))
     panel = session.get(Panel, selection.panel_id)
@@ -263,7 +263,7 @@ def progress(session: Session, selection_id: int) -> dict[str, int]:
     }
 
 
-def _close(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def close_interview(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     state = progress(session, selection.id)
     if state["outstanding"]:
         raise Conflict(
@@ -379,7 +379,3 @@ def deviation_rows(result: scoring.Result) -> list[dict[str, Any]]:
         }
         for d in result.deviations
     ]
-
-
-services.OPEN_HOOKS[StageKind.INTERVIEW] = _open
-services.CLOSE_HOOKS[StageKind.INTERVIEW] = _close

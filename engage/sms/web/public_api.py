@@ -20,12 +20,8 @@ from twilio.request_validator import RequestValidator
 
 from engage import jobs
 from engage.errors import InvalidInput
-from engage.evaluations import sms_replies as evaluation_replies
 from engage.keys import Purpose
-from engage.panels.seats import sms_replies
 from engage.queues import QueueName
-from engage.residents import sms_signup
-from engage.selections import sms_replies as selection_replies
 from engage.settings import GatewayKind, Settings
 from engage.sms import inbound
 from engage.sms.web import webhook_docs
@@ -34,20 +30,6 @@ from engage.web.deps import DB, Problem
 log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-def make_dispatcher() -> inbound.Dispatcher:
-    """Every handler of incoming texts, in one place. A feature that waits for replies adds a line."""
-    dispatcher = inbound.Dispatcher()
-    inbound.register_basics(dispatcher)  # STOP / TD / 退订, START, HELP / 帮助, the help fallback
-    sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
-    sms_replies.register(dispatcher)  # 1 / 2 answering a grand-jury panel invitation
-    selection_replies.register(dispatcher)  # 推荐 / NOMINATE <post> <name>: a nomination
-    evaluation_replies.register(dispatcher)  # digits rating a service (after panel replies)
-    return dispatcher
-
-
-DISPATCHER = make_dispatcher()
 
 
 def _signed_url(request: Request[Any, Any, Any], settings: Settings) -> str:
@@ -98,7 +80,7 @@ async def receive_signed(db: DB, state: State, params: dict[str, str]) -> None:
         db,
         state.redis,
         state.settings,
-        DISPATCHER,
+        state.dispatcher,
         message_sid=message_sid,
         sender=params.get("From", ""),
         body=params.get("Body", ""),
