@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from engage.audit.services import record
-from engage.calendar import CalendarError
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
-from engage.notices import fanout
+from engage.notices import fanout, lifecycle
 from engage.notices import period as periods
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.models import NoticePeriod, Objection, ObjectionStatus
@@ -198,15 +197,15 @@ def issue_notice(
         body_en="",
         audience=Audience.KIND,
         community_codes=[],
-        status=NoticeStatus.PUBLISHED,
+        status=NoticeStatus.DRAFT,
         created_by=actor,
     )
     session.add(notice)
     session.flush()
     write_body(notice, bodies, settings)
-    now = now or _now()
-    notice.publish_at = notice.published_at = now
-    record(session, actor, "notice.publish", "notice", notice.id, {"kind": kind, "status": notice.status})
+    change = lifecycle.publish(notice, now or _now(), settings, kind=kind)
+    change.apply(notice)
+    record(session, actor, change.action, "notice", notice.id, change.details)
     if kind == NoticeKind.APPOINTMENT:
         open_notice_period(session, actor, settings, notice)
     return notice
@@ -233,22 +232,21 @@ def open_notice_period(session: Session, actor: str, settings: Settings, notice:
     district's calendar (the same rules as a notice published by hand; engage.notices.period)."""
     assert notice.published_at is not None
     days = settings.notice_period_days
-    closes = appointment_period_closes(settings, notice.published_at)
-    period = NoticePeriod(
-        notice_id=notice.id, days=days, extended_days=0, opens_at=notice.published_at, closes_at=closes
-    )
+    change = lifecycle.open_period(days, notice.published_at, periods.calendar_for(settings))
+    period = NoticePeriod(notice_id=notice.id, days=days, extended_days=0)
+    change.apply(period)
     session.add(period)
-    details = {"days": days, "opens_at": notice.published_at.isoformat(), "closes_at": closes.isoformat()}
-    record(session, actor, "notice.period_open", "notice", notice.id, details)
+    record(session, actor, change.action, "notice", notice.id, change.details)
     return period
 
 
 def appointment_period_closes(settings: Settings, published_at: datetime) -> datetime:
     """When the period of an appointment notice published at `published_at` closes."""
-    try:
-        return periods.calendar_for(settings).add_working_days(published_at, settings.notice_period_days)
-    except CalendarError as error:
-        raise Conflict("period_days", str(error)) from None
+    days = settings.notice_period_days
+    closes: datetime = lifecycle.open_period(days, published_at, periods.calendar_for(settings)).fields[
+        "closes_at"
+    ]
+    return closes
 
 
 def _now() -> datetime:
