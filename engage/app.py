@@ -70,8 +70,7 @@ from engage.sms import inbound
 from engage.sms.web.api import MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
-from engage.sms.web.public_api import twilio_inbound
-from engage.sms.web.status import twilio_status
+from engage.sms.web.public_api import twilio_inbound, twilio_status
 from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.headers import before_send_hook
