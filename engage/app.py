@@ -37,6 +37,7 @@ from engage.evaluations.web.public import RatingPages
 from engage.health.web.api import healthz
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
+from engage.links import GuessingGuard
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
 from engage.notices.objections.services import forget_objector
@@ -250,7 +251,13 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
-        middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
+        middleware=[
+            ChooseLocale(),
+            RedisGate(),
+            GuessingGuard(),
+            session_config.middleware,
+            IdentifyOrganizer(),
+        ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -21,7 +21,10 @@ def test_every_web_edge_holds_only_the_standard_files() -> None:
     edges = _edges()
     assert len(edges) >= 10
     odd = {
-        str(path.relative_to(ENGAGE)) for folder in edges for path in folder.glob("*.py") if path.name not in EDGE
+        str(path.relative_to(ENGAGE))
+        for folder in edges
+        for path in folder.glob("*.py")
+        if path.name not in EDGE
     }
     assert odd == set()
 
