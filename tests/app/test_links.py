@@ -17,10 +17,14 @@ def test_a_new_token_is_random_and_only_its_hash_is_kept() -> None:
 
 
 def test_a_link_is_the_base_address_the_kind_and_the_token() -> None:
-    assert links.url("https://engage.example/", links.LinkKind.BALLOT, "abc") == "https://engage.example/b/abc"
+    assert (
+        links.url("https://engage.example/", links.LinkKind.BALLOT, "abc") == "https://engage.example/b/abc"
+    )
 
 
-def test_an_address_that_keeps_missing_is_refused_on_every_personal_link(client: TestClient[Litestar]) -> None:
+def test_an_address_that_keeps_missing_is_refused_on_every_personal_link(
+    client: TestClient[Litestar],
+) -> None:
     kinds = [kind.value for kind in links.LinkKind]
     for n in range(links.MISSES_PER_ADDRESS - 1):
         assert client.get(f"/{kinds[n % len(kinds)]}/no-such-token-{n}").status_code == 404
