@@ -516,7 +516,9 @@ class ParticipationApi(Controller):
         return await run(db, work)
 
     @get(
-        "/ballots/{token:str}", summary="What an evaluator's ballot link opens", responses=problems(400, 404, 429)
+        "/ballots/{token:str}",
+        summary="What an evaluator's ballot link opens",
+        responses=problems(400, 404, 429),
     )
     async def ballot(self, db: DB, token: Token) -> dict[str, Any]:
         return await db.run_sync(
