@@ -80,7 +80,9 @@ def get_selection(session: Session, selection_id: int, *, for_update: bool = Fal
         .options(selectinload(Selection.posts), selectinload(Selection.stages))
     )
     if for_update:
-        query = query.with_for_update()
+        # The lock's point is to see what others committed while we waited: refresh objects already
+        # loaded in this session instead of handing back their stale state.
+        query = query.with_for_update().execution_options(populate_existing=True)
     selection = session.execute(query).scalar_one_or_none()
     if selection is None:
         raise NotFound("selection_id", f"no selection {selection_id}")
