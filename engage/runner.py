@@ -70,7 +70,7 @@ def slow_client_protocol(request_timeout: float) -> type[asyncio.Protocol]:
     except ImportError:  # pragma: no cover - httptools is a dependency; h11 is uvicorn's fallback
         from uvicorn.protocols.http.h11_impl import H11Protocol as base
 
-    class DeadlineProtocol(base):  # type: ignore[misc, valid-type]
+    class DeadlineProtocol(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:

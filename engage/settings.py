@@ -183,7 +183,9 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
-                raise ValueError(f"not an address or network: {network!r} (e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+                raise ValueError(
+                    f"not an address or network: {network!r} (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
         return ",".join(networks)
 
     @field_validator("sms_quiet_hours")

@@ -45,14 +45,14 @@ def serve(settings: Settings, tmp_path: Path) -> Iterator[Serve]:
             "VAR_DIR": str(tmp_path / "var"),
             **extra,
         }
-        log = (tmp_path / f"serve-{port}.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "engage", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=log,
-        )
+        with (tmp_path / f"serve-{port}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "engage", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=ROOT,
+                env=environment,
+                stdout=log,
+                stderr=log,
+            )
         started.append(process)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
