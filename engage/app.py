@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from engage import __version__, i18n
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
+from engage.accounts.web.organizer import SecondFactorPages
 from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
@@ -191,6 +192,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         OrganizerObjectionPages,
         PublicPages,
         OrganizerPages,
+        SecondFactorPages,
         JoinPages,
         MePages,
         SignupApi,
