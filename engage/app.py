@@ -71,6 +71,7 @@ from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
+from engage.web.options import AnswerOptions
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
@@ -230,7 +231,13 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
-        middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
+        middleware=[
+            AnswerOptions(),
+            ChooseLocale(),
+            RedisGate(),
+            session_config.middleware,
+            IdentifyOrganizer(),
+        ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         exception_handlers=EXCEPTION_HANDLERS,
