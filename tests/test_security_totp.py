@@ -264,3 +264,27 @@ def test_a_code_from_a_phone_a_step_off_is_accepted_but_not_two() -> None:
     step = totp.matching_step(secret, app_code.at(now), now)
     assert step is not None and totp.matching_step(secret, app_code.at(now), now, after=step) is None
     assert totp.matching_step(secret, "１２３４５６", now) is None  # full-width digits are not digits here
+
+
+def test_the_second_factor_pages_read_as_chinese(settings: Settings, client: TestClient[Litestar]) -> None:
+    from tests.zh_scan import problems
+
+    password = organizer(settings, "o@x.cn", "organizer")
+    sign_in(client, "o@x.cn", password)
+    headers = {**HTML, "Accept-Language": "zh-CN"}
+    desk = client.get("/organizer", headers=headers)
+    assert 'href="/organizer/totp"' in desk.text
+    enrol = client.get("/organizer/totp", headers=headers)
+    assert "两步验证" in enrol.text
+    assert problems(enrol.text) == []
+    token = csrf_token(client, "/organizer/totp")
+    wrong = client.post("/organizer/totp", data={"code": "1", "_csrf_token": token}, headers=headers)
+    assert wrong.status_code == 400 and problems(wrong.text) == []
+    secret = _enrol_from_console(client)
+    _use(client, {})
+    _password_step(client, "o@x.cn", password)
+    code_page = client.get("/login/code", headers=headers)
+    assert "登录验证码" in code_page.text and problems(code_page.text) == []
+    refused = _code_step(client, "000000")
+    assert refused.status_code == 400 and problems(refused.text) == []
+    assert secret
