@@ -49,6 +49,16 @@ async def hit_all(redis: Redis, limits: list[tuple[str, int, int]]) -> int | Non
     return max(waits) if waits else None
 
 
+async def over(redis: Redis, key: str, limit: int) -> int | None:
+    """Whether `key` has already reached `limit` in its window, without counting a hit: the seconds
+    until the window ends, or None."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.get(f"engage:rl:{key}")
+        pipe.ttl(f"engage:rl:{key}")
+        count, ttl = await pipe.execute()
+    return max(int(ttl), 1) if count is not None and int(count) >= limit else None
+
+
 # Back-off: after `free` failures in a row, each further failure locks the key for twice as long as the
 # one before (base, 2 x base, ... up to cap). Failures are forgotten `window` seconds after the last one;
 # a success forgets them at once. Unlike a fixed window, a lock cannot be renewed by trying during it

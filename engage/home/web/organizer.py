@@ -36,9 +36,7 @@ async def _login_wait(state: State, client: str, mail: str, pair: str) -> int | 
     wait = await ratelimit.hit(redis, f"login:ip:{client}", limit * 5, LOGIN_WINDOW)
     wait = wait or await ratelimit.locked_for(redis, pair)
     if wait is None and await ratelimit.failures(redis, pair):
-        count = await redis.get(f"engage:rl:login:email:{mail}")
-        if int(count or 0) >= limit * 10:
-            wait = max(int(await redis.ttl(f"engage:rl:login:email:{mail}")), 1)
+        wait = await ratelimit.over(redis, f"login:email:{mail}", limit * 10)
     return wait
 
 
