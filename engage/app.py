@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from engage import __version__, i18n
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
+from engage.accounts.web.organizer import SecondFactorPages
 from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
@@ -76,6 +77,7 @@ from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
+from engage.web.options import AnswerOptions
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
@@ -208,6 +210,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         OrganizerObjectionPages,
         PublicPages,
         OrganizerPages,
+        SecondFactorPages,
         JoinPages,
         MePages,
         SignupApi,
@@ -252,6 +255,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
         middleware=[
+            AnswerOptions(),
             ChooseLocale(),
             RedisGate(),
             GuessingGuard(),

@@ -109,6 +109,23 @@ def cmd_organizer_enable(settings: Settings, args: argparse.Namespace) -> None:
     print(f"{args.email} enabled: sign in again; create new tokens as needed")
 
 
+def cmd_organizer_totp_reset(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import reset_totp
+
+    with _session(settings) as session:
+        reset_totp(session, args.email)
+    print(f"{args.email}: second factor removed and sessions ended; set it up again at the next sign-in")
+
+
+def cmd_privacy_purge(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.privacy import purge
+
+    with _session(settings) as session:
+        counts = purge(session, settings)
+    for what, rows in counts.items():
+        print(f"{what}\t{rows}")
+
+
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
     from engage.audit.services import verify
 
@@ -308,6 +325,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         _email,
     ),
     (
+        ("organizer", "totp-reset"),
+        "Remove an organizer's second factor (a lost phone) and end their sessions; audited",
+        cmd_organizer_totp_reset,
+        _email,
+    ),
+    (
         ("token", "create"),
         "Print a new bearer token for the JSON API under /api/v1",
         cmd_token_create,
@@ -337,6 +360,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         "List what is held about a phone number (rows per table; counts only)",
         cmd_privacy_report,
         lambda p: p.add_argument("phone"),
+    ),
+    (
+        ("privacy", "purge"),
+        "Remove what is past its retention period (RETAIN_* settings; workers run this daily)",
+        cmd_privacy_purge,
+        None,
     ),
     (
         ("sweep",),

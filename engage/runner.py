@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from engage.settings import ConfigError, Settings
 
@@ -37,11 +39,67 @@ def serve(settings: Settings, host: str, port: int) -> None:
         app,
         host=host,
         port=port,
-        proxy_headers=True,
+        # X-Forwarded-For and -Proto count only from TRUSTED_PROXIES; with none, uvicorn's own default
+        # (trust 127.0.0.1, or FORWARDED_ALLOW_IPS) is switched off too, so a client cannot pick its
+        # address for the per-address limits (S5).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        http=slow_client_protocol(settings.http_request_timeout),
+        timeout_keep_alive=settings.http_keep_alive_timeout,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         log_level="info",
         access_log=settings.is_dev,
         log_config=None,  # keep the handlers and filters of engage.logs
     )
+
+
+MAX_HEADER_BYTES = 16 * 1024  # a request line and headers larger than this are refused (h11's limit)
+
+
+def slow_client_protocol(request_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol (httptools when installed, as uvicorn's "auto" picks, else h11) with a
+    deadline for each request: from the connection, or the end of the previous response, the request's
+    headers and body must have arrived within `request_timeout` seconds, or the connection is closed.
+
+    uvicorn has no header or body timeout of its own (its keep-alive timeout starts only after a first
+    response), so a client sending a byte now and then held a connection open for ever (S13). The TLS
+    proxy in front is still the first line (docs/operations.md); this bounds what reaches us anyway."""
+    base: type[Any]
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    except ImportError:  # pragma: no cover - httptools is a dependency; h11 is uvicorn's fallback
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base
+
+    class DeadlineProtocol(base):  # type: ignore[misc]
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._deadline = self.loop.call_later(request_timeout, self._expire)
+
+        def _expire(self) -> None:
+            cycle = self.cycle
+            # Still waiting for a request, or for the rest of its body. A request received whole and
+            # being answered is left alone, however long the answer takes.
+            waiting = cycle is None or cycle.response_complete or cycle.more_body
+            if waiting and not self.transport.is_closing():
+                self.transport.close()
+
+    return DeadlineProtocol
 
 
 def worker(settings: Settings, burst: bool = False) -> None:
