@@ -33,8 +33,9 @@ from engage.errors import EXCEPTION_HANDLERS
 from engage.evaluations.api import EvaluationController
 from engage.evaluations.organizer_pages import EvaluationPages
 from engage.evaluations.pages import RatingPages
-from engage.health.controllers import healthz
+from engage.health.controllers import healthz, readyz
 from engage.keys import Purpose
+from engage.metrics import TimeRequests, metrics
 from engage.notices.api import NoticeController
 from engage.notices.deliveries_api import DeliveryController
 from engage.notices.deliveries_pages import NoticeDeliveryPages
@@ -168,6 +169,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         healthz,
+        readyz,
+        metrics,
         MeController,
         AuditController,
         MessageController,
@@ -254,7 +257,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         before_send=[before_send_hook(settings)],
         debug=False,
     )
-    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD
+    # Outside routing: every GET route answers HEAD. Timing sits inside it so that a HEAD is labelled
+    # with its route (HeadAsGet hands on a copy of the scope, where the router writes the route).
+    app.asgi_handler = HeadAsGet(TimeRequests(app.asgi_handler))
     return app
 
 

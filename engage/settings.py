@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # queued, fan-outs, period closes, stage edges, panel reminders and lapses due this long ago. Until
     # then the job enqueued after the commit (or rq's scheduler) is expected to do it.
     sweep_after_seconds: int = Field(default=30, ge=0, le=3600)
+    # Who may read /metrics: a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, only a
+    # client on this machine (docs/operations.md).
+    metrics_token: str | None = Field(default=None, min_length=16)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
