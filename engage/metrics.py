@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from litestar import Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -343,4 +343,5 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     except RedisError:
         queues = None
     body = exposition([Snapshot(database, queues)])
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    # The classic text format, which every Prometheus reads (Litestar adds the charset).
+    return Response(body, media_type="text/plain; version=0.0.4")
