@@ -41,9 +41,9 @@ from sqlalchemy.orm import selectinload
 from engage.db import utcnow
 from engage.leases import Lease
 from engage.notices.models import Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.panels.models import MemberStatus, Panel, PanelStatus
-from engage.panels.schedule import reminder_at
+from engage.panels.seats.schedule import reminder_at
 from engage.queues import WORKER_QUEUES
 from engage.residents.models import Resident, VerificationCode
 from engage.selections.models import Selection, SelectionStatus, Stage, StageStatus
