@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from engage import jobs
 from engage.audit.models import AuditEntry
 from engage.residents.models import Community, Resident
 from engage.selections import services as selections
+from engage.selections import stages
 from engage.selections.models import StageKind, StageStatus
 from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
@@ -177,7 +179,7 @@ def test_two_web_processes_and_two_workers_do_each_thing_once_and_both_report_it
     closes_at = datetime.now(UTC) + timedelta(seconds=4)
     selection = selections.get_selection(db, selection_id)
     stage = selection.stage(StageKind.NOMINATION.value)
-    _, after = selections.reschedule_stage(
+    _, after = stages.reschedule_stage(
         db, "test", selection_id, StageKind.NOMINATION.value, stage.opens_at, closes_at
     )
     db.commit()
@@ -259,8 +261,47 @@ def open_nomination(db: Session, settings: Settings) -> int:
     selection = selections.create_selection(db, "test", spec)
     db.commit()
     _, published = selections.publish(db, "test", selection.id, settings)
-    _, opened = selections.open_stage(db, "test", selection.id, StageKind.NOMINATION.value, settings)
+    _, opened = stages.open_stage(db, "test", selection.id, StageKind.NOMINATION.value, settings)
     db.commit()
     assert settings.redis_url
     jobs.dispatch(settings.redis_url, published.extend(opened))
     return selection.id
+
+
+def test_serve_with_two_workers_sums_both_processes_in_one_scrape(
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    fake_twilio: FakeTwilio,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = make_settings(database_url, redis_url, tmp_path / "var", **twilio_environment(fake_twilio))
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    (shared / "histogram_999999.db").write_bytes(b"left by a run before")  # unreadable unless wiped
+    environment = process_environment(
+        settings, SECRET, METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(shared)
+    )
+    processes.append(
+        start(["serve", "--port", str(port), "--workers", "2"], environment, tmp_path / "web.log")
+    )
+    wait_for(lambda: ready(url), 90, "both web processes to be ready")
+
+    def one(_: int) -> int:
+        return httpx.get(f"{url}/healthz", timeout=30).status_code  # a new connection each time
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(200)))
+    assert answers == [200] * 200
+    files = sorted(path.name for path in shared.glob("histogram_*.db"))
+    assert len(files) == 2, files  # each process wrote its own, and the stale one is gone
+    count = value(
+        metrics(url),
+        "engage_http_request_duration_seconds_count",
+        method="GET",
+        route="/healthz",
+        status="200",
+    )
+    assert count == 200
