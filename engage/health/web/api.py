@@ -3,7 +3,7 @@
 - `/healthz` (liveness): the process answers. It touches nothing else, so an outage of the database or
   Redis never makes a supervisor restart every web process at once.
 - `/readyz` (readiness): the database and Redis answer and the database schema is at the revision this
-  code expects (`engage db upgrade` has run). A proxy or orchestrator sends traffic only to a ready
+  code expects (`engage db upgrade` has run), or at a newer one a release under way migrated to. A proxy or orchestrator sends traffic only to a ready
   process; a 503 names the part that is not.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
+
+AHEAD = "ahead"
 
 
 @dataclass
@@ -41,25 +43,36 @@ async def _check(probe: Any, seconds: float = 2.0) -> str:
     return result if isinstance(result, str) else "ok"
 
 
+@dataclass(frozen=True)
+class Migrations:
+    head: str | None
+    known: frozenset[str]
+
+
 @cache
-def expected_revision() -> str | None:
-    """The head revision of the migrations shipped with this code (read from files once per process)."""
+def migrations() -> Migrations:
+    """The revisions shipped with this code, read from its files once per process."""
     from alembic.script import ScriptDirectory
 
-    from engage.migrate import MIGRATIONS, alembic_config
+    from engage.migrate import alembic_config
 
-    config = alembic_config("sqlite://")
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return Migrations(scripts.get_current_head(), frozenset(r.revision for r in scripts.walk_revisions()))
 
 
 async def _database_at_head(request: Request[Any, Any, Any]) -> str:
     async with request.app.state.db_sessions() as session:
         found = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-    head = expected_revision()
-    if found == [head]:
+    shipped = migrations()
+    if found == [shipped.head]:
         return "ok"
-    return f"not at head: database {', '.join(found) or 'empty'}, code {head} (run `engage db upgrade`)"
+    if found and not set(found) & shipped.known:
+        # A newer release ran its migrations and this process is about to be replaced: migrations only
+        # add, so it keeps serving until then (a rolling deploy must not empty the pool).
+        return f"{AHEAD}: database {', '.join(found)}, code {shipped.head}"
+    return (
+        f"not at head: database {', '.join(found) or 'empty'}, code {shipped.head} (run `engage db upgrade`)"
+    )
 
 
 async def _database(request: Request[Any, Any, Any]) -> None:
@@ -80,10 +93,8 @@ async def healthz() -> Liveness:
 )
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     database = await _check(_database(request))
-    migrations = await _check(_database_at_head(request)) if database == "ok" else "unknown"
+    schema = await _check(_database_at_head(request)) if database == "ok" else "unknown"
     redis = await _check(request.app.state.redis.ping())
-    ok = database == redis == migrations == "ok"
-    body = Readiness(
-        status="ready" if ok else "not ready", database=database, redis=redis, migrations=migrations
-    )
+    ok = database == redis == "ok" and (schema == "ok" or schema.startswith(AHEAD))
+    body = Readiness(status="ready" if ok else "not ready", database=database, redis=redis, migrations=schema)
     return Response(body, status_code=200 if ok else 503)
