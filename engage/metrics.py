@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -263,43 +264,18 @@ async def queue_depths(redis: Redis) -> dict[str, Any]:
 class Snapshot(Collector):
     """Gauges from one scrape's reading of the database and Redis."""
 
-    def __init__(self, database: dict[str, Any], redis: dict[str, Any] | None) -> None:
+    def __init__(self, database: dict[str, Any] | None, redis: dict[str, Any] | None) -> None:
         self.database = database
         self.redis = redis
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        texts = GaugeMetricFamily(
-            "engage_texts",
-            "Texts on record, by status (queued, sending, sent, failed) and gateway error code",
-            labels=["status", "error_code"],
-        )
-        for status, code, count in self.database["texts"]:
-            texts.add_metric([status, code], count)
-        yield texts
         yield GaugeMetricFamily(
-            "engage_signup_codes_issued",
-            "Sign-up codes issued (each one texted)",
-            value=self.database["codes"],
+            "engage_database_up",
+            "1 when the database answered this scrape",
+            value=int(self.database is not None),
         )
-        yield GaugeMetricFamily(
-            "engage_signup_codes_issued_last_hour",
-            "Sign-up codes issued in the last hour (compare with CODES_PER_HOUR)",
-            value=self.database["codes_last_hour"],
-        )
-        oldest = GaugeMetricFamily(
-            "engage_oldest_due_seconds",
-            "Age of the oldest piece of work that fell due and is not done, by kind (0: none)",
-            labels=["kind"],
-        )
-        for kind, age in sorted(self.database["oldest_due"].items()):
-            oldest.add_metric([kind], age)
-        yield oldest
-        if self.database["since_sweep"] is not None:
-            yield GaugeMetricFamily(
-                "engage_sweep_last_seconds",
-                "Seconds since a sweep last ended",
-                value=self.database["since_sweep"],
-            )
+        if self.database is not None:
+            yield from self._database(self.database)
         yield GaugeMetricFamily(
             "engage_redis_up", "1 when Redis answered this scrape", value=0 if self.redis is None else 1
         )
@@ -312,6 +288,41 @@ class Snapshot(Collector):
             depths.add_metric([queue, state], count)
         yield depths
         yield GaugeMetricFamily("engage_workers", "rq workers registered", value=self.redis["workers"])
+
+    @staticmethod
+    def _database(database: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+        texts = GaugeMetricFamily(
+            "engage_texts",
+            "Texts on record, by status (queued, sending, sent, failed) and gateway error code",
+            labels=["status", "error_code"],
+        )
+        for status, code, count in database["texts"]:
+            texts.add_metric([status, code], count)
+        yield texts
+        yield GaugeMetricFamily(
+            "engage_signup_codes_issued",
+            "Sign-up codes issued (each one texted)",
+            value=database["codes"],
+        )
+        yield GaugeMetricFamily(
+            "engage_signup_codes_issued_last_hour",
+            "Sign-up codes issued in the last hour (compare with CODES_PER_HOUR)",
+            value=database["codes_last_hour"],
+        )
+        oldest = GaugeMetricFamily(
+            "engage_oldest_due_seconds",
+            "Age of the oldest piece of work that fell due and is not done, by kind (0: none)",
+            labels=["kind"],
+        )
+        for kind, age in sorted(database["oldest_due"].items()):
+            oldest.add_metric([kind], age)
+        yield oldest
+        if database["since_sweep"] is not None:
+            yield GaugeMetricFamily(
+                "engage_sweep_last_seconds",
+                "Seconds since a sweep last ended",
+                value=database["since_sweep"],
+            )
 
 
 def _process_registry() -> CollectorRegistry:
@@ -336,8 +347,12 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     if not may_read(settings.metrics_token, client, request.headers.get("authorization")):
         return Response(b"metrics: forbidden\n", status_code=403, media_type="text/plain")
     redis: Redis = request.app.state.redis
-    async with request.app.state.db_sessions() as session:
-        database = await cached_snapshot(redis, session)
+    database: dict[str, Any] | None
+    try:
+        async with request.app.state.db_sessions() as session:
+            database = await cached_snapshot(redis, session)
+    except SQLAlchemyError:
+        database = None  # engage_database_up says so; the rest still answers
     try:
         queues: dict[str, Any] | None = await queue_depths(redis)
     except RedisError:

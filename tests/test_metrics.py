@@ -130,7 +130,7 @@ def test_a_code_request_shows_as_a_code_issued_and_a_job_waiting_in_the_high_que
     assert value(body, "engage_signup_codes_issued_last_hour") == 1
     assert value(body, "engage_queue_jobs", queue="high", state="queued") == 1
     assert value(body, "engage_queue_jobs", queue="bulk", state="queued") == 0
-    assert value(body, "engage_redis_up") == 1
+    assert value(body, "engage_redis_up") == value(body, "engage_database_up") == 1
     assert value(body, "engage_workers") == 0
 
 
@@ -141,3 +141,15 @@ def test_with_redis_down_the_database_gauges_still_answer(database_url: str, tmp
     assert value(body, "engage_redis_up") == 0
     assert value(body, "engage_signup_codes_issued") == 0
     assert "engage_queue_jobs" not in body
+
+
+def test_with_the_database_down_the_redis_gauges_still_answer(redis_url: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", redis_url, tmp_path, METRICS_TOKEN=TOKEN
+    )
+    with TestClient(app=create_app(settings)) as client:
+        body = scrape(client)
+    assert value(body, "engage_database_up") == 0
+    assert value(body, "engage_redis_up") == 1
+    assert value(body, "engage_queue_jobs", queue="high", state="queued") == 0
+    assert "engage_texts" not in body
