@@ -287,10 +287,12 @@ def test_serve_with_two_workers_sums_both_processes_in_one_scrape(
     environment = process_environment(
         settings, SECRET, METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(shared)
     )
-    processes.append(
-        start(["serve", "--port", str(port), "--workers", "2"], environment, tmp_path / "web.log")
-    )
-    wait_for(lambda: ready(url), 90, "both web processes to be ready")
+    log = tmp_path / "web.log"
+    processes.append(start(["serve", "--port", str(port), "--workers", "2"], environment, log))
+    try:
+        wait_for(lambda: ready(url), 120, "both web processes to be ready")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the log says:\n{log.read_text()[-3000:]}") from None
 
     def one(_: int) -> int:
         return httpx.get(f"{url}/healthz", timeout=30).status_code  # a new connection each time
