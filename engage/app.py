@@ -35,10 +35,11 @@ from engage.evaluations import sms_replies as evaluation_replies
 from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
-from engage.health.web.api import healthz
+from engage.health.web.api import healthz, readyz
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
 from engage.links import GuessingGuard
+from engage.metrics import TimeRequests, metrics
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
 from engage.notices.objections.services import forget_objector
@@ -188,6 +189,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         healthz,
+        readyz,
+        metrics,
         MeController,
         AuditController,
         MessageController,
@@ -288,7 +291,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         before_send=[before_send_hook(settings)],
         debug=False,
     )
-    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD
+    # Outside routing: every GET route answers HEAD. Timing sits inside it so that a HEAD is labelled
+    # with its route (HeadAsGet hands on a copy of the scope, where the router writes the route).
+    app.asgi_handler = HeadAsGet(TimeRequests(app.asgi_handler))
     return app
 
 

@@ -182,7 +182,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from engage.runner import serve
 
-    serve(settings, host=args.host, port=args.port)
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -256,6 +256,25 @@ def _host_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=_default_port(), help="default: $PORT or 8000")
 
 
+def _serve(parser: argparse.ArgumentParser) -> None:
+    import os
+
+    _host_port(parser)
+    value = os.environ.get("WEB_CONCURRENCY", "1")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=int(value) if value.isdigit() and int(value) > 0 else 1,
+        help="web processes on this port (default: $WEB_CONCURRENCY or 1; about one per core)",
+    )
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def _email(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("email")
 
@@ -281,7 +300,7 @@ def _sms_send(parser: argparse.ArgumentParser) -> None:
 # Every command, in the order `engage --help` lists them: (words, one-line summary, handler, arguments).
 COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
     (("run",), "Development: migrate, seed, start Redis, a worker and the web server", cmd_run, _host_port),
-    (("serve",), "Serve the web app (Procfile: web)", cmd_serve, _host_port),
+    (("serve",), "Serve the web app (Procfile: web)", cmd_serve, _serve),
     (
         ("worker",),
         "Run an rq worker for the SMS and background queues (Procfile: worker)",

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engage.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client when it is imported
 
 
 def redis_url_for(settings: Settings) -> str:
@@ -26,31 +35,77 @@ def redis_url_for(settings: Settings) -> str:
     return url
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve on host:port with `workers` processes (uvicorn's supervisor restarts any that dies). Each
+    process keeps its own pools; nothing is shared between them but PostgreSQL and Redis."""
     import uvicorn
 
     from engage import logs
-    from engage.app import create_app
 
-    app = create_app(settings, redis_url=redis_url_for(settings))
-    logs.configure()
-    # Access lines for every request cost more than a health check itself; production proxies log them.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
         # X-Forwarded-For and -Proto count only from TRUSTED_PROXIES; with none, uvicorn's own default
         # (trust 127.0.0.1, or FORWARDED_ALLOW_IPS) is switched off too, so a client cannot pick its
         # address for the per-address limits (S5).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        http=slow_client_protocol(settings.http_request_timeout),
-        timeout_keep_alive=settings.http_keep_alive_timeout,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        log_level="info",
-        access_log=settings.is_dev,
-        log_config=None,  # keep the handlers and filters of engage.logs
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+        "timeout_keep_alive": settings.http_keep_alive_timeout,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "log_level": "info",
+        # Access lines for every request cost more than a health check itself; production proxies log them.
+        "access_log": settings.is_dev,
+        "log_config": None,  # keep the handlers and filters of engage.logs
+    }
+    logs.configure()
+    if workers > 1 or os.environ.get(MULTIPROC_DIR):
+        # The processes sum their request metrics through files in one directory (prometheus-client's
+        # multiprocess mode), which must be set before they start and hold nothing from an earlier run.
+        os.environ[MULTIPROC_DIR] = str(_metrics_directory())
+    if workers == 1:
+        from engage.app import create_app
+
+        options["http"] = slow_client_protocol(settings.http_request_timeout)
+        uvicorn.run(create_app(settings, redis_url=redis_url_for(settings)), **options)
+        return
+    os.environ["REDIS_URL"] = redis_url_for(settings)
+    # The processes are spawned: they import the protocol by name and read its deadline from here.
+    os.environ["HTTP_REQUEST_TIMEOUT"] = str(settings.http_request_timeout)
+    options["http"] = "engage.runner:DeadlineProtocol"
+    # A process starting on a busy machine can take more than uvicorn's 5 s to answer its supervisor's
+    # first ping, and would be killed and started again in a loop.
+    uvicorn.run(
+        "engage.runner:app_from_environment",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=30,
+        **options,
     )
+
+
+def _metrics_directory() -> Path:
+    chosen = os.environ.get(MULTIPROC_DIR)
+    if not chosen:
+        made = tempfile.mkdtemp(prefix="engage-metrics-")
+        atexit.register(shutil.rmtree, made, ignore_errors=True)
+        return Path(made)
+    directory = Path(chosen)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return directory
+
+
+def app_from_environment() -> Litestar:
+    """The app of one of `engage serve --workers N`'s processes: the settings come from the environment,
+    which the parent checked before starting them."""
+    from engage import logs
+    from engage.app import create_app
+    from engage.settings import load_settings
+
+    logs.configure()
+    settings = load_settings()
+    return create_app(settings, redis_url=redis_url_for(settings))
 
 
 MAX_HEADER_BYTES = 16 * 1024  # a request line and headers larger than this are refused (h11's limit)
@@ -100,6 +155,14 @@ def slow_client_protocol(request_timeout: float) -> type[asyncio.Protocol]:
                 self.transport.close()
 
     return DeadlineProtocol
+
+
+def __getattr__(name: str) -> Any:
+    # `engage serve --workers N` names the protocol for its spawned processes (a class made inside a
+    # function cannot be pickled): built on first use, with the deadline the parent put in the environment.
+    if name == "DeadlineProtocol":
+        return slow_client_protocol(float(os.environ.get("HTTP_REQUEST_TIMEOUT", "20")))
+    raise AttributeError(name)
 
 
 def worker(settings: Settings, burst: bool = False) -> None:

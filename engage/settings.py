@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     retain_inbound_days: int = Field(default=90, ge=1, le=3650)
     retain_message_numbers_days: int = Field(default=180, ge=1, le=3650)
     retain_objection_contacts_days: int = Field(default=180, ge=1, le=3650)
+    # Who may read /metrics: a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, only a
+    # client on this machine (docs/operations.md).
+    metrics_token: str | None = Field(default=None, min_length=16)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -80,7 +80,7 @@ class IdentifyOrganizer(ASGIMiddleware):
         path = scope["path"]
         if path.startswith("/api/"):
             scope["user"] = await _organizer_from_token(scope)
-        elif path.startswith(("/static/", "/healthz", "/schema")):
+        elif path.startswith(("/static/", "/healthz", "/readyz", "/metrics", "/schema")):
             scope["user"] = None
         else:
             scope["user"] = await _organizer_from_session(scope)
