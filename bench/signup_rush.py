@@ -424,7 +424,8 @@ def main() -> None:
         meter = Meter(
             {
                 "web": lambda: with_children([p.pid for p in web]),
-                "workers": lambda: [p.pid for p in workers],
+                # with the scheduler each worker forks
+                "workers": lambda: with_children([p.pid for p in workers]),
                 "postgres": lambda: database_backends(database),
                 "redis": lambda: [redis_pid] if redis_pid else [],
                 "gateway": lambda: [fake.pid] if fake else [],
