@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -372,6 +373,8 @@ def main() -> None:
     import redis
     import uvloop
 
+    # Stopped from outside, it still stops its processes and drops its database (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     scratch = Path(tempfile.mkdtemp(prefix="engage-rush-"))
     own_redis = None
     if args.redis_url:
