@@ -344,6 +344,19 @@ async def run_all(
     return {"main": main, "saturation_steps": steps}
 
 
+def ran_with_errors(scratch: Path) -> bool:
+    return any("Traceback" in log.read_text(errors="replace") for log in scratch.glob("*.log"))
+
+
+def print_errors(scratch: Path, most: int = 5) -> None:
+    """The processes' distinct error lines, to stderr: the logs go with the scratch folder."""
+    for log in sorted(scratch.glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        errors = sorted({line[:300] for line in lines if "Error" in line and not line.startswith(" ")})
+        for line in errors[:most]:
+            print(f"{log.name}: {line}", file=sys.stderr)
+
+
 def parse_rates(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
@@ -454,6 +467,8 @@ def main() -> None:
             own_redis.terminate()
             own_redis.wait(10)
         drop_database(database)
+        if ran_with_errors(scratch):
+            print_errors(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
     main_run = ran["main"]
     completed = max(main_run["completed"], 1)
