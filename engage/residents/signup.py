@@ -69,14 +69,19 @@ def mobile_number(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-# On PostgreSQL the code and verify steps run each statement on its own (autocommit): every write there
-# is one statement, atomic by itself, and an explicit transaction would cost a BEGIN and a COMMIT round
-# trip. Session.commit() hands the connection back, which restores the usual isolation.
-ONE_STATEMENT_EACH = {"isolation_level": "AUTOCOMMIT"}
-
-
 def on_postgres(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
+
+
+def one_statement_each(db: AsyncSession) -> dict[str, str] | None:
+    """Execution options for the code and verify steps: on PostgreSQL each statement runs on its own
+    (autocommit), since every write there is one statement, atomic by itself, and an explicit
+    transaction costs a BEGIN and a COMMIT round trip. Session.commit() hands the connection back,
+    which restores the usual isolation. A caller that has a transaction open (an objection checks its
+    notice first) keeps it."""
+    if db.in_transaction() or not on_postgres(db):
+        return None
+    return {"isolation_level": "AUTOCOMMIT"}
 
 
 def phone_key(settings: Settings, phone: str) -> str:
@@ -150,7 +155,7 @@ async def send_code(
     # must not use up the district's codes.
     await _global_cap(db, redis, settings)
     postgres = on_postgres(db)
-    connection = await db.connection(execution_options=ONE_STATEMENT_EACH if postgres else None)
+    connection = await db.connection(execution_options=one_statement_each(db))
     recipient = (await connection.execute(sql.CODE_RECIPIENT, {"number": phone})).one()
     if recipient.opted_out or recipient.resident_opted_out:
         # No text goes to a stopped number, a code included; saying so tells only what its owner did.
@@ -224,8 +229,8 @@ async def check_code(
         # A slip of the finger (empty, short, letters) is no guess at the code: it costs no try.
         message = _("Enter the 6-digit code from the text.") if raw_code.strip() else _("Enter the code.")
         raise InvalidInput("code", message)
-    postgres = on_postgres(db)
-    connection = await db.connection(execution_options=ONE_STATEMENT_EACH if postgres else None)
+    autocommit = one_statement_each(db)
+    connection = await db.connection(execution_options=autocommit)
     row = (await connection.execute(sql.LATEST_CODE, {"number": phone})).first()
     now = utcnow()
     if row is None or row.used_at is not None or row.attempts >= codes.MAX_ATTEMPTS or row.expires_at <= now:
@@ -241,7 +246,7 @@ async def check_code(
         await db.commit()
         raise _refused()  # used, replaced or burned since it was read
     if row.registered:
-        if postgres:
+        if autocommit:
             await db.commit()  # the confirmation's statements belong together: a transaction of their own
         await confirm_invitation(db, phone, now)
     await db.commit()
