@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import psutil
@@ -69,18 +69,16 @@ REGISTRATION = {
 }  # fmt: skip
 
 
-class Phone:
+class Phone(Protocol):
     """Where the bench reads each resident's text: pushed by the Twilio fake (its handset endpoint
     answers as soon as a text to the number arrives), or read from the console gateway's file."""
 
-    async def code(self, session: aiohttp.ClientSession, phone: str) -> str:
-        raise NotImplementedError
+    async def code(self, session: aiohttp.ClientSession, phone: str) -> str: ...
 
-    async def close(self) -> None:
-        return None
+    async def close(self) -> None: ...
 
 
-class TwilioPhone(Phone):
+class TwilioPhone:
     def __init__(self, gateway: str) -> None:
         self.gateway = gateway
 
@@ -94,8 +92,11 @@ class TwilioPhone(Phone):
                 return found.group(1)
         raise TimeoutError(f"no text for {phone}")
 
+    async def close(self) -> None:
+        return None
 
-class OutboxPhone(Phone):
+
+class OutboxPhone:
     """Tails the console gateway's outbox (one JSON line per text) every few milliseconds."""
 
     def __init__(self, outbox: Path) -> None:
@@ -118,13 +119,19 @@ class OutboxPhone(Phone):
                 for line in lines:
                     text = json.loads(line)
                     found = CODE.search(text["body"])
-                    waiter = self.waiting.pop(text["to"], None)
-                    if found and waiter is not None and not waiter.done():
-                        waiter.set_result(found.group(1))
+                    arrived = self._arrived(text["to"]) if found else None
+                    if found and arrived is not None and not arrived.done():
+                        arrived.set_result(found.group(1))
+
+    def _arrived(self, phone: str) -> asyncio.Future[str]:
+        # The text may be written before its resident starts waiting, or after: one future each way.
+        return self.waiting.setdefault(phone, asyncio.get_running_loop().create_future())
 
     async def code(self, session: aiohttp.ClientSession, phone: str) -> str:
-        waiter = self.waiting.setdefault(phone, asyncio.get_running_loop().create_future())
-        return await asyncio.wait_for(waiter, PATIENCE)
+        try:
+            return await asyncio.wait_for(self._arrived(phone), PATIENCE)
+        finally:
+            self.waiting.pop(phone, None)
 
     async def close(self) -> None:
         self.task.cancel()
