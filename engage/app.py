@@ -18,6 +18,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
@@ -66,6 +67,7 @@ from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.dev import reply as outbox_reply
+from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
 from engage.web.pages import OrganizerPages, PublicPages
@@ -120,6 +122,8 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         colon=lambda: "：" if i18n.current_locale.get() == "zh_CN" else ": ",
         # Two sentences side by side: a space in English, nothing after a Chinese full stop.
         gap=lambda: "" if i18n.current_locale.get() == "zh_CN" else " ",
+        # The step results waiting for this page (engage/web/flash.py), shown once.
+        flashes=flashes,
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
@@ -230,6 +234,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
+        # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
+        plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Engage API",
