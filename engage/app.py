@@ -59,6 +59,9 @@ from engage.selections.api import ParticipationApi, SelectionController
 from engage.selections.candidates import candidate_facts
 from engage.selections.organizer_pages import SelectionPages
 from engage.selections.pages import LinkPages, NominationPages, PublicSelectionPages
+from engage.selections.web.invite import SelectionInvitations
+from engage.selections.web.steps import SelectionSteps
+from engage.selections.web.wizard import SelectionWizard
 from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
@@ -182,6 +185,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ParticipationApi,
         PublicSelectionPages,
         SelectionPages,
+        SelectionWizard,
+        SelectionSteps,
+        SelectionInvitations,
         NominationPages,
         LinkPages,
         DeliveryController,

@@ -22,8 +22,9 @@ from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.selections import interviews, labels, nominating, services
-from engage.selections.api import after_commit, organizer_view, run
-from engage.selections.models import ConsentStatus, StageKind
+from engage.selections.api import organizer_view, run
+from engage.selections.models import ApplicantStatus, ConsentStatus, StageKind
+from engage.selections.web import figures
 from engage.web.deps import DB
 
 STAFF_ROLES = (Role.ADMIN.value, Role.ORGANIZER.value)
@@ -64,17 +65,25 @@ def weekly_timetable(first_day: str, zone: ZoneInfo) -> list[services.StageSpec]
     return stages
 
 
-async def _detail(
+async def detail_page(
     request: Request[Any, Any, Any], db: DB, selection_id: int, problem: EngageError | None = None
 ) -> Template:
     locale = current_locale.get()
 
     def load(session: Session) -> dict[str, Any]:
         selection = services.get_selection(session, selection_id)
+        undo = {
+            a.id: deadline
+            for a in services.applicants_of(session, selection_id, ApplicantStatus.WITHDRAWN)
+            if (deadline := services.undo_deadline(session, selection_id, a)) is not None
+        }
         return {
             "selection": selection,
             "v": organizer_view(session, selection, locale),
             "jurors": interviews.jurors(session, selection_id),
+            "live": figures.live(session, selection_id),
+            "approval": figures.approval_chart(selection),
+            "undo": undo,
         }
 
     context = await db.run_sync(load)
@@ -141,7 +150,13 @@ class SelectionPages(Controller):
 
     @get("/{selection_id:int}")
     async def detail(self, request: Request[Any, Any, Any], db: DB, selection_id: FromPath[int]) -> Template:
-        return await _detail(request, db, selection_id)
+        return await detail_page(request, db, selection_id)
+
+    @get("/{selection_id:int}/live")
+    async def live(self, db: DB, selection_id: FromPath[int]) -> Template:
+        """The live part of the page (turnout, interview progress), polled by htmx every 2 s."""
+        context = await db.run_sync(lambda s: figures.live(s, selection_id))
+        return Template("pages/organizer/selections/_live.html", context={"live": context})
 
     @post("/{selection_id:int}/action", guards=[staff], media_type=MediaType.HTML, status_code=303)
     async def action(
@@ -152,31 +167,20 @@ class SelectionPages(Controller):
         what = str(form.get("do") or "")
         target = _int(form.get("id"))
         try:
-            if what == "publish":
-                _, after = await run(db, lambda s: services.publish(s, actor, selection_id, state.settings))
-                await after_commit(state, after)
-            elif what in ("open", "close"):
-                kind = str(form.get("stage") or "")
-                move = services.open_stage if what == "open" else services.close_stage
-                _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
-                await after_commit(state, after)
-            elif what in ("consent", "refuse"):
+            # Publishing, moving a stage and withdrawing are not here: each has its confirmation page
+            # (engage/selections/web/steps.py), so no single click can do them.
+            if what in ("consent", "refuse"):
                 given = ConsentStatus.GIVEN if what == "consent" else ConsentStatus.REFUSED
                 await run(db, lambda s: nominating.record_consent(s, actor, selection_id, target, given))
             elif what == "admit":
                 await run(db, lambda s: nominating.admit(s, actor, selection_id, target))
-            elif what == "withdraw":
-                objection = str(form.get("objection") or "").strip()[:20] or None
-                await run(
-                    db, lambda s: services.withdraw_applicant(s, actor, selection_id, target, objection)
-                )
             elif what == "absent":
                 await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, target))
             else:
                 raise InvalidInput("do", _("Unknown action."))
         except EngageError as problem:
             await db.rollback()
-            return await _detail(request, db, selection_id, problem)
+            return await detail_page(request, db, selection_id, problem)
         return Redirect(f"/organizer/selections/{selection_id}", status_code=303)
 
 

@@ -51,7 +51,7 @@ def _check_text(errors: Errors, name: str, label: str, value: str, *, required: 
     elif len(value) > limit:
         errors[name] = _("%(field)s: at most %(n)s characters.") % {"field": label, "n": limit}
     elif found is not None:
-        errors[name] = "%s: %s" % (label, _(found))
+        errors[name] = f"{label}: {_(found)}"
 
 
 def clean_basics(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
@@ -85,12 +85,25 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         number = len(posts) + 1
         label = _("Post %(n)s") % {"n": row + 1}
         _check_text(
-            errors, names["title_zh"], f"{label}, {_('title (Chinese)')}", raw["title_zh"], required=True, limit=200
+            errors,
+            names["title_zh"],
+            f"{label}, {_('title (Chinese)')}",
+            raw["title_zh"],
+            required=True,
+            limit=200,
         )
         _check_text(
-            errors, names["title_en"], f"{label}, {_('title (English)')}", raw["title_en"], required=True, limit=200
+            errors,
+            names["title_en"],
+            f"{label}, {_('title (English)')}",
+            raw["title_en"],
+            required=True,
+            limit=200,
         )
-        for key, what in (("conditions_zh", _("conditions (Chinese)")), ("conditions_en", _("conditions (English)"))):
+        for key, what in (
+            ("conditions_zh", _("conditions (Chinese)")),
+            ("conditions_en", _("conditions (English)")),
+        ):
             _check_text(errors, names[key], f"{label}, {what}", raw[key], required=False, limit=1000)
         seats = int(raw["seats"]) if raw["seats"].isdecimal() else 0
         if not 1 <= seats <= MAX_SEATS:
@@ -199,7 +212,9 @@ def clean_timetable(
                     "%(field)s: this stage needs at least %(n)s working days, the opening day included."
                 ) % {"field": f"{label}, {_('closes')}", "n": need}
         previous_close = closes or previous_close
-        stages.append({"kind": kind, "opens": _text(form, f"{kind}-opens"), "closes": _text(form, f"{kind}-closes")})
+        stages.append(
+            {"kind": kind, "opens": _text(form, f"{kind}-opens"), "closes": _text(form, f"{kind}-closes")}
+        )
     return {"stages": stages}, errors
 
 
@@ -212,7 +227,11 @@ def suggest_timetable(calendar: WorkingCalendar, start: date, notice_period_days
             day += timedelta(days=1)
         for kind in STAGE_ORDER:
             opens = day
-            closes = calendar.nth_working_day_after(opens, minimum_days(kind, notice_period_days) - 1) if minimum_days(kind, notice_period_days) > 1 else opens
+            closes = (
+                calendar.nth_working_day_after(opens, minimum_days(kind, notice_period_days) - 1)
+                if minimum_days(kind, notice_period_days) > 1
+                else opens
+            )
             suggested[f"{kind}-opens"], suggested[f"{kind}-closes"] = opens.isoformat(), closes.isoformat()
             day = calendar.next_working_day(closes)
     except CalendarError:
@@ -229,15 +248,36 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         if not any(raw.values()):
             continue
         label = _("Criterion %(n)s") % {"n": row + 1}
-        _check_text(errors, names["name_zh"], f"{label}, {_('name (Chinese)')}", raw["name_zh"], required=True, limit=100)
-        _check_text(errors, names["name_en"], f"{label}, {_('name (English)')}", raw["name_en"], required=True, limit=100)
+        _check_text(
+            errors,
+            names["name_zh"],
+            f"{label}, {_('name (Chinese)')}",
+            raw["name_zh"],
+            required=True,
+            limit=100,
+        )
+        _check_text(
+            errors,
+            names["name_en"],
+            f"{label}, {_('name (English)')}",
+            raw["name_en"],
+            required=True,
+            limit=100,
+        )
         points = int(raw["max_points"]) if raw["max_points"].isdecimal() else 0
         if not 1 <= points <= 100:
             errors[names["max_points"]] = _("%(field)s: a whole number from 1 to 100.") % {
                 "field": f"{label}, {_('maximum points')}"
             }
         # The code only links scores to the criterion; organizers never see it.
-        criteria.append({"code": f"c{len(criteria) + 1}", "name_zh": raw["name_zh"], "name_en": raw["name_en"], "max_points": points})
+        criteria.append(
+            {
+                "code": f"c{len(criteria) + 1}",
+                "name_zh": raw["name_zh"],
+                "name_en": raw["name_en"],
+                "max_points": points,
+            }
+        )
     if not criteria and not errors:
         errors["rubric-0-name_zh"] = _("Rubric: name at least one criterion.")
     return {"rubric": criteria}, errors
@@ -251,7 +291,9 @@ def clean_evaluators(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
     raw = _text(form, "threshold")
     threshold = int(raw) if raw.isdecimal() else 0
     if not 50 <= threshold <= 100:
-        errors["threshold"] = _("%(field)s: a whole percentage from 50 to 100.") % {"field": _("Approval line")}
+        errors["threshold"] = _("%(field)s: a whole percentage from 50 to 100.") % {
+            "field": _("Approval line")
+        }
     return {
         "groups": groups,
         "threshold": threshold,

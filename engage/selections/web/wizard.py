@@ -84,11 +84,16 @@ def _initial(step: str, draft: dict[str, Any], settings: Settings) -> dict[str, 
         if saved:
             return {f"{s['kind']}-{edge}": s[edge] for s in saved["stages"] for edge in ("opens", "closes")}
         calendar = periods.calendar_for(settings)
-        return wizard.suggest_timetable(calendar, _today(settings) + timedelta(days=7), settings.notice_period_days)
+        return wizard.suggest_timetable(
+            calendar, _today(settings) + timedelta(days=7), settings.notice_period_days
+        )
     if step == "evaluators":
         if saved:
             values = {f"group-{g}": "on" for g in saved["groups"]}
-            return values | {"threshold": str(saved["threshold"]), "basically_counts": "on" if saved["basically_counts"] else ""}
+            return values | {
+                "threshold": str(saved["threshold"]),
+                "basically_counts": "on" if saved["basically_counts"] else "",
+            }
         return {f"group-{g}": "on" for g in EVALUATOR_GROUPS} | {"threshold": "80", "basically_counts": "on"}
     if step == "basics":
         return saved or {"unit_category": "street"}
@@ -153,7 +158,9 @@ async def _page(
     }
     if step == "timetable":
         context["months"] = _months(values, settings)
-        context["minimum"] = {k: wizard.minimum_days(k, settings.notice_period_days) for k in context["stage_labels"]}
+        context["minimum"] = {
+            k: wizard.minimum_days(k, settings.notice_period_days) for k in context["stage_labels"]
+        }
         context["notice_period_days"] = settings.notice_period_days
     if step == "evaluators":
         context["available"] = await db.run_sync(_evaluators_available)
@@ -178,7 +185,9 @@ class SelectionWizard(Controller):
         return Redirect("/organizer/selections/new/basics")
 
     @get("/{step:str}")
-    async def show(self, request: Request[Any, Any, Any], db: DB, state: State, step: FromPath[str]) -> Template | Redirect:
+    async def show(
+        self, request: Request[Any, Any, Any], db: DB, state: State, step: FromPath[str]
+    ) -> Template | Redirect:
         if step not in wizard.STEPS:
             raise NotFoundException()
         draft = _draft(request)
@@ -187,7 +196,9 @@ class SelectionWizard(Controller):
         return await _page(request, db, state.settings, step, _initial(step, draft, state.settings), {})
 
     @post("/{step:str}", media_type=MediaType.HTML, status_code=303)
-    async def save(self, request: Request[Any, Any, Any], db: DB, state: State, step: FromPath[str]) -> Template | Redirect:
+    async def save(
+        self, request: Request[Any, Any, Any], db: DB, state: State, step: FromPath[str]
+    ) -> Template | Redirect:
         if step not in wizard.STEPS:
             raise NotFoundException()
         settings: Settings = state.settings
@@ -207,7 +218,9 @@ class SelectionWizard(Controller):
         request.session[SESSION_KEY] = draft
         return Redirect(f"/organizer/selections/new/{_next(step)}", status_code=303)
 
-    async def _create(self, request: Request[Any, Any, Any], db: DB, settings: Settings) -> Template | Redirect:
+    async def _create(
+        self, request: Request[Any, Any, Any], db: DB, settings: Settings
+    ) -> Template | Redirect:
         draft = _draft(request)
         if missing := wizard.missing_step(draft):
             return Redirect(f"/organizer/selections/new/{missing}", status_code=303)
@@ -217,7 +230,9 @@ class SelectionWizard(Controller):
             selection_id = await run(db, lambda s: services.create_selection(s, actor, spec).id)
         except EngageError as problem:
             await db.rollback()
-            return await _page(request, db, settings, "review", {}, {problem.field or "review": problem.detail})
+            return await _page(
+                request, db, settings, "review", {}, {problem.field or "review": problem.detail}
+            )
         request.session.pop(SESSION_KEY, None)
         flash(request, _("The draft is saved; only organizers see it. Publish it when it is ready."))
         return Redirect(f"/organizer/selections/{selection_id}/publish", status_code=303)
