@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -169,7 +169,7 @@ class SelectionInvitations(Controller):
         )
 
     @get("/")
-    async def choose(self, db: DB, selection_id: FromPath[int], stage: str = "assessment") -> Template:
+    async def choose(self, db: DB, selection_id: FromPath[int], stage: FromQuery[str] = "assessment") -> Template:
         stage = stage if stage in STAGES else InvitationStage.ASSESSMENT
         return await self._form(db, selection_id, stage, {}, {})
 
