@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.notices.calendar import CalendarError, WorkingCalendar
 from engage.selections.config import EVALUATOR_GROUPS
@@ -40,6 +41,11 @@ MIN_WORKING_DAYS = {
 Errors = dict[str, str]
 
 
+def _of(label: str, part: str) -> str:
+    """A field inside a row, named in the reader's language: "Post 2, seats" or "第2个岗位（名额）"."""
+    return f"{label}（{part}）" if current_locale.get() == "zh_CN" else f"{label}, {part}"
+
+
 def _text(form: Mapping[str, Any], name: str) -> str:
     return str(form.get(name) or "").strip()
 
@@ -51,7 +57,7 @@ def _check_text(errors: Errors, name: str, label: str, value: str, *, required: 
     elif len(value) > limit:
         errors[name] = _("%(field)s: at most %(n)s characters.") % {"field": label, "n": limit}
     elif found is not None:
-        errors[name] = f"{label}: {_(found)}"
+        errors[name] = f"{label}{'：' if current_locale.get() == 'zh_CN' else ': '}{_(found)}"
 
 
 def clean_basics(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
@@ -87,7 +93,7 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         _check_text(
             errors,
             names["title_zh"],
-            f"{label}, {_('title (Chinese)')}",
+            _of(label, _("title (Chinese)")),
             raw["title_zh"],
             required=True,
             limit=200,
@@ -95,7 +101,7 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         _check_text(
             errors,
             names["title_en"],
-            f"{label}, {_('title (English)')}",
+            _of(label, _("title (English)")),
             raw["title_en"],
             required=True,
             limit=200,
@@ -104,11 +110,11 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             ("conditions_zh", _("conditions (Chinese)")),
             ("conditions_en", _("conditions (English)")),
         ):
-            _check_text(errors, names[key], f"{label}, {what}", raw[key], required=False, limit=1000)
+            _check_text(errors, names[key], _of(label, what), raw[key], required=False, limit=1000)
         seats = int(raw["seats"]) if raw["seats"].isdecimal() else 0
         if not 1 <= seats <= MAX_SEATS:
             errors[names["seats"]] = _("%(field)s: a whole number from 1 to %(max)s.") % {
-                "field": f"{label}, {_('seats')}",
+                "field": _of(label, _("seats")),
                 "max": MAX_SEATS,
             }
         posts.append(dict(raw, seats=seats, number=number))
@@ -175,7 +181,7 @@ def clean_timetable(
         days: dict[str, date | None] = {}
         for edge, what in (("opens", _("opens")), ("closes", _("closes"))):
             name = f"{kind}-{edge}"
-            field = f"{label}, {what}"
+            field = _of(label, what)
             raw = _text(form, name)
             days[edge] = None
             try:
@@ -199,18 +205,18 @@ def clean_timetable(
         opens, closes = days["opens"], days["closes"]
         if opens and previous_close and opens <= previous_close and f"{kind}-opens" not in errors:
             errors[f"{kind}-opens"] = _("%(field)s: must be after the previous stage closes.") % {
-                "field": f"{label}, {_('opens')}"
+                "field": _of(label, _("opens"))
             }
         if opens and closes and f"{kind}-closes" not in errors:
             need = minimum_days(kind, notice_period_days)
             if closes < opens:
                 errors[f"{kind}-closes"] = _("%(field)s: must not be before the opening.") % {
-                    "field": f"{label}, {_('closes')}"
+                    "field": _of(label, _("closes"))
                 }
             elif _working_days_between(calendar, opens, closes) < need:
                 errors[f"{kind}-closes"] = _(
                     "%(field)s: this stage needs at least %(n)s working days, the opening day included."
-                ) % {"field": f"{label}, {_('closes')}", "n": need}
+                ) % {"field": _of(label, _("closes")), "n": need}
         previous_close = closes or previous_close
         stages.append(
             {"kind": kind, "opens": _text(form, f"{kind}-opens"), "closes": _text(form, f"{kind}-closes")}
@@ -251,7 +257,7 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         _check_text(
             errors,
             names["name_zh"],
-            f"{label}, {_('name (Chinese)')}",
+            _of(label, _("name (Chinese)")),
             raw["name_zh"],
             required=True,
             limit=100,
@@ -259,7 +265,7 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         _check_text(
             errors,
             names["name_en"],
-            f"{label}, {_('name (English)')}",
+            _of(label, _("name (English)")),
             raw["name_en"],
             required=True,
             limit=100,
@@ -267,7 +273,7 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         points = int(raw["max_points"]) if raw["max_points"].isdecimal() else 0
         if not 1 <= points <= 100:
             errors[names["max_points"]] = _("%(field)s: a whole number from 1 to 100.") % {
-                "field": f"{label}, {_('maximum points')}"
+                "field": _of(label, _("maximum points"))
             }
         # The code only links scores to the criterion; organizers never see it.
         criteria.append(

@@ -33,7 +33,9 @@ RATINGS = [
 
 
 def tokens(db: Session) -> list[str]:
-    bodies = db.execute(select(SmsMessage.body).where(SmsMessage.body.contains("/b/")).order_by(SmsMessage.id))
+    bodies = db.execute(
+        select(SmsMessage.body).where(SmsMessage.body.contains("/b/")).order_by(SmsMessage.id)
+    )
     return [m.group(1) for (b,) in bodies if (m := re.search(r"/b/([A-Za-z0-9_-]+)", b))]
 
 
@@ -46,7 +48,10 @@ def cast_ballots(db: Session, world: World, count: int = 6) -> None:
 def _table(html: str, table_id: str) -> list[list[str]]:
     body = re.search(rf'<table class="chart-table" id="{table_id}-table">.*?<tbody>(.*?)</tbody>', html, re.S)
     assert body, f"no chart table {table_id}"
-    return [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+    return [
+        re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    ]
 
 
 def _signed_in(client: TestClient[Litestar], settings: Settings) -> None:
@@ -54,7 +59,9 @@ def _signed_in(client: TestClient[Litestar], settings: Settings) -> None:
     sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))
 
 
-def test_turnout_table_equals_the_invitations_stored(settings: Settings, client: TestClient[Litestar], db: Session) -> None:
+def test_turnout_table_equals_the_invitations_stored(
+    settings: Settings, client: TestClient[Litestar], db: Session
+) -> None:
     world = build(db, settings, until="invited")
     cast_ballots(db, world, count=3)
     _signed_in(client, settings)
@@ -63,7 +70,11 @@ def test_turnout_table_equals_the_invitations_stored(settings: Settings, client:
         select(Invitation.group, func.count(), func.count(Invitation.voted_at)).group_by(Invitation.group)
     ).all()
     by_group = {g: (n, v) for g, n, v in stored}
-    names = {"Street leadership": "leadership", "Community staff": "staff", "Resident representatives": "resident_rep"}
+    names = {
+        "Street leadership": "leadership",
+        "Community staff": "staff",
+        "Resident representatives": "resident_rep",
+    }
     assert len(rows) == 3
     for label, invited, cast, required, reached in rows:
         n, voted = by_group[names[label]]
@@ -86,7 +97,11 @@ def test_approval_table_equals_the_verdicts_stored_at_the_close(
     assert [[r[0], r[1], r[2], r[3]] for r in rows] == [
         [v["name"], str(v["approvals"]), str(v["ballots"]), f"{v['percent']}%"] for v in verdicts
     ]
-    assert {r[0]: r[4] for r in rows} == {"王明": "continues", "李华": "out: below the line", "张伟": "continues"}
+    assert {r[0]: r[4] for r in rows} == {
+        "王明": "continues",
+        "李华": "out: below the line",
+        "张伟": "continues",
+    }
     assert "Approval against the 80% line, per applicant" in html
 
 

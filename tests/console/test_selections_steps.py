@@ -30,7 +30,9 @@ def _snapshot(db: Session) -> tuple[int, int, int, int]:
         db.execute(select(func.count()).select_from(AuditEntry)).scalar_one(),
         db.execute(select(func.count()).select_from(SmsMessage)).scalar_one(),
         db.execute(select(func.count()).select_from(Invitation)).scalar_one(),
-        db.execute(select(func.count()).select_from(Applicant).where(Applicant.status == "active")).scalar_one(),
+        db.execute(
+            select(func.count()).select_from(Applicant).where(Applicant.status == "active")
+        ).scalar_one(),
     )
 
 
@@ -73,7 +75,9 @@ def test_publishing_asks_first_with_the_texts_and_their_cost_then_reports(
     assert "Published." not in client.get(page).text  # the message is shown once
 
 
-def test_opening_a_stage_asks_first_and_reports(settings: Settings, client: TestClient[Litestar], db: Session) -> None:
+def test_opening_a_stage_asks_first_and_reports(
+    settings: Settings, client: TestClient[Litestar], db: Session
+) -> None:
     world = build(db, settings, until="published")
     _signed_in(client, settings)
     page = f"/organizer/selections/{world.selection_id}"
@@ -101,7 +105,9 @@ def test_closing_the_assessment_shows_who_falls_below_the_line_before_it_happens
     assert path.endswith("/stages/assessment/close")
     assert _snapshot(db) == before
     # 李华 has 3 approvals of 6 ballots: 50.00 %, out; the others continue.
-    assert re.search(r"李华</td><td class=\"number\">3</td><td class=\"number\">6</td><td class=\"number\">50.00%", html)
+    assert re.search(
+        r"李华</td><td class=\"number\">3</td><td class=\"number\">6</td><td class=\"number\">50.00%", html
+    )
     assert "out: below the line" in html and "texted to 4 subscribers" in html
     assert _confirm(client, html, path).status_code == 303  # type: ignore[attr-defined]
     shown = client.get(page).text
@@ -130,7 +136,10 @@ def test_withdrawing_asks_first_and_can_be_undone_within_the_window(
     assert undo
     token = re.search(r'name="_csrf_token" value="([^"]+)"', shown)
     assert token
-    assert client.post(undo.group(1), data={"_csrf_token": token.group(1)}, follow_redirects=False).status_code == 303
+    assert (
+        client.post(undo.group(1), data={"_csrf_token": token.group(1)}, follow_redirects=False).status_code
+        == 303
+    )
     assert "Undone: 王明 is back in the running." in client.get(page).text
     db.expire_all()
     assert db.get(Applicant, world.applicant_ids[0]).status == "active"  # type: ignore[union-attr]
@@ -167,7 +176,12 @@ def test_inviting_evaluators_previews_each_language_and_the_cost_then_sends(
     # A roster line naming nobody known is refused, naming the field and the line; nothing is kept.
     bad = client.post(path, data=form | {"roster": "13900000000, staff"}, follow_redirects=False)
     assert bad.status_code == 400 and "Roster: line 1" in bad.text
-    picks = {f"group-{rid}": g for rid, g in zip(world.evaluator_ids[:4], ["leadership", "staff", "staff", "resident_rep"], strict=True)}
+    picks = {
+        f"group-{rid}": g
+        for rid, g in zip(
+            world.evaluator_ids[:4], ["leadership", "staff", "staff", "resident_rep"], strict=True
+        )
+    }
     roster = "139 1000 0005, Resident representatives"  # the English reader, by roster
     review = client.post(path, data=form | picks | {"roster": roster}, follow_redirects=False)
     assert review.status_code == 303
@@ -185,7 +199,9 @@ def test_inviting_evaluators_previews_each_language_and_the_cost_then_sends(
     assert db.execute(select(func.count()).select_from(Invitation)).scalar_one() == 5
 
 
-def test_an_auditor_gets_no_confirmation_page(settings: Settings, client: TestClient[Litestar], db: Session) -> None:
+def test_an_auditor_gets_no_confirmation_page(
+    settings: Settings, client: TestClient[Litestar], db: Session
+) -> None:
     world = build(db, settings, until="draft")
     sign_in(client, "audit@district.gov.cn", organizer(settings, "audit@district.gov.cn", "auditor"))
     assert client.get(f"/organizer/selections/{world.selection_id}/publish").status_code == 403

@@ -52,7 +52,7 @@ def turnout_chart(session: Session, selection: Selection) -> Chart:
         line=float(share * 100),
         line_label=_("quorum %(p)s%%") % {"p": assessment.percent_text(share)},
         top=100,
-        head=[_("Group"), _("Invited"), _("Ballots cast"), _("Quorum"), _("Quorum reached")],
+        head=[_("Group"), _("Invitations sent"), _("Ballots cast"), _("Quorum"), _("Quorum reached")],
         legend=(_("quorum reached"), _("quorum not reached yet")),
     )
 
@@ -105,7 +105,7 @@ def interview_chart(session: Session, selection: Selection) -> Chart | None:
     return stacked_bars(
         _("Interview: score sheets received (scores stay sealed until the close)"),
         [(_("Jurors"), parts)],
-        label_head=_("Who"),
+        label_head=_("Score sheets"),
         total_head=_("Jurors"),
         scale_to=progress["jurors"],
     )

@@ -169,7 +169,9 @@ class SelectionInvitations(Controller):
         )
 
     @get("/")
-    async def choose(self, db: DB, selection_id: FromPath[int], stage: FromQuery[str] = "assessment") -> Template:
+    async def choose(
+        self, db: DB, selection_id: FromPath[int], stage: FromQuery[str] = "assessment"
+    ) -> Template:
         stage = stage if stage in STAGES else InvitationStage.ASSESSMENT
         return await self._form(db, selection_id, stage, {}, {})
 

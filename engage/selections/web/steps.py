@@ -306,7 +306,7 @@ class SelectionSteps(Controller):
         state: State,
         selection_id: FromPath[int],
         applicant_id: FromPath[int],
-        objection: str = "",
+        objection: FromQuery[str] = "",
     ) -> Template:
         actor = organizer_actor(request.user.id)
         reference = objection.strip()[:20] or None
