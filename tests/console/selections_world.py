@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
-from engage.selections import balloting, services
+from engage.selections import services, stages
 from engage.selections.models import InvitationStage, StageKind
-from engage.selections.organizer_pages import DEFAULT_RUBRIC
+from engage.selections.stages import assessment as balloting
+from engage.selections.web.organizer import DEFAULT_RUBRIC
 from engage.settings import Settings
 
 ACTOR = "organizer:1"
@@ -85,9 +86,9 @@ def build(db: Session, settings: Settings, *, until: str = "draft") -> World:
     db.commit()
     if until == "published":
         return world
-    services.open_stage(db, ACTOR, selection.id, "nomination", settings)
-    services.close_stage(db, ACTOR, selection.id, "nomination", settings)
-    services.open_stage(db, ACTOR, selection.id, "assessment", settings)
+    stages.open_stage(db, ACTOR, selection.id, "nomination", settings)
+    stages.close_stage(db, ACTOR, selection.id, "nomination", settings)
+    stages.open_stage(db, ACTOR, selection.id, "assessment", settings)
     db.commit()
     if until == "assessment":
         return world

@@ -13,9 +13,9 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engage.selections import balloting, services
+from engage.selections import figures, services, stages
 from engage.selections.models import Invitation, Selection
-from engage.selections.web import figures
+from engage.selections.stages import assessment as balloting
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from tests.console.selections_world import World, build
@@ -88,7 +88,7 @@ def test_approval_table_equals_the_verdicts_stored_at_the_close(
 ) -> None:
     world = build(db, settings, until="invited")
     cast_ballots(db, world)
-    services.close_stage(db, "organizer:1", world.selection_id, "assessment", settings)
+    stages.close_stage(db, "organizer:1", world.selection_id, "assessment", settings)
     db.commit()
     _signed_in(client, settings)
     html = client.get(f"/organizer/selections/{world.selection_id}").text

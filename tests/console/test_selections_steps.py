@@ -148,14 +148,14 @@ def test_withdrawing_asks_first_and_can_be_undone_within_the_window(
 def test_a_withdrawal_cannot_be_undone_once_a_stage_has_moved(
     settings: Settings, client: TestClient[Litestar], db: Session
 ) -> None:
-    from engage.selections import services
+    from engage.selections import services, stages
 
     world = build(db, settings, until="published")
     services.withdraw_applicant(db, "organizer:1", world.selection_id, world.applicant_ids[0])
     db.commit()
     applicant = db.get(Applicant, world.applicant_ids[0])
     assert services.undo_deadline(db, world.selection_id, applicant) is not None  # type: ignore[arg-type]
-    services.open_stage(db, "organizer:1", world.selection_id, "nomination", settings)
+    stages.open_stage(db, "organizer:1", world.selection_id, "nomination", settings)
     db.commit()
     assert services.undo_deadline(db, world.selection_id, applicant) is None  # type: ignore[arg-type]
     _signed_in(client, settings)

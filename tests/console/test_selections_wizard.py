@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engage import i18n
 from engage.notices import period as periods
 from engage.selections.models import Selection
-from engage.selections.wizard import clean_timetable, suggest_timetable
+from engage.selections.wizard.forms import clean_timetable, suggest_timetable
 from engage.settings import Settings
 from tests.support import organizer, sign_in
 
