@@ -164,7 +164,7 @@ def stacked_bars(
         for part in parts:
             width = part.value * scale
             if part.value:
-                body.append(_rect(x, y, width, part.tone, f"{label} · {part.label}: {part.value}"))
+                body.append(_rect(x, y, width, part.tone, f"{label} · {part.label} · {part.value}"))
             x += width
         body.append(_end_value(y, LABEL + PLOT, str(total)))
     height = max(len(rows) * (ROW + GAP), ROW)
@@ -262,8 +262,9 @@ def line_bars(
             _label(y, row.label),
             f'<rect x="{LABEL}" y="{y}" width="{PLOT}" height="{ROW}" fill="none" stroke="#8a8f98"'
             ' class="chart-track"/>',
+            # " · " rather than ": " in the tooltip: the label may be Chinese, where an ASCII colon is wrong.
             _rect(
-                LABEL, y, width, tone, f"{row.label}: {row.cells[-1] if row.cells else _number(row.value)}"
+                LABEL, y, width, tone, f"{row.label} · {row.cells[-1] if row.cells else _number(row.value)}"
             ),
         ]
     height = max(len(rows) * (ROW + GAP), ROW) + 18

@@ -30,7 +30,7 @@ from engage.selections.models import Invitation, InvitationStage, StageKind
 from engage.selections.rules.config import EVALUATOR_GROUPS, RATER_GROUPS
 from engage.selections.stages import assessment as balloting
 from engage.selections.steps.rehearsal import LanguageTexts
-from engage.selections.steps.web.organizer import _rehearse, confirm_page, plural
+from engage.selections.steps.web.organizer import _rehearse, confirm_page, plural, sentences
 from engage.selections.web.api import after_commit, run
 from engage.selections.web.organizer import detail_page
 from engage.sms.segments import count_segments
@@ -315,8 +315,9 @@ class SelectionInvitations(Controller):
         await after_commit(state, after)
         flash(
             request,
-            plural("%(num)s person invited.", "%(num)s people invited.", len(invitations))
-            + " "
-            + plural("%(num)s text queued.", "%(num)s texts queued.", len(after.texts)),
+            sentences(
+                plural("%(num)s person invited.", "%(num)s people invited.", len(invitations)),
+                plural("%(num)s text queued.", "%(num)s texts queued.", len(after.texts)),
+            ),
         )
         return Redirect(_back(selection_id), status_code=303)

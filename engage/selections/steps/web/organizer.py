@@ -44,6 +44,11 @@ def plural(singular: str, many: str, n: int, **values: Any) -> str:
     return ngettext(singular, many, n) % ({"num": n} | values)
 
 
+def sentences(*parts: str) -> str:
+    """Sentences side by side: a space in English, nothing after a Chinese full stop."""
+    return ("" if current_locale.get() == "zh_CN" else " ").join(part for part in parts if part)
+
+
 def money(amount: Decimal) -> str:
     """An amount with its currency, as the reader's language writes it."""
     if fanout.PRICE_CURRENCY == "CNY":
@@ -212,7 +217,7 @@ class SelectionSteps(Controller):
             await db.rollback()
             return await detail_page(request, db, selection_id, problem)
         await after_commit(state, after)
-        flash(request, _("Published. The public page is up.") + " " + result_lines(rehearsal))
+        flash(request, sentences(_("Published. The public page is up."), result_lines(rehearsal)))
         return Redirect(_back(selection_id), status_code=303)
 
     # --- open or close a stage ----------------------------------------------------------------------
@@ -289,12 +294,9 @@ class SelectionSteps(Controller):
         name = stage_labels()[kind]
         done = _("The %(stage)s stage is open.") if move == "open" else _("The %(stage)s stage is closed.")
         out = [n for n, _b, a in rehearsal.changed if a == "disqualified"]
-        text = done % {"stage": name}
-        if out:
-            text += " " + _("Out below the approval line: %(names)s.") % {
-                "names": ("、" if current_locale.get() == "zh_CN" else ", ").join(out)
-            }
-        flash(request, " ".join(part for part in (text, result_lines(rehearsal)) if part))
+        names = ("、" if current_locale.get() == "zh_CN" else ", ").join(out)
+        below = _("Out below the approval line: %(names)s.") % {"names": names} if out else ""
+        flash(request, sentences(done % {"stage": name}, below, result_lines(rehearsal)))
         return Redirect(_back(selection_id), status_code=303)
 
     # --- withdraw an applicant, and undo it ---------------------------------------------------------
@@ -363,10 +365,8 @@ class SelectionSteps(Controller):
         except EngageError as problem:
             await db.rollback()
             return await detail_page(request, db, selection_id, problem)
-        message = _("%(name)s is withdrawn.") % {"name": applicant.name}
-        if not reference:
-            message += " " + _("You can undo it below for a few minutes.")
-        flash(request, message)
+        undo = "" if reference else _("You can undo it below for a few minutes.")
+        flash(request, sentences(_("%(name)s is withdrawn.") % {"name": applicant.name}, undo))
         return Redirect(_back(selection_id), status_code=303)
 
     @post("/applicants/{applicant_id:int}/restore", media_type=MediaType.HTML, status_code=303)
