@@ -38,6 +38,7 @@ from engage.settings import Settings
 from engage.web.confirm import Confirmation, confirmation_page
 from engage.web.deps import DB
 from engage.web.flash import flash
+from engage.web.money import money
 
 STAFF_ROLES = (Role.ADMIN.value, Role.ORGANIZER.value)
 
@@ -227,12 +228,12 @@ def _publish_confirmation(
     notice: Any, counted: composer.Meter, at: datetime | None, raw_at: str, settings: Settings
 ) -> Confirmation:
     p = counted.preview
-    money = f"{p.cost:.2f} {counted.currency}"
+    total = money(p.cost, counted.currency)
     when = _("now") if at is None else _local(at, settings)
     consequences = [
         _("The notice becomes public on the notices page at %(when)s.") % {"when": when},
         _("%(n)s residents get a text: %(s)s segments in all, costing about %(cost)s.")
-        % {"n": p.recipients, "s": p.segments, "cost": money},
+        % {"n": p.recipients, "s": p.segments, "cost": total},
     ]
     held = fanout_hold(notice, settings)
     if held is not None and at is None:
@@ -243,7 +244,7 @@ def _publish_confirmation(
             counted.texts[lang.locale],
             str(lang.count.segments),
             str(lang.recipients),
-            f"{counted.language_cost(lang.locale):.2f} {counted.currency}",
+            money(counted.language_cost(lang.locale), counted.currency),
         ]
         for lang in p.languages
     ]

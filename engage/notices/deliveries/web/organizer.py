@@ -28,6 +28,7 @@ from engage.residents.queries import REVEAL_ROLES
 from engage.residents.roster import write_csv
 from engage.web.confirm import Confirmation, confirmation_page
 from engage.web.deps import DB
+from engage.web.money import money
 
 REFRESH_SECONDS = 5
 STATE_LABELS = {
@@ -100,7 +101,7 @@ class NoticeDeliveryPages(Controller):
         await get_notice(db, notice_id)  # 404 for a notice that does not exist
         texts, segments = await delivery_services.retry_estimate(db, notice_id)
         settings = state.settings
-        money = f"{segments * settings.sms_price_per_segment:.2f} {settings.sms_price_currency}"
+        cost = money(segments * settings.sms_price_per_segment, settings.sms_price_currency)
         return confirmation_page(
             Confirmation(
                 title=_("Send %(n)s failed texts again?") % {"n": texts},
@@ -108,7 +109,7 @@ class NoticeDeliveryPages(Controller):
                 back=f"/organizer/notices/{notice_id}/deliveries",
                 consequences=[
                     _("%(n)s residents whose text failed get it again: %(s)s segments, about %(cost)s.")
-                    % {"n": texts, "s": segments, "cost": money},
+                    % {"n": texts, "s": segments, "cost": cost},
                     _("Invalid numbers, landlines and residents who opted out are not texted."),
                 ],
                 cannot_undo=_("Texts that have gone cannot be called back, and each try is billed."),
