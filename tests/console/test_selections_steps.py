@@ -64,7 +64,7 @@ def test_publishing_asks_first_with_the_texts_and_their_cost_then_reports(
     assert _snapshot(db) == before
     assert db.get(Selection, world.selection_id).status == "draft"  # type: ignore[union-attr]
     # Four subscribers (three read Chinese, one English): one notice text each, priced in yuan.
-    assert "texted to 4 subscribers" in html and "In all 4 texts" in html and "yuan (CNY)" in html
+    assert "texted to 4 subscribers" in html and "In all 4 texts" in html and "CN¥" in html
     assert "cannot return to draft" in html
     done = _confirm(client, html, path)
     assert done.status_code == 303 and done.headers["location"] == page  # type: ignore[attr-defined]
@@ -192,7 +192,7 @@ def test_inviting_evaluators_previews_each_language_and_the_cost_then_sends(
     assert "5 people are invited" in html and "5 personal texts are sent at once." in html
     assert 'lang="en" class="sms-preview">' in html and 'lang="zh-CN" class="sms-preview">' in html
     assert re.search(r"Chinese: 4 recipients, 1 segment each|Chinese: 4 recipients, \d segments each", html)
-    assert "yuan (CNY)" in html
+    assert "CN¥" in html
     assert _confirm(client, html, confirm_path).status_code == 303  # type: ignore[attr-defined]
     assert "5 people invited. 5 texts queued." in client.get(page).text
     db.expire_all()

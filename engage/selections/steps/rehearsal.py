@@ -40,6 +40,8 @@ class Rehearsal:
     text_segments: int = 0
     notices: list[tuple[dict[str, str], list[LanguageTexts]]] = field(default_factory=list)  # titles, texts
     outcome: dict[str, Any] = field(default_factory=dict)
+    price_per_segment: Decimal = Decimal(0)
+    currency: str = "CNY"
 
     @property
     def notice_texts(self) -> int:
@@ -52,7 +54,7 @@ class Rehearsal:
 
     @property
     def cost(self) -> Decimal:
-        return cost(self.segments, fanout.PRICE_PER_SEGMENT)
+        return cost(self.segments, self.price_per_segment)
 
 
 def notice_languages(session: Session, notice: Notice, settings: Settings) -> list[LanguageTexts]:
@@ -91,7 +93,9 @@ def rehearse(
     before = statuses()
     result, after = work(session)
     session.flush()
-    rehearsal = Rehearsal()
+    rehearsal = Rehearsal(
+        price_per_segment=settings.sms_price_per_segment, currency=settings.sms_price_currency
+    )
     for applicant_id, (name, status) in sorted(statuses().items()):
         old = before.get(applicant_id, (name, ""))[1]
         if old != status:

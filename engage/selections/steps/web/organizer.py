@@ -25,7 +25,6 @@ from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale, ngettext
 from engage.i18n import gettext as _
 from engage.jobs import After
-from engage.notices import fanout
 from engage.selections import labels, services, stages
 from engage.selections.models import StageKind, StageStatus
 from engage.selections.steps.rehearsal import Rehearsal, rehearse
@@ -35,6 +34,7 @@ from engage.selections.wizard.forms import stage_labels
 from engage.settings import Settings
 from engage.web.deps import DB
 from engage.web.flash import flash
+from engage.web.money import money as format_money
 
 BASE = "/organizer/selections/{selection_id:int}"
 
@@ -49,11 +49,9 @@ def sentences(*parts: str) -> str:
     return ("" if current_locale.get() == "zh_CN" else " ").join(part for part in parts if part)
 
 
-def money(amount: Decimal) -> str:
-    """An amount with its currency, as the reader's language writes it."""
-    if fanout.PRICE_CURRENCY == "CNY":
-        return _("%(amount)s yuan (CNY)") % {"amount": amount}
-    return f"{amount} {fanout.PRICE_CURRENCY}"
+def money(amount: Decimal, currency: str) -> str:
+    """An amount with the currency the settings name, as the reader's language writes it."""
+    return format_money(amount, currency)
 
 
 async def _rehearse(
@@ -93,7 +91,11 @@ def texts_lines(rehearsal: Rehearsal) -> list[str]:
     if total:
         lines.append(
             _("In all %(texts)s texts, %(segments)s segments, about %(cost)s.")
-            % {"texts": total, "segments": rehearsal.segments, "cost": money(rehearsal.cost)}
+            % {
+                "texts": total,
+                "segments": rehearsal.segments,
+                "cost": money(rehearsal.cost, rehearsal.currency),
+            }
         )
     else:
         lines.append(_("No text is sent."))
