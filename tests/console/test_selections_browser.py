@@ -50,6 +50,8 @@ WORDS = {
         "invited": "已邀请6人。",
         "out": "低于认可线被淘汰：李华。",
         "out_cell": "淘汰：低于认可线",
+        "withdraw": "退出…",
+        "cancel": "取消",
     },
     "en": {
         "selections": "Selections",
@@ -76,6 +78,8 @@ WORDS = {
         "invited": "6 people invited.",
         "out": "Out below the approval line: 李华.",
         "out_cell": "out: below the line",
+        "withdraw": "Withdraw…",
+        "cancel": "Cancel",
     },
 }
 
@@ -105,6 +109,7 @@ class Visit:
 def _wizard(visit: Visit, words: dict[str, Any]) -> None:
     page = visit.page
     visit.click("link", words["selections"], first=True)
+    visit.check("selections")
     visit.click("link", words["new"])
     page.fill("#title_zh", "街道副主任公开选拔")
     page.fill("#title_en", "Street deputy director: open selection")
@@ -216,6 +221,11 @@ def test_an_organizer_runs_a_selection_by_clicking(
     assert words["out"] in content and words["out_cell"] in content
     page.locator("#approval-table").scroll_into_view_if_needed()
     visit.check("assessment-closed")
+    # Withdrawing asks first too; cancelling leaves everything as it was.
+    visit.click("link", words["withdraw"], first=True)
+    visit.check("withdraw-confirmation")
+    visit.click("link", words["cancel"])
+    assert words["withdraw"] in page.content()
     context.close()
     assert visit.found == [], "\n".join(visit.found)
 
