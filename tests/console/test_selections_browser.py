@@ -9,6 +9,7 @@ apply; the console does not type them in) and evaluators cast their ballots thro
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,8 @@ def test_an_organizer_runs_a_selection_by_clicking(
 ) -> None:
     words = WORDS[language]
     folder = output_dir / f"console-selections-{language}"
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # numbered shots: none left over from an earlier run
+    folder.mkdir(parents=True)
     evaluators = residents(db, "10", 6, ResidentRoleKind.EVALUATOR, english=5)
     residents(db, "20", 4, ResidentRoleKind.SUBSCRIBER, english=3)
     password = organizer(settings, "lin@district.gov.cn", "organizer")

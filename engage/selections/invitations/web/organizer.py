@@ -160,7 +160,8 @@ class SelectionInvitations(Controller):
             selection_id=selection_id,
             stage=stage,
             stages=STAGES,
-            groups=_groups(stage),
+            # The groups the wizard chose for the assessment (all of them for an older selection).
+            groups=context.pop("suggested"),
             group_names=_group_names(),
             values=values,
             errors=errors,
