@@ -211,9 +211,14 @@ class OrganizerNoticePages(Controller):
 
 async def funnel_context(db: DB, notice_id: int) -> dict[str, Any]:
     summary = await delivery_services.summary(db, notice_id)
+    notice = await services.get_notice(db, notice_id)
+    # Worth watching: texts still to be made (published, not fanned out yet), going out, or waiting for
+    # the network's delivery report. A notice held by the quiet hours waits hours: no polling for it.
+    to_make = notice.status == "published" and notice.fanned_out_at is None and not notice.texts_held_until
     return {
         "notice_id": notice_id,
         "summary": summary,
+        "live": to_make or summary.in_progress or bool(summary.counts["sent"]),
         "progress": funnel.progress_chart(summary),
         "failures": funnel.failures_chart(summary),
         "done": funnel.finished_share(summary),
