@@ -205,3 +205,20 @@ def test_an_auditor_gets_no_confirmation_page(
     world = build(db, settings, until="draft")
     sign_in(client, "audit@district.gov.cn", organizer(settings, "audit@district.gov.cn", "auditor"))
     assert client.get(f"/organizer/selections/{world.selection_id}/publish").status_code == 403
+
+
+def test_a_refused_close_names_the_groups_short_of_quorum_in_words(
+    settings: Settings, client: TestClient[Litestar], db: Session
+) -> None:
+    from tests.console.test_selections_charts import cast_ballots
+
+    world = build(db, settings, until="invited")
+    cast_ballots(db, world, count=3)  # the street leaders and one of the staff
+    sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))
+    page = f"/organizer/selections/{world.selection_id}/stages/assessment/close"
+    refused = client.get(page, headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 409
+    assert "社区工作人员 1/2（至少2）" in refused.text and "居民代表 0/2" in refused.text
+    assert "resident_rep" not in refused.text
+    db.expire_all()
+    assert db.get(Selection, world.selection_id).stage("assessment").status == "open"  # type: ignore[union-attr]
