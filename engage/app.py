@@ -39,6 +39,7 @@ from engage.health.web.api import healthz
 from engage.home.web.desk import DeskPages
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
+from engage.links import GuessingGuard
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
 from engage.notices.objections.services import forget_objector
@@ -72,8 +73,7 @@ from engage.sms import inbound
 from engage.sms.web.api import MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
-from engage.sms.web.public_api import twilio_inbound
-from engage.sms.web.status import twilio_status
+from engage.sms.web.public_api import twilio_inbound, twilio_status
 from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.flash import flashes
@@ -259,7 +259,13 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
-        middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
+        middleware=[
+            ChooseLocale(),
+            RedisGate(),
+            GuessingGuard(),
+            session_config.middleware,
+            IdentifyOrganizer(),
+        ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
