@@ -155,7 +155,7 @@ def stacked_bars(
     body: list[str] = []
     names: list[str] = []
     legend: list[tuple[str, str]] = []
-    for _, parts in rows:
+    for parts in (row_parts for _row_label, row_parts in rows):
         for part in parts:
             if part.label not in names:
                 names.append(part.label)
@@ -199,7 +199,7 @@ def range_bars(
     scale = PLOT / top if top else 0.0
     names: list[str] = []
     for row in rows:
-        for name, _ in row.values:
+        for name, _value in row.values:
             if name not in names:
                 names.append(name)
     body: list[str] = []
