@@ -18,6 +18,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
@@ -36,6 +37,7 @@ from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
 from engage.health.web.api import healthz, readyz
+from engage.home.web.desk import DeskPages
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
 from engage.links import GuessingGuard
@@ -65,9 +67,12 @@ from engage.residents.web.public import JoinPages, MePages
 from engage.residents.web.public_api import SignupApi
 from engage.selections import sms_replies as selection_replies
 from engage.selections.candidates import candidate_facts, notice_origin
+from engage.selections.invitations.web.organizer import SelectionInvitations
+from engage.selections.steps.web.organizer import SelectionSteps
 from engage.selections.web.api import ParticipationApi, SelectionController
 from engage.selections.web.organizer import SelectionPages
 from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
+from engage.selections.wizard.web.organizer import SelectionWizard
 from engage.settings import ROOT, Settings
 from engage.sms import inbound
 from engage.sms.web.api import MessageController
@@ -76,8 +81,10 @@ from engage.sms.web.organizer import reply as outbox_reply
 from engage.sms.web.public_api import twilio_inbound, twilio_status
 from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
+from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
+from engage.web.money import money
 from engage.web.options import AnswerOptions
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
@@ -130,6 +137,9 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         colon=lambda: "：" if i18n.current_locale.get() == "zh_CN" else ": ",
         # Two sentences side by side: a space in English, nothing after a Chinese full stop.
         gap=lambda: "" if i18n.current_locale.get() == "zh_CN" else " ",
+        # The step results waiting for this page (engage/web/flash.py), shown once.
+        flashes=flashes,
+        money=money,
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
@@ -201,6 +211,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ParticipationApi,
         PublicSelectionPages,
         SelectionPages,
+        SelectionWizard,
+        SelectionSteps,
+        SelectionInvitations,
         NominationPages,
         LinkPages,
         DeliveryController,
@@ -214,6 +227,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         PublicPages,
         OrganizerPages,
         SecondFactorPages,
+        DeskPages,
         JoinPages,
         MePages,
         SignupApi,
@@ -267,6 +281,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
+        # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
+        plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Engage API",
