@@ -15,16 +15,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 
-from engage import __version__, i18n
+from engage import i18n
 from engage.accounts.controllers import MeController
 from engage.accounts.guards import IdentifyOrganizer
 from engage.audit.controllers import AuditController
@@ -62,12 +59,12 @@ from engage.settings import ROOT, Settings
 from engage.sms.controllers import MessageController
 from engage.sms.status_webhook import twilio_status
 from engage.sms.webhooks import twilio_inbound
-from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.dev import outbox
 from engage.web.dev import reply as outbox_reply
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
+from engage.web.openapi import openapi_config
 from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
@@ -231,22 +228,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="Engage API",
-            version=__version__,
-            description="Public participation in appointments. Authenticate with `Authorization: Bearer "
-            "<token>` (create one with `engage token create EMAIL`).",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(
-                        type="http", scheme="bearer", description="`engage token create EMAIL` prints one"
-                    )
-                }
-            ),
-            # The reference is rendered here, without scripts from a CDN on the organizers' origin (S9).
-            render_plugins=[ReferencePage(path="/"), JsonRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
         # Pages are text and mostly Chinese: gzip makes them several times smaller on a slow network.

@@ -148,6 +148,7 @@ class ImportProblem:
     UTF-8) has no rows."""
 
     status_code: int
+    code: str
     detail: str
     field: str | None
     rows: list[RowErrorOut] = dataclass_field(default_factory=list)
@@ -322,7 +323,7 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
     rows = [RowErrorOut(e.line, e.field, e.detail) for e in exc.rows]
-    problem = ImportProblem(status_code=400, detail=exc.detail, field=exc.field, rows=rows)
+    problem = ImportProblem(status_code=400, code=exc.code, detail=exc.detail, field=exc.field, rows=rows)
     return Response(problem, status_code=400, media_type=MediaType.JSON)
 
 
@@ -439,7 +440,11 @@ class EvaluationController(Controller):
         exception_handlers={services.ImportRejected: _import_rejected},
         responses={
             **problems(401, 403, 404, 409),
-            400: ResponseSpec(ImportProblem, description="the file has errors; `rows` lists every one"),
+            400: ResponseSpec(
+                ImportProblem,
+                generate_examples=False,
+                description="the file has errors; `rows` lists every one",
+            ),
         },
     )
     async def import_contacts(

@@ -151,6 +151,7 @@ class RosterProblem(Struct):
     """The problem shape of engage.web.deps.Problem, plus every row error when a roster is refused."""
 
     status_code: int
+    code: str
     detail: str
     field: str | None = None
     extra: dict[str, Any] | None = None
@@ -185,7 +186,9 @@ def _roster_rejected(_: Request[Any, Any, Any], exc: RosterRejected) -> Response
         RowErrorOut(row=e.row, field=e.field, message=e.text(), allowed=list(e.allowed) or None)
         for e in exc.errors
     ]
-    problem = RosterProblem(status_code=exc.status_code, detail=exc.detail, field=exc.field, errors=errors)
+    problem = RosterProblem(
+        status_code=exc.status_code, code=exc.code, detail=exc.detail, field=exc.field, errors=errors
+    )
     return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
@@ -275,9 +278,14 @@ class ResidentController(Controller):
         exception_handlers={RosterRejected: _roster_rejected},
         responses={
             **problems(401, 403, 409),
-            400: ResponseSpec(RosterProblem, description="the file has errors; `errors` lists every one"),
+            400: ResponseSpec(
+                RosterProblem,
+                generate_examples=False,
+                description="the file has errors; `errors` lists every one",
+            ),
             422: ResponseSpec(
                 RosterProblem,
+                generate_examples=False,
                 description="a cell names an unknown community or option; `errors` lists every problem, "
                 "each unknown value with `allowed`",
             ),

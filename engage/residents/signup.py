@@ -90,6 +90,8 @@ class CodeSpent(InvalidInput):
     """The latest code can no longer be used (used, expired, or too many wrong tries): only a new
     code helps, so pages say how to get one."""
 
+    code = "code_spent"
+
 
 CAP_KEY = "code:all"
 

@@ -263,6 +263,7 @@ def publish(session: Session, actor: str, selection_id: int, settings: Settings)
         raise Conflict(
             "status",
             _("Only a draft can be published; this selection is %(status)s.") % {"status": selection.status},
+            code="not_a_draft",
         )
     selection.status = SelectionStatus.PUBLISHED
     selection.published_at = _now()
@@ -438,11 +439,15 @@ def open_stage(
     stage = _stage(selection, kind)
     if selection.status != SelectionStatus.PUBLISHED:
         raise Conflict(
-            "status", _("The selection is %(status)s; publish it first.") % {"status": selection.status}
+            "status",
+            _("The selection is %(status)s; publish it first.") % {"status": selection.status},
+            code="not_published",
         )
     if stage.status != StageStatus.PENDING:
         raise Conflict(
-            "stage", _("The %(stage)s stage is already %(status)s.") % {"stage": kind, "status": stage.status}
+            "stage",
+            _("The %(stage)s stage is already %(status)s.") % {"stage": kind, "status": stage.status},
+            code="stage_already_moved",
         )
     previous = _previous(selection, stage)
     if previous is not None and previous.status != StageStatus.CLOSED:
@@ -450,6 +455,7 @@ def open_stage(
             "stage",
             _("The %(previous)s stage must close before the %(stage)s stage opens.")
             % {"previous": previous.kind, "stage": kind},
+            code="previous_stage_open",
         )
     after = OPEN_HOOKS[kind](session, actor, selection, settings) if kind in OPEN_HOOKS else After()
     stage.status = StageStatus.OPEN
@@ -468,6 +474,7 @@ def close_stage(
         raise Conflict(
             "stage",
             _("The %(stage)s stage is %(status)s, not open.") % {"stage": kind, "status": stage.status},
+            code="stage_not_open",
         )
     after = CLOSE_HOOKS[kind](session, actor, selection, settings) if kind in CLOSE_HOOKS else After()
     stage.status = StageStatus.CLOSED
@@ -494,7 +501,7 @@ def reschedule_stage(
     selection = get_selection(session, selection_id, for_update=True)
     stage = _stage(selection, kind)
     if stage.status == StageStatus.CLOSED:
-        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
+        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind}, code="stage_closed")
     if stage.status == StageStatus.OPEN and kind == StageKind.PUBLIC_NOTICE:
         raise Conflict(
             "closes_at",
@@ -535,8 +542,14 @@ def require_open(selection: Selection, kind: StageKind, field_name: str = "stage
     stage = selection.stage(kind)
     if stage.status != StageStatus.OPEN:
         if stage.status == StageStatus.PENDING:
-            raise Conflict(field_name, _("This stage (%(stage)s) has not opened yet.") % {"stage": kind})
-        raise Conflict(field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind})
+            raise Conflict(
+                field_name,
+                _("This stage (%(stage)s) has not opened yet.") % {"stage": kind},
+                code="stage_not_open",
+            )
+        raise Conflict(
+            field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind}, code="stage_closed"
+        )
     return stage
 
 

@@ -19,10 +19,22 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
 
 @dataclass
 class Problem:
+    """An error. Branch on `code` (stable, listed in docs/api.md), never on `detail`, which is written
+    for people and follows Accept-Language."""
+
     status_code: int
+    code: str
     detail: str
     field: str | None = None
     extra: dict[str, Any] | None = None
+
+
+PROBLEM_EXAMPLE = {
+    "status_code": 409,
+    "code": "quorum_not_met",
+    "detail": "Quorum not reached: staff (7 of 10, needs 7); keep the stage open or invite more.",
+    "field": "quorum",
+}
 
 
 _DESCRIPTIONS = {
@@ -41,7 +53,10 @@ _DESCRIPTIONS = {
 
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:
-    return {code: ResponseSpec(Problem, description=_DESCRIPTIONS[code]) for code in codes}
+    return {
+        code: ResponseSpec(Problem, description=_DESCRIPTIONS[code], generate_examples=False)
+        for code in codes
+    }
 
 
 DB = NamedDependency[AsyncSession]
