@@ -37,6 +37,7 @@ async def _database(request: Request[Any, Any, Any]) -> None:
     responses={503: ResponseSpec(Health, generate_examples=False, description="database or Redis is down")},
 )
 async def healthz(request: Request[Any, Any, Any]) -> Response[Health]:
+    """Liveness: 200 while both the database and Redis answer, 503 with which one is down otherwise."""
     database = await _check(_database(request))
     redis = await _check(request.app.state.redis.ping())
     ok = database == "ok" and redis == "ok"

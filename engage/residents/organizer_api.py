@@ -223,6 +223,9 @@ class ResidentController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
         reveal: Reveal = False,
     ) -> ResidentPage:
+        """Filter by community, role, participant type, verified, and (with the reveal permission) by phone.
+        Numbers are masked unless the organizer may reveal them; a reveal is audited. Paged with `limit` and
+        `offset`."""
         if reveal:
             queries.check_reveal(request.user)
         total, residents = await queries.list_residents(db, filters, limit, offset)
@@ -245,6 +248,7 @@ class ResidentController(Controller):
         filters: Filters,
         by: Annotated[CountBy, Parameter(description="the attribute to count by")],
     ) -> dict[str, int]:
+        """For dashboards and for checking a pool before setting quotas."""
         return await queries.count_by(db, filters, by.value)
 
     @get(
@@ -256,6 +260,7 @@ class ResidentController(Controller):
     async def export(
         self, db: DB, request: Request[Any, Any, Any], filters: Filters, reveal: Reveal = False
     ) -> Response[bytes]:
+        """The same filters as the list. Cells are spreadsheet-safe; numbers masked unless revealed."""
         if reveal:
             queries.check_reveal(request.user)
         residents = await queries.all_residents(db, filters)
@@ -294,6 +299,8 @@ class ResidentController(Controller):
     async def import_roster(
         self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any]
     ) -> RosterImported:
+        """Rostered experts and deputies are created and texted an invitation to confirm. All rows or none:
+        400 or 422 `roster_rejected` lists every bad row in `errors`."""
         actor = organizer_actor(request.user.id)
         outcome = await queries.import_roster(db, actor, body, state.settings, state.redis_url)
         return RosterImported(
@@ -314,6 +321,8 @@ class ResidentController(Controller):
         resident_id: Annotated[int, Parameter(ge=1, le=MAX_ID)],
         reveal: Reveal = False,
     ) -> ResidentDetail:
+        """The resident's profile, roles and their consents, subscriptions and recent history. The number is
+        masked unless the organizer may reveal it."""
         if reveal:
             queries.check_reveal(request.user)
         resident = await queries.get_resident(db, resident_id)

@@ -61,6 +61,9 @@ class MessageController(Controller):
     async def send(
         self, data: JSONBody[NewMessage], db: DB, state: State, request: Request[Any, Any, Any]
     ) -> MessageOut:
+        """For admins testing the gateway. Refused (409) for a number that opted out or in quiet hours; texts
+        only numbers of SMS_ALLOWED_REGIONS. A sandbox token records the text without sending it (`status`
+        sandbox)."""
         actor = organizer_actor(request.user.id)
         message = await queue_typed_message_async(db, state.settings, actor, data.to, data.body, utcnow())
         await db.commit()
@@ -69,6 +72,8 @@ class MessageController(Controller):
 
     @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))
     async def show(self, db: DB, message_id: Annotated[int, Parameter(ge=1, le=MAX_ID)]) -> MessageOut:
+        """Queued, sending, sent, failed or sandbox, the delivery report, and the gateway's error code when it
+        failed."""
         message = await db.get(SmsMessage, message_id)
         if message is None:
             raise NotFound("message_id", f"no message {message_id}")

@@ -9,6 +9,7 @@ from typing import Any
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -29,11 +30,46 @@ class Problem:
     extra: dict[str, Any] | None = None
 
 
-PROBLEM_EXAMPLE = {
-    "status_code": 409,
-    "code": "quorum_not_met",
-    "detail": "Quorum not reached: staff (7 of 10, needs 7); keep the stage open or invite more.",
-    "field": "quorum",
+# One real answer per status, as the demo district gives them (`make run`).
+_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {
+        "status_code": 400,
+        "code": "validation_failed",
+        "detail": "seats: Expected `int` >= 1",
+        "field": "posts[0].seats",
+    },
+    401: {
+        "status_code": 401,
+        "code": "not_authenticated",
+        "detail": "sign in first (a bearer token on /api/v1)",
+        "field": None,
+    },
+    403: {
+        "status_code": 403,
+        "code": "forbidden",
+        "detail": "needs one of the roles: admin, organizer",
+        "field": None,
+    },
+    404: {"status_code": 404, "code": "not_found", "detail": "no selection 99", "field": "selection_id"},
+    409: {
+        "status_code": 409,
+        "code": "quorum_not_met",
+        "detail": "Quorum not reached: staff 6/10 (needs 7); keep the stage open or invite more.",
+        "field": "quorum",
+    },
+    422: {
+        "status_code": 422,
+        "code": "unknown_value",
+        "detail": "community: unknown value “dongxingx”; choose one of: dongxing, wulihe",
+        "field": "community",
+        "extra": {"allowed": ["dongxing", "wulihe"]},
+    },
+    429: {
+        "status_code": 429,
+        "code": "rate_limited",
+        "detail": "Too many codes requested. Try again in 57 seconds.",
+        "field": "phone",
+    },
 }
 
 
@@ -54,7 +90,12 @@ _DESCRIPTIONS = {
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:
     return {
-        code: ResponseSpec(Problem, description=_DESCRIPTIONS[code], generate_examples=False)
+        code: ResponseSpec(
+            Problem,
+            description=_DESCRIPTIONS[code],
+            generate_examples=False,
+            examples=[Example(summary=_EXAMPLES[code]["code"], value=_EXAMPLES[code])],
+        )
         for code in codes
     }
 
