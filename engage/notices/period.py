@@ -10,9 +10,9 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+from engage.calendar import WorkingCalendar, load_calendar, parse_close_time
 from engage.db import utcnow
-from engage.notices.calendar import WorkingCalendar, load_calendar, parse_close_time
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.settings import ROOT, Settings
 
 BUNDLED_CALENDAR = ROOT / "engage" / "data" / "workdays-cn.csv"

@@ -1,6 +1,6 @@
 """Grand-jury panels in the database up to the draw: drafts, quotas, exclusions, the pool, feasibility,
 freezing and the draw. The lottery itself is `engage.lottery` (pure); this module only feeds it and
-stores what it answers. What happens to the seats afterwards is in `engage.panels.seats`.
+stores what it answers. What happens to the seats afterwards is in `engage.panels.seats.services`.
 
 Every step writes an audit entry about the panel (`subject_type="panel"`) naming members by pseudonym.
 """
@@ -32,10 +32,11 @@ from engage.lottery import (
     prepare,
 )
 from engage.lottery.record import draw_from
-from engage.panels import conflicts
 from engage.panels import pool as pools
+from engage.panels.conflicts import rules as conflicts
 from engage.panels.models import DeclaredConflict, MemberStatus, Panel, PanelMember, PanelStatus
-from engage.residents.models import AGE_BANDS, GENDERS, Community, Resident, ResidentRole, ResidentRoleKind
+from engage.residents.categories import quota_values
+from engage.residents.models import Community, Resident, ResidentRole, ResidentRoleKind
 
 MAX_SEED_PARTS = 10
 log = logging.getLogger(__name__)
@@ -106,16 +107,6 @@ async def create_panel(
     await audit(db, actor, "panel.create", panel, size=size, algorithm=algorithm)
     await db.commit()
     return await get_panel(db, panel.id)
-
-
-def quota_values(community_codes: Sequence[str]) -> dict[str, list[str]]:
-    """The values a quota row may name, per category; `unknown` counts those who did not say."""
-    return {
-        "participant_type": list(pools.PARTICIPANT_GROUPS),
-        "community": [*sorted(community_codes), pools.UNKNOWN],
-        "gender": [*GENDERS, pools.UNKNOWN],
-        "age_band": [*AGE_BANDS, pools.UNKNOWN],
-    }
 
 
 def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int, values: Mapping[str, Sequence[str]]) -> None:

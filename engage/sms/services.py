@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from engage import quiet_hours as quiet
 from engage.audit.services import record, record_async
 from engage.errors import Conflict, InvalidInput
 from engage.keys import Purpose
 from engage.phones import normalise
 from engage.residents.models import Resident
 from engage.settings import Settings
-from engage.sms import opt_outs, quiet
+from engage.sms import opt_outs
 from engage.sms.models import SmsMessage
 
 MAX_BODY = 1600  # Twilio's limit for one message body

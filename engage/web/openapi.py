@@ -39,10 +39,10 @@ DESCRIPTION = (
 )
 
 
-def operation_id(handler: HTTPRouteHandler, method: Method, _: list[object]) -> str:
+def operation_id(handler: HTTPRouteHandler, method: Method, _path: list[object]) -> str:
     """`<controller>_<handler>` (`selection_move_stage`, `delivery_show`): readable names for generated
     clients, unique because a handler name is unique within its controller."""
-    group, _, _ = handler.fn.__qualname__.rpartition(".")
+    group = handler.fn.__qualname__.rpartition(".")[0]
     words = re.sub(r"(Controller|Api)$", "", group)
     prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", words).lower()
     name = "_".join(part for part in (prefix, handler.handler_name) if part)
