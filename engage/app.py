@@ -64,7 +64,7 @@ from engage.selections.web.organizer import SelectionPages
 from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
 from engage.sms import inbound
-from engage.sms.web.api import MessageController
+from engage.sms.web.api import InboundMessageController, MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
 from engage.sms.web.public_api import twilio_inbound
@@ -186,6 +186,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         MeController,
         AuditController,
         MessageController,
+        InboundMessageController,
         twilio_inbound,
         twilio_status,
         NoticeController,

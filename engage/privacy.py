@@ -13,7 +13,7 @@ from engage.notices.objections.models import Objection
 from engage.panels.models import DeclaredConflict, PanelMember
 from engage.residents.models import Resident, ResidentRole, Subscription, VerificationCode
 from engage.selections.models import Invitation, Nomination
-from engage.sms.models import OptOut, SmsMessage
+from engage.sms.models import InboundMessage, OptOut, SmsMessage
 
 
 def report(session: Session, phone: str) -> list[tuple[str, int]]:
@@ -25,6 +25,7 @@ def report(session: Session, phone: str) -> list[tuple[str, int]]:
     lines = [
         ("verification_codes", count(select(func.count()).where(VerificationCode.phone == phone))),
         ("sms_messages", count(select(func.count()).where(SmsMessage.to == phone))),
+        ("inbound_messages", count(select(func.count()).where(InboundMessage.sender == phone))),
         ("notice_objections (by name)", count(select(func.count()).where(Objection.phone == phone))),
         ("sms_opt_outs", count(select(func.count()).where(OptOut.phone == phone))),
     ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.db import Base, UTCDateTime, utcnow
@@ -53,5 +53,7 @@ class ApiToken(Base):
         UTCDateTime, default=None
     )  # None: made before expiries
     scope: Mapped[str] = mapped_column(String(8), default=TokenScope.WRITE.value, server_default="write")
+    # A sandbox token's requests text nobody: their texts are recorded, never sent (engage.sms.sandbox).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organizer: Mapped[Organizer] = relationship(back_populates="tokens")

@@ -38,7 +38,7 @@ from engage.residents.models import (
 )
 from engage.residents.profile import Choices, Profile
 from engage.settings import Settings
-from engage.sms.models import SmsMessage
+from engage.sms.models import InboundMessage, SmsMessage
 from engage.sms.services import build_message
 from engage.sms.texts import render
 
@@ -413,6 +413,11 @@ async def delete_resident(db: AsyncSession, resident: Resident, erasers: Sequenc
             await erase(db, phone)
         await db.execute(
             update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
+        )
+        await db.execute(
+            update(InboundMessage)
+            .where(InboundMessage.sender == phone)
+            .values(sender=None, body=None, resident_id=None)
         )
     await db.delete(resident)
     await record_async(db, f"resident:{pseudonym}", "resident.delete", "resident", pseudonym)

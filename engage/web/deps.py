@@ -70,6 +70,18 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "detail": "Too many codes requested. Try again in 57 seconds.",
         "field": "phone",
     },
+    500: {
+        "status_code": 500,
+        "code": "internal_error",
+        "detail": "internal error; it has been logged",
+        "field": None,
+    },
+    503: {
+        "status_code": 503,
+        "code": "unavailable",
+        "detail": "This is unavailable for a moment. Please try again in a minute.",
+        "field": None,
+    },
 }
 
 
@@ -85,6 +97,8 @@ _DESCRIPTIONS = {
         "(`detail` says why)"
     ),
     429: "too many requests; see Retry-After",
+    500: "something failed on our side; it has been logged (`internal_error`)",
+    503: "a part the request needs (Redis) is away for a moment; see Retry-After (`unavailable`)",
 }
 
 

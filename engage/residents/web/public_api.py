@@ -117,7 +117,7 @@ class SignupApi(Controller):
     ) -> Verified:
         """A right code gives a token for /api/v1/signup/complete and /api/v1/nominations, valid about 30
         minutes; `registered` says whether the number is already a resident. Wrong, used and expired codes
-        get the same answer (`invalid_input` or `code_spent`)."""
+        get the same answer, 400 `code_spent`: ask for a new code."""
         phone = mobile_number(data.phone, state.settings.default_region)
         client = request.client.host if request.client else "unknown"
         registered = await check_code(db, state.redis, state.settings, phone, data.code, client)

@@ -81,7 +81,7 @@ class CommunityController(Controller):
     path = "/api/v1/communities"
     tags = ["communities"]
 
-    @get(summary="Every community (public: the sign-up form offers them)")
+    @get(summary="Every community (public: the sign-up form offers them)", responses=problems(500))
     async def list_all(self, db: DB) -> list[CommunityOut]:
         """Codes and names in both languages. Sign-up, rosters and quotas name a community by its code."""
         return [_out(c) for c in await communities.list_communities(db)]
@@ -123,6 +123,7 @@ class VocabularyApi(Controller):
     @get(
         summary="The values accepted where a field names something: communities, age bands, genders, "
         "occupations, participant types, roles, notice kinds, and quota values per category",
+        responses=problems(500),
     )
     async def vocabulary(self, db: DB) -> Vocabulary:
         """Read it before sending sign-ups, rosters or quotas: every value those fields accept, so no value
