@@ -136,7 +136,7 @@ class ContactsImported:
 
 
 @dataclass
-class RowErrorOut:
+class ContactRowError:
     line: int
     field: str
     detail: str
@@ -151,11 +151,11 @@ class ImportProblem:
     code: str
     detail: str
     field: str | None
-    rows: list[RowErrorOut] = dataclass_field(default_factory=list)
+    rows: list[ContactRowError] = dataclass_field(default_factory=list)
 
 
 @dataclass
-class Queued:
+class RatingLinksQueued:
     texts: int
 
 
@@ -322,7 +322,7 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 
 def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
-    rows = [RowErrorOut(e.line, e.field, e.detail) for e in exc.rows]
+    rows = [ContactRowError(e.line, e.field, e.detail) for e in exc.rows]
     problem = ImportProblem(status_code=400, code=exc.code, detail=exc.detail, field=exc.field, rows=rows)
     return Response(problem, status_code=400, media_type=MediaType.JSON)
 
@@ -473,12 +473,12 @@ class EvaluationController(Controller):
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
-    ) -> Queued:
+    ) -> RatingLinksQueued:
         """Each served resident not invited yet gets one text with a personal link. Texts respect opt-outs and
         quiet hours."""
         messages = await services.invite(db, state.settings, _actor(request), campaign_id)
         await send_texts(state, messages)
-        return Queued(len(messages))
+        return RatingLinksQueued(len(messages))
 
     @get(
         "/{campaign_id:int}/results",

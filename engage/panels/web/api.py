@@ -238,7 +238,7 @@ class MemberOut:
 
 
 @dataclass
-class Queued:
+class TextsQueued:
     texts: int  # invitations queued
 
 
@@ -481,13 +481,13 @@ class PanelController(Controller):
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
-    ) -> Queued:
+    ) -> TextsQueued:
         """Each seated member not invited yet gets a text with the date and place, answering 1 (yes) or 2
         (no)."""
         messages = await seats.invite(db, state.settings, _actor(request), panel_id)
         await send_texts(state, messages)
         await schedule_deadline(state, await services.get_panel(db, panel_id))
-        return Queued(texts=len(messages))
+        return TextsQueued(texts=len(messages))
 
     @post(
         "/{panel_id:int}/lapse",
@@ -496,12 +496,14 @@ class PanelController(Controller):
         status_code=200,
         responses=problems(400, 401, 403, 404, 409),
     )
-    async def lapse(self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId) -> Queued:
+    async def lapse(
+        self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
+    ) -> TextsQueued:
         """Run after the reply deadline: every invited member who has not answered is replaced by the next
         fitting reserve."""
         messages = await seats.lapse_unanswered(db, state.settings, _actor(request), panel_id, utcnow())
         await send_texts(state, messages)
-        return Queued(texts=len(messages))
+        return TextsQueued(texts=len(messages))
 
     @get(
         "/{panel_id:int}/members",

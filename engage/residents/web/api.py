@@ -140,7 +140,7 @@ class ResidentDetail:
     history: list[HistoryEntry]  # audit entries about this resident, newest first (at most 200)
 
 
-class RowErrorOut(Struct, omit_defaults=True):
+class RosterRowError(Struct, omit_defaults=True):
     row: int  # as a spreadsheet numbers it: the header is row 1
     field: str
     message: str
@@ -155,7 +155,7 @@ class RosterProblem(Struct):
     detail: str
     field: str | None = None
     extra: dict[str, Any] | None = None
-    errors: list[RowErrorOut] = []
+    errors: list[RosterRowError] = []
 
 
 @dataclass
@@ -183,7 +183,7 @@ def _summary(resident: Resident, reveal: bool) -> ResidentSummary:
 
 def _roster_rejected(_: Request[Any, Any, Any], exc: RosterRejected) -> Response[RosterProblem]:
     errors = [
-        RowErrorOut(row=e.row, field=e.field, message=e.text(), allowed=list(e.allowed) or None)
+        RosterRowError(row=e.row, field=e.field, message=e.text(), allowed=list(e.allowed) or None)
         for e in exc.errors
     ]
     problem = RosterProblem(

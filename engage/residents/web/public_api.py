@@ -39,7 +39,7 @@ class CodeRequest(Struct):
     phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
 
 
-class CodeSentOut(Struct):
+class SignupCodeSent(Struct):
     phone: str
     expires_in_seconds: int
 
@@ -99,12 +99,12 @@ class SignupApi(Controller):
     )
     async def code(
         self, data: JSONBody[CodeRequest], db: DB, state: State, request: Request[Any, Any, Any]
-    ) -> CodeSentOut:
+    ) -> SignupCodeSent:
         """The first step of sign-up (and of a nomination): a code to the number, valid 10 minutes. Limited
         per number, per address and for the district: 429 `rate_limited` with Retry-After."""
         client = request.client.host if request.client else "unknown"
         sent = await send_code(db, state.redis, state.settings, data.phone, client)
-        return CodeSentOut(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
+        return SignupCodeSent(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
 
     @post(
         "/verify",

@@ -39,7 +39,7 @@ class CodeIn(Struct):
     phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
 
 
-class CodeSentOut(Struct):
+class ObjectionCodeSent(Struct):
     phone: str  # masked
     expires_in_seconds: int
 
@@ -247,13 +247,15 @@ class ObjectionController(Controller):
         request: Request[Any, Any, Any],
         notice_id: NoticeId,
         data: JSONBody[CodeIn],
-    ) -> CodeSentOut:
+    ) -> ObjectionCodeSent:
         """A named objection is confirmed by a code texted to the objector's phone. Anonymous objections need
         no code."""
         sent = await objections.request_code(
             db, state.redis, state.settings, notice_id, data.phone, _client(request)
         )
-        return CodeSentOut(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
+        return ObjectionCodeSent(
+            phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds())
+        )
 
     @post(
         "/objections",
