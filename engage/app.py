@@ -34,6 +34,7 @@ from engage.evaluations.web.public import RatingPages
 from engage.health.web.api import healthz
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
+from engage.links import GuessingGuard
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
 from engage.notices.objections.services import forget_objector
@@ -67,8 +68,7 @@ from engage.sms import inbound
 from engage.sms.web.api import InboundMessageController, MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
-from engage.sms.web.public_api import twilio_inbound
-from engage.sms.web.status import twilio_status
+from engage.sms.web.public_api import twilio_inbound, twilio_status
 from engage.web.deps import provide_db
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
@@ -249,7 +249,13 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ),
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
-        middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
+        middleware=[
+            ChooseLocale(),
+            RedisGate(),
+            GuessingGuard(),
+            session_config.middleware,
+            IdentifyOrganizer(),
+        ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -49,11 +49,7 @@ def queue_message(session: Session, actor: str, to: str, body: str, region: str)
 async def queue_message_async(
     session: AsyncSession, actor: str, to: str, body: str, region: str
 ) -> SmsMessage:
-    message = build_message(to, body, region)
-    session.add(message)
-    await session.flush()
-    await record_async(session, actor, "sms.queue", "sms_message", message.id, {"length": len(message.body)})
-    return message
+    return await session.run_sync(lambda sync: queue_message(sync, actor, to, body, region))
 
 
 def recipient_pseudonym(settings: Settings, phone: str, resident: Resident | None) -> str:

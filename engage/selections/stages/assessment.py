@@ -7,8 +7,6 @@ to a person."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,11 +15,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engage import links
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
+from engage.links import new_token, token_hash
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
 from engage.residents.notice_kinds import NoticeKind
 from engage.selections import services
@@ -47,18 +47,8 @@ from engage.sms.texts import render
 LINK_PATHS = {InvitationStage.ASSESSMENT: "b", InvitationStage.SPEECH: "r"}
 
 
-def new_token() -> tuple[str, str]:
-    """A link token (128 random bits, URL-safe) and the hash that is all the database keeps."""
-    token = secrets.token_urlsafe(16)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def link(settings: Settings, path: str, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/{path}/{token}"
+    return links.url(settings.public_base_url, path, token)
 
 
 def _is_evaluator(session: Session, resident_id: int | None) -> bool:

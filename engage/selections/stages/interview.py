@@ -17,6 +17,7 @@ from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
+from engage.links import new_token, token_hash
 from engage.panels.models import MemberStatus, Panel, PanelStatus
 from engage.residents.categories import participant_group
 from engage.residents.models import Resident
@@ -32,7 +33,7 @@ from engage.selections.models import (
 )
 from engage.selections.rules import scoring
 from engage.selections.rules.config import Criterion, parse_rubric
-from engage.selections.stages.assessment import link, new_token, present_weights, token_hash, trim_rule
+from engage.selections.stages.assessment import link, present_weights, trim_rule
 from engage.settings import Settings
 from engage.sms.services import queue_message
 from engage.sms.texts import render
