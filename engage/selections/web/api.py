@@ -568,7 +568,9 @@ class ParticipationApi(Controller):
         return await run(db, work)
 
     @get(
-        "/ballots/{token:str}", summary="What an evaluator's ballot link opens", responses=problems(400, 404)
+        "/ballots/{token:str}",
+        summary="What an evaluator's ballot link opens",
+        responses=problems(400, 404, 429),
     )
     async def ballot(self, db: DB, token: Token) -> out.LinkView:
         """The applicants an evaluator rates, from the token in the texted link; `used` once cast."""
@@ -580,7 +582,7 @@ class ParticipationApi(Controller):
         "/ballots/{token:str}",
         summary="Cast the secret ballot (once)",
         status_code=200,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def cast(self, db: DB, token: Token, data: JSONBody[BallotIn]) -> out.Cast:
         """`ratings` maps each applicant id to competent, basically_competent or not_competent. The
@@ -588,7 +590,7 @@ class ParticipationApi(Controller):
         await run(db, lambda s: balloting.cast_ballot(s, token, data.ratings))
         return out.Cast(cast=True)
 
-    @get("/speech/{token:str}", summary="What a speech rater's link opens", responses=problems(400, 404))
+    @get("/speech/{token:str}", summary="What a speech rater's link opens", responses=problems(400, 404, 429))
     async def speech(self, db: DB, token: Token) -> out.LinkView:
         """The candidates a speech rater scores, from the token in the texted link."""
         return await db.run_sync(lambda s: _link_view(balloting.open_link(s, InvitationStage.SPEECH, token)))
@@ -597,14 +599,14 @@ class ParticipationApi(Controller):
         "/speech/{token:str}",
         summary="Rate the speeches (once)",
         status_code=200,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def rate_speeches(self, db: DB, token: Token, data: JSONBody[SpeechIn]) -> out.Submitted:
         """`points` maps each applicant id to points from 0 to the rules' speech_max_points."""
         await run(db, lambda s: balloting.submit_speech_scores(s, token, data.points))
         return out.Submitted(submitted=True)
 
-    @get("/scores/{token:str}", summary="A juror's scoring sheet", responses=problems(400, 404))
+    @get("/scores/{token:str}", summary="A juror's scoring sheet", responses=problems(400, 404, 429))
     async def sheet(self, db: DB, token: Token) -> out.ScoreSheet:
         """The candidates a juror scores on each rubric criterion; declared conflicts are left out."""
 
@@ -627,7 +629,7 @@ class ParticipationApi(Controller):
         "/scores/{token:str}",
         summary="Submit the scores (once)",
         status_code=200,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def score(self, db: DB, token: Token, data: JSONBody[ScoresIn]) -> out.Submitted:
         """`scores` maps each candidate id to points per rubric criterion code (0 to its max_points).
