@@ -15,9 +15,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.redis import RedisStore
@@ -25,7 +22,7 @@ from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 
-from engage import __version__, i18n
+from engage import i18n
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
 from engage.accounts.web.organizer import SecondFactorPages
@@ -75,16 +72,16 @@ from engage.selections.web.public import LinkPages, NominationPages, PublicSelec
 from engage.selections.wizard.web.organizer import SelectionWizard
 from engage.settings import ROOT, Settings
 from engage.sms import inbound
-from engage.sms.web.api import MessageController
+from engage.sms.web.api import InboundMessageController, MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
 from engage.sms.web.public_api import twilio_inbound, twilio_status
-from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
 from engage.web.money import money
+from engage.web.openapi import openapi_config
 from engage.web.options import AnswerOptions
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
@@ -204,6 +201,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         MeController,
         AuditController,
         MessageController,
+        InboundMessageController,
         twilio_inbound,
         twilio_status,
         NoticeController,
@@ -284,22 +282,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="Engage API",
-            version=__version__,
-            description="Public participation in appointments. Authenticate with `Authorization: Bearer "
-            "<token>` (create one with `engage token create EMAIL`).",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(
-                        type="http", scheme="bearer", description="`engage token create EMAIL` prints one"
-                    )
-                }
-            ),
-            # The reference is rendered here, without scripts from a CDN on the organizers' origin (S9).
-            render_plugins=[ReferencePage(path="/"), JsonRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
         # Pages are text and mostly Chinese: gzip makes them several times smaller on a slow network.

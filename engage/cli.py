@@ -67,7 +67,7 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
     from engage.accounts.services import create_token
 
     with _session(settings) as session:
-        token = create_token(session, args.email, scope=args.scope, days=args.days)
+        token = create_token(session, args.email, scope=args.scope, days=args.days, sandbox=args.sandbox)
     print(token)
 
 
@@ -80,7 +80,8 @@ def cmd_token_list(settings: Settings, args: argparse.Namespace) -> None:
     now = utcnow()
     for t in found:
         day = f"{t.expires_at:%Y-%m-%d}"
-        print(f"{t.id}\t{t.email}\t{t.scope}\t{t.state(now)}\tcreated {t.created_at:%Y-%m-%d}\texpires {day}")
+        scope = f"{t.scope} sandbox" if t.sandbox else t.scope
+        print(f"{t.id}\t{t.email}\t{scope}\t{t.state(now)}\tcreated {t.created_at:%Y-%m-%d}\texpires {day}")
     if not found:
         print("no tokens")
 
@@ -289,6 +290,11 @@ def _token_create(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scope", default="write", help="read (GET only) or write (default)")
     parser.add_argument(
         "--days", type=int, default=90, help="days until it expires (default 90, at most 366)"
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="texts caused by this token's requests are recorded (status sandbox), never sent",
     )
 
 

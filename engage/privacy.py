@@ -31,6 +31,7 @@ def report(session: Session, phone: str) -> list[tuple[str, int]]:
     lines = [
         ("verification_codes", count(select(func.count()).where(VerificationCode.phone == phone))),
         ("sms_messages", count(select(func.count()).where(SmsMessage.to == phone))),
+        ("inbound_messages", count(select(func.count()).where(InboundMessage.sender == phone))),
         ("notice_objections (by name)", count(select(func.count()).where(Objection.phone == phone))),
         ("sms_opt_outs", count(select(func.count()).where(OptOut.phone == phone))),
     ]

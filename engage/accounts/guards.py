@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from engage import sandbox
 from engage.accounts.models import Organizer, Role, TokenScope
 from engage.accounts.services import organizer_for_token
 from engage.settings import Environment, Settings
@@ -19,6 +20,7 @@ SESSION_KEY = "organizer_id"
 SESSION_VERSION = "organizer_version"  # the organizer's session_version at sign-in
 SESSION_SECOND_FACTOR = "organizer_totp"  # True when the sign-in included a one-time code
 TOKEN_SCOPE = "token_scope"  # noqa: S105 - a key name; in scope["auth"]: what the bearer token may do
+SANDBOX = "sandbox"  # in scope["auth"]: the token's texts are recorded, never sent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -66,8 +68,8 @@ async def _organizer_from_token(scope: Scope) -> Organizer | None:
                     found = await organizer_for_token(db, token.strip())
                 if found is None:
                     return None
-                scope["auth"] = {TOKEN_SCOPE: found[1]}
-                return found[0]
+                scope["auth"] = {TOKEN_SCOPE: found.scope, SANDBOX: found.sandbox}
+                return found.organizer
     return None
 
 
@@ -80,6 +82,13 @@ class IdentifyOrganizer(ASGIMiddleware):
         path = scope["path"]
         if path.startswith("/api/"):
             scope["user"] = await _organizer_from_token(scope)
+            auth = scope.get("auth")
+            entered = sandbox.enter(isinstance(auth, dict) and bool(auth.get(SANDBOX)))
+            try:
+                await next_app(scope, receive, send)
+            finally:
+                sandbox.leave(entered)
+            return
         elif path.startswith(("/static/", "/healthz", "/readyz", "/metrics", "/schema")):
             scope["user"] = None
         else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.db import Base, UTCDateTime, utcnow
@@ -57,5 +57,7 @@ class ApiToken(Base):
         UTCDateTime, default=None
     )  # None: made before expiries
     scope: Mapped[str] = mapped_column(String(8), default=TokenScope.WRITE.value, server_default="write")
+    # A sandbox token's requests text nobody: their texts are recorded, never sent (engage.sms.sandbox).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organizer: Mapped[Organizer] = relationship(back_populates="tokens")

@@ -82,7 +82,10 @@ def create_token(
     *,
     scope: str = TokenScope.WRITE.value,
     days: int = TOKEN_DAYS,
+    sandbox: bool = False,
 ) -> str:
+    """A new bearer token (only its hash is kept). A sandbox token acts like any other, but every text
+    its requests cause is recorded and never sent: for integrators' tests."""
     organizer = _organizer(session, email)
     parsed = parse_scope(scope)
     if not 1 <= days <= MAX_TOKEN_DAYS:
@@ -92,11 +95,15 @@ def create_token(
     token = generate_token()
     expires_at = utcnow() + timedelta(days=days)
     api_token = ApiToken(
-        organizer_id=organizer.id, token_hash=token_digest(token), scope=parsed.value, expires_at=expires_at
+        organizer_id=organizer.id,
+        token_hash=token_digest(token),
+        scope=parsed.value,
+        expires_at=expires_at,
+        sandbox=sandbox,
     )
     session.add(api_token)
     session.flush()
-    details = {"token_id": api_token.id, "scope": parsed.value, "days": days}
+    details = {"token_id": api_token.id, "scope": parsed.value, "days": days, "sandbox": sandbox}
     record(session, actor, "token.create", "organizer", organizer.id, details)
     return token
 
@@ -109,6 +116,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    sandbox: bool = False
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -125,7 +133,7 @@ def list_tokens(session: Session, email: str | None = None) -> list[TokenInfo]:
     if email:
         query = query.where(Organizer.id == _organizer(session, email).id)
     return [
-        TokenInfo(t.id, mail, t.scope, t.created_at, _expiry(t), t.revoked_at)
+        TokenInfo(t.id, mail, t.scope, t.created_at, _expiry(t), t.revoked_at, t.sandbox)
         for t, mail in session.execute(query)
     ]
 
@@ -181,12 +189,19 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Orga
     return organizer if matches else None
 
 
-async def organizer_for_token(session: AsyncSession, token: str) -> tuple[Organizer, TokenScope] | None:
-    """The organizer a live token belongs to, with the token's scope; None when the token is unknown,
-    revoked or expired, or its organizer disabled."""
+@dataclass(frozen=True)
+class TokenHolder:
+    organizer: Organizer
+    scope: TokenScope
+    sandbox: bool  # its requests' texts are recorded, never sent (engage.sandbox)
+
+
+async def organizer_for_token(session: AsyncSession, token: str) -> TokenHolder | None:
+    """The organizer a live token belongs to, with what the token may do; None when the token is
+    unknown, revoked or expired, or its organizer disabled."""
     now = utcnow()
     row = await session.execute(
-        select(Organizer, ApiToken.scope)
+        select(Organizer, ApiToken.scope, ApiToken.sandbox)
         .join(ApiToken, ApiToken.organizer_id == Organizer.id)
         .where(
             ApiToken.token_hash == token_digest(token),
@@ -200,7 +215,7 @@ async def organizer_for_token(session: AsyncSession, token: str) -> tuple[Organi
     found = row.first()
     if found is None or not found[0].active:
         return None
-    return found[0], TokenScope(found[1])
+    return TokenHolder(found[0], TokenScope(found[1]), bool(found[2]))
 
 
 async def record_login(session: AsyncSession, organizer: Organizer) -> None:

@@ -118,7 +118,8 @@ def create_messages(session: Session, notice: Notice, settings: Settings) -> int
             {
                 "to": phone,
                 "body": texts[locale],
-                "status": MessageStatus.QUEUED.value,
+                # A sandbox token made the notice: its texts are recorded, never sent.
+                "status": (MessageStatus.SANDBOX if notice.sandbox else MessageStatus.QUEUED).value,
                 "attempts": 0,
                 "created_at": now,
                 "notice_id": notice.id,

@@ -38,7 +38,7 @@ from engage.residents.models import (
 )
 from engage.residents.profile import Choices, Profile
 from engage.settings import Settings
-from engage.sms.models import MessageStatus, SmsMessage
+from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.sms.services import build_message
 from engage.sms.texts import render
 
@@ -104,6 +104,8 @@ async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
 class CodeSpent(InvalidInput):
     """The latest code can no longer be used (used, expired, or too many wrong tries): only a new
     code helps, so pages say how to get one."""
+
+    code = "code_spent"
 
 
 CAP_KEY = "code:all"
@@ -443,6 +445,11 @@ async def delete_resident(db: AsyncSession, resident: Resident, erasers: Sequenc
             await erase(db, phone)
         await db.execute(
             update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
+        )
+        await db.execute(
+            update(InboundMessage)
+            .where(InboundMessage.sender == phone)
+            .values(sender=None, body=None, resident_id=None)
         )
     await db.delete(resident)
     await record_async(db, f"resident:{pseudonym}", "resident.delete", "resident", pseudonym)

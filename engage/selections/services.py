@@ -264,6 +264,7 @@ def publish(session: Session, actor: str, selection_id: int, settings: Settings)
         raise Conflict(
             "status",
             _("Only a draft can be published; this selection is %(status)s.") % {"status": selection.status},
+            code="not_a_draft",
         )
     selection.status = SelectionStatus.PUBLISHED
     selection.published_at = _now()
@@ -486,8 +487,14 @@ def require_open(selection: Selection, kind: StageKind, field_name: str = "stage
     stage = selection.stage(kind)
     if stage.status != StageStatus.OPEN:
         if stage.status == StageStatus.PENDING:
-            raise Conflict(field_name, _("This stage (%(stage)s) has not opened yet.") % {"stage": kind})
-        raise Conflict(field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind})
+            raise Conflict(
+                field_name,
+                _("This stage (%(stage)s) has not opened yet.") % {"stage": kind},
+                code="stage_not_open",
+            )
+        raise Conflict(
+            field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind}, code="stage_closed"
+        )
     return stage
 
 

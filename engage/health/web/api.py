@@ -82,6 +82,8 @@ async def _database(request: Request[Any, Any, Any]) -> None:
 
 @get("/healthz", tags=["health"], summary="Liveness: is this process answering?")
 async def healthz() -> Liveness:
+    """Liveness: 200 while this process answers. It touches neither the database nor Redis, so a
+    dependency's outage does not get healthy processes restarted; readiness is `/readyz`."""
     return Liveness(status="ok")
 
 
@@ -92,6 +94,8 @@ async def healthz() -> Liveness:
     responses={503: ResponseSpec(Readiness, description="database or Redis down, or migrations pending")},
 )
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
+    """Readiness: 200 when the database and Redis answer and the schema is at this code's migration
+    revision (or ahead of it, during a rolling deploy); 503 naming what is wrong otherwise."""
     database = await _check(_database(request))
     schema = await _check(_database_at_head(request)) if database == "ok" else "unknown"
     redis = await _check(request.app.state.redis.ping())

@@ -58,12 +58,14 @@ def open_stage(
             "status",
             _("The selection is %(status)s; publish it first.")
             % {"status": labels.selection_status(selection.status)},
+            code="not_published",
         )
     if stage.status != StageStatus.PENDING:
         raise Conflict(
             "stage",
             _("The %(stage)s stage is already %(status)s.")
             % {"stage": labels.stage_name(kind), "status": labels.stage_status(stage.status)},
+            code="stage_already_moved",
         )
     previous = _previous(selection, stage)
     if previous is not None and previous.status != StageStatus.CLOSED:
@@ -71,6 +73,7 @@ def open_stage(
             "stage",
             _("The %(previous)s stage must close before the %(stage)s stage opens.")
             % {"previous": labels.stage_name(previous.kind), "stage": labels.stage_name(kind)},
+            code="previous_stage_open",
         )
     opening = _move(kind, 0)
     after = opening(session, actor, selection, settings) if opening else After()
@@ -90,6 +93,7 @@ def close_stage(
             "stage",
             _("The %(stage)s stage is %(status)s, not open.")
             % {"stage": labels.stage_name(kind), "status": labels.stage_status(stage.status)},
+            code="stage_not_open",
         )
     closing = _move(kind, 1)
     after = closing(session, actor, selection, settings) if closing else After()
@@ -110,7 +114,7 @@ def reschedule_stage(
     selection = get_selection(session, selection_id, for_update=True)
     stage = stage_of(selection, kind)
     if stage.status == StageStatus.CLOSED:
-        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
+        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind}, code="stage_closed")
     if stage.status == StageStatus.OPEN and kind == StageKind.PUBLIC_NOTICE:
         raise Conflict(
             "closes_at",
