@@ -26,51 +26,52 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 
 from engage import __version__, i18n
-from engage.accounts.controllers import MeController
 from engage.accounts.guards import IdentifyOrganizer
-from engage.audit.controllers import AuditController
+from engage.accounts.web.api import MeController
+from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
-from engage.evaluations.api import EvaluationController
-from engage.evaluations.organizer_pages import EvaluationPages
-from engage.evaluations.pages import RatingPages
-from engage.health.controllers import healthz
+from engage.evaluations.web.api import EvaluationController
+from engage.evaluations.web.organizer import EvaluationPages
+from engage.evaluations.web.public import RatingPages
+from engage.health.web.api import healthz
+from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
-from engage.notices.api import NoticeController
-from engage.notices.deliveries_api import DeliveryController
-from engage.notices.deliveries_pages import NoticeDeliveryPages
-from engage.notices.objections_api import ObjectionController, PublicObjectionApi
-from engage.notices.objections_pages import ObjectionPages, OrganizerObjectionPages
-from engage.notices.organizer_pages import OrganizerNoticePages
-from engage.notices.pages import NoticePages
-from engage.panels.api import PanelController
-from engage.panels.conflict_pages import MyConflictPages
-from engage.panels.conflicts_api import DeclaredConflictController
-from engage.panels.link_pages import InvitationLinkPages
-from engage.panels.pages import PanelPages
-from engage.panels.public import PublicPanelFiles, PublicPanelPages
+from engage.notices.deliveries.web.api import DeliveryController
+from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
+from engage.notices.objections.web.api import ObjectionController, PublicObjectionApi
+from engage.notices.objections.web.public import ObjectionPages, OrganizerObjectionPages
+from engage.notices.web.api import NoticeController
+from engage.notices.web.organizer import OrganizerNoticePages
+from engage.notices.web.public import NoticePages
+from engage.panels.conflicts.web.api import DeclaredConflictController
+from engage.panels.conflicts.web.public import MyConflictPages
+from engage.panels.seats.web.public import InvitationLinkPages
+from engage.panels.web.api import PanelController
+from engage.panels.web.organizer import PanelPages
+from engage.panels.web.public import PublicPanelFiles, PublicPanelPages
 from engage.queues import connection_options
-from engage.residents import organizer_api, organizer_pages
-from engage.residents.communities_api import CommunityController, VocabularyApi
-from engage.residents.communities_pages import CommunityPages
-from engage.residents.signup_api import SignupApi
-from engage.residents.signup_pages import JoinPages, MePages
-from engage.selections.api import ParticipationApi, SelectionController
+from engage.residents.communities.web.api import CommunityController, VocabularyApi
+from engage.residents.communities.web.organizer import CommunityPages
+from engage.residents.web import api as organizer_api
+from engage.residents.web import organizer as organizer_pages
+from engage.residents.web.public import JoinPages, MePages
+from engage.residents.web.public_api import SignupApi
 from engage.selections.candidates import candidate_facts
-from engage.selections.organizer_pages import SelectionPages
-from engage.selections.pages import LinkPages, NominationPages, PublicSelectionPages
+from engage.selections.web.api import ParticipationApi, SelectionController
+from engage.selections.web.organizer import SelectionPages
+from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
-from engage.sms.controllers import MessageController
-from engage.sms.status_webhook import twilio_status
-from engage.sms.webhooks import twilio_inbound
+from engage.sms.web.api import MessageController
+from engage.sms.web.organizer import outbox
+from engage.sms.web.organizer import reply as outbox_reply
+from engage.sms.web.public_api import twilio_inbound
+from engage.sms.web.status import twilio_status
 from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
-from engage.web.dev import outbox
-from engage.web.dev import reply as outbox_reply
 from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
-from engage.web.pages import OrganizerPages, PublicPages
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"

@@ -6,7 +6,7 @@ from engage.db import Base
 from engage.evaluations.models import Campaign, Rating, ServiceContact, Subject
 from engage.leases import Lease
 from engage.notices.models import Notice
-from engage.notices.objection_models import NoticePeriod, Objection
+from engage.notices.objections.models import NoticePeriod, Objection
 from engage.panels.models import DeclaredConflict, Panel, PanelMember
 from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
 from engage.selections.models import (

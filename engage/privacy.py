@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
 from engage.evaluations.models import ServiceContact
-from engage.notices.objection_models import Objection
+from engage.notices.objections.models import Objection
 from engage.panels.models import DeclaredConflict, PanelMember
 from engage.residents.models import Resident, ResidentRole, Subscription, VerificationCode
 from engage.selections.models import Invitation, Nomination

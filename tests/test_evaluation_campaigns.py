@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
-from engage.evaluations import stats
 from engage.evaluations.models import Rating
+from engage.evaluations.rules import stats
 from engage.notices.models import Notice
 from engage.settings import Settings
 from engage.sms.models import SmsMessage

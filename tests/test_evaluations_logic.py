@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from engage.evaluations import eligibility, moderation, replies, stats
-from engage.evaluations.eligibility import CampaignFacts, Refusal, ResidentFacts
+from engage.evaluations.rules import eligibility, moderation, replies, stats
+from engage.evaluations.rules.eligibility import CampaignFacts, Refusal, ResidentFacts
 
 # -- SMS replies -----------------------------------------------------------------------------------
 

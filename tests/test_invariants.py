@@ -16,19 +16,21 @@ from engage.i18n import translated, use_locale
 from engage.keys import Purpose
 from engage.notices import fanout
 from engage.notices.calendar import WorkingCalendar
-from engage.notices.objection_models import ObjectionStatus
-from engage.notices.objections_pages import STATE_LABELS, STATUS_LABELS
+from engage.notices.objections.models import ObjectionStatus
+from engage.notices.objections.web.public import STATE_LABELS, STATUS_LABELS
 from engage.notices.period import PeriodState, calendar_for
-from engage.panels import links as panel_links
 from engage.panels.models import MemberStatus, PanelStatus
-from engage.panels.pages import (
+from engage.panels.seats import links as panel_links
+from engage.panels.web.organizer import (
     MEMBER_STATUS_LABELS,
     PANEL_STATUS_LABELS,
     member_status_label,
     panel_status_label,
 )
-from engage.selections import balloting, labels, outcome, services
+from engage.selections import labels, services
 from engage.selections.models import ApplicantStatus, SelectionStatus, StageStatus
+from engage.selections.stages import assessment as balloting
+from engage.selections.stages import outcome
 from engage.settings import load_settings
 
 YEARS = frozenset({2025, 2026, 2027, 2028})

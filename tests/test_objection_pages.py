@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engage.notices import period as periods
-from engage.notices.objection_models import Objection
+from engage.notices.objections.models import Objection
 from engage.settings import ROOT, Settings
 from tests.support import csrf_token, organizer, sign_in, token_for
 from tests.test_objections import PHONE, appointment, closes_at, texted_code

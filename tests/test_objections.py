@@ -24,7 +24,7 @@ from engage import jobs
 from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.notices import period as periods
-from engage.notices.objection_models import Objection
+from engage.notices.objections.models import Objection
 from engage.queues import QueueName, queue
 from engage.settings import Settings
 from tests.conftest import make_settings, run_jobs
@@ -383,7 +383,7 @@ def test_objections_are_rate_limited_per_phone(
 
 
 def test_status_lookups_are_rate_limited_per_address(client: TestClient[Litestar]) -> None:
-    from engage.notices.objections import LOOKUPS_PER_IP_PER_HOUR
+    from engage.notices.objections.services import LOOKUPS_PER_IP_PER_HOUR
 
     for _ in range(LOOKUPS_PER_IP_PER_HOUR):
         assert client.get("/api/v1/objections/OBJ-2026-AAAAAA").status_code == 404

@@ -31,7 +31,7 @@ from engage import jobs
 from engage.app import create_app
 from engage.leases import Lease
 from engage.notices.models import Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.panels.models import MemberStatus, Panel, PanelMember
 from engage.residents.models import Community
 from engage.selections import services as selections

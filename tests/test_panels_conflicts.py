@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
-from engage.panels.conflicts import (
+from engage.panels.conflicts.rules import (
     CandidateFacts,
     DeclaredTie,
     Exclusion,

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
 from engage.keys import Purpose
-from engage.panels import links
 from engage.panels.models import MemberStatus, Panel, PanelMember
-from engage.panels.schedule import REMIND_BEFORE
+from engage.panels.seats import links
+from engage.panels.seats.schedule import REMIND_BEFORE
 from engage.queues import QueueName, queue
 from engage.residents.models import Resident
 from engage.settings import Settings

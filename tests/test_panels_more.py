@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
-from engage.panels.schedule import REMIND_BEFORE, reminder_at
+from engage.panels.seats.schedule import REMIND_BEFORE, reminder_at
 from engage.queues import QueueName, queue
 from engage.residents.models import Resident
 from engage.settings import Settings

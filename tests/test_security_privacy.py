@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.db import Base
-from engage.notices.objection_models import Objection
+from engage.notices.objections.models import Objection
 from engage.settings import Settings
 from tests.conftest import ROOT, SECRET, run_jobs
 from tests.test_objections import appointment, file, staff  # noqa: F401

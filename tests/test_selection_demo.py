@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.notices.models import Notice
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.notices.period import calendar_for
 from engage.panels.models import PanelMember
 from engage.seed import seed_demo

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from engage.audit.models import AuditEntry
 from engage.keys import Purpose
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.notices.period import calendar_for
 from engage.panels.models import Panel
 from engage.residents import tokens

@@ -15,7 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engage.selections.assessment import (
+from engage.selections.rules.margin import (
+    REASON_TOO_FEW,
+    MarginCheck,
+    check_margins,
+    margins_ok,
+    rank_and_advance,
+    required_candidates,
+)
+from engage.selections.rules.red_line import (
     REASON_BELOW,
     REASON_NO_BALLOTS,
     REASON_PASSES,
@@ -28,15 +36,7 @@ from engage.selections.assessment import (
     quorum_report,
     tally,
 )
-from engage.selections.differential import (
-    REASON_TOO_FEW,
-    MarginCheck,
-    check_margins,
-    margins_ok,
-    rank_and_advance,
-    required_candidates,
-)
-from engage.selections.scoring import (
+from engage.selections.rules.scoring import (
     BY_COMBINED,
     BY_EXPERT_MEAN,
     BY_SEED_HASH,

@@ -29,7 +29,7 @@ from engage import jobs
 from engage.audit.services import SYSTEM, record
 from engage.db import sync_session, utcnow
 from engage.notices import fanout, progress
-from engage.notices.deliveries import OPTED_OUT_MESSAGE
+from engage.notices.deliveries.rules import OPTED_OUT_MESSAGE
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.progress import BatchRef
 from engage.queues import redis_connection

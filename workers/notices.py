@@ -16,7 +16,7 @@ from engage.audit.services import SYSTEM, record
 from engage.db import sync_session
 from engage.notices import period as periods
 from engage.notices.models import Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from workers import context
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Jobs of a panel's reply deadline (scheduled by `engage.panels.schedule`). Both take the panel id,
+"""Jobs of a panel's reply deadline (scheduled by `engage.panels.seats.schedule`). Both take the panel id,
 reload it locked, check its state, act, commit, then enqueue the texts: running either twice sends
 nothing twice (a member gets one reminder; a lapsed member is no longer invited).
 
@@ -18,8 +18,8 @@ from engage import jobs
 from engage.audit.services import SYSTEM
 from engage.db import sync_session, utcnow
 from engage.errors import Conflict
-from engage.panels import seats
 from engage.panels.models import Panel, PanelStatus
+from engage.panels.seats import services as seats
 from engage.queues import QueueName
 from workers import context
 

@@ -39,9 +39,9 @@ from engage import jobs, leases
 from engage.db import sync_session, utcnow
 from engage.notices.fanout import BATCH_SIZE
 from engage.notices.models import Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
-from engage.panels.schedule import reminder_at
+from engage.panels.seats.schedule import reminder_at
 from engage.queues import WORKER_QUEUES, redis_connection
 from engage.residents.models import Resident
 from engage.selections.models import Selection, SelectionStatus, Stage, StageStatus

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, EngageError, InvalidInput, NotFound
-from engage.evaluations import eligibility, moderation
 from engage.evaluations.models import (
     Campaign,
     CommentStatus,
@@ -30,7 +29,8 @@ from engage.evaluations.models import (
     Subject,
     Via,
 )
-from engage.evaluations.stats import SCALE
+from engage.evaluations.rules import eligibility, moderation
+from engage.evaluations.rules.stats import SCALE
 from engage.i18n import gettext as _
 from engage.residents.models import Community, Resident
 

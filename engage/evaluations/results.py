@@ -21,8 +21,8 @@ from engage.audit.services import record_async
 from engage.csvcells import safe_cell
 from engage.db import utcnow
 from engage.errors import Conflict
-from engage.evaluations import stats
 from engage.evaluations.models import Campaign, CommentStatus, Rating, RatingStatus, ServiceContact, Subject
+from engage.evaluations.rules import stats
 from engage.evaluations.services import get_campaign
 from engage.notices import services as notices
 from engage.notices.kinds import NoticeKind

@@ -22,8 +22,8 @@ from sqlalchemy.orm import selectinload
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
-from engage.evaluations import stats
 from engage.evaluations.models import Campaign, Mode, ServiceContact, Subject
+from engage.evaluations.rules import stats
 from engage.i18n import LOCALE_NAMES, current_locale
 from engage.i18n import gettext as _
 from engage.phones import normalise

@@ -12,9 +12,9 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from engage.db import utcnow
-from engage.evaluations import replies
 from engage.evaluations.models import Campaign, Mode, Rating, ServiceContact, Subject, Via
 from engage.evaluations.ratings import Refused, submit
+from engage.evaluations.rules import replies
 from engage.sms.inbound import Dispatcher, InboundContext
 
 EXAMPLES = {1: "5", 2: "5 4", 3: "5 4 5"}

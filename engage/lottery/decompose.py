@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 
 from engage.lottery.model import Profiles
-from engage.lottery.panels import TypePanel, add_panel_rows, quiet_highs, quota_matrix
+from engage.lottery.pricing import TypePanel, add_panel_rows, quiet_highs, quota_matrix
 from engage.lottery.repair import SwapRepair
 
 TIGHT = 1e-11  # seats (times remaining weight) closer than this to a bound count as on it

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engage.lottery.model import Profiles
-from engage.lottery.panels import TypePanel
+from engage.lottery.pricing import TypePanel
 
 NEGLIGIBLE = 1e-12  # panel weights below this are solver noise, not part of the support
 

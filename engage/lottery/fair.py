@@ -24,9 +24,9 @@ import numpy as np
 
 from engage.lottery.decompose import decompose
 from engage.lottery.distribution import Distribution, SolveStats
-from engage.lottery.master import Master, Relaxation, RoundSolution, fixed_value_sum
+from engage.lottery.leximin_lp import Master, Relaxation, RoundSolution, fixed_value_sum
 from engage.lottery.model import Profiles
-from engage.lottery.panels import PanelFinder, TypePanel
+from engage.lottery.pricing import PanelFinder, TypePanel
 
 TOLERANCE = 1e-9  # a round stops when z is this close to a proven upper bound
 DUAL_EPS = 1e-7  # duals (normalised to sum 1) above this mark a profile as stuck at z

@@ -16,7 +16,7 @@ import highspy
 import numpy as np
 
 from engage.lottery.model import Pool, Profiles, Quota, categories_of, group_profiles
-from engage.lottery.panels import PanelFinder, quiet_highs
+from engage.lottery.pricing import PanelFinder, quiet_highs
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engage.db import utcnow
 from engage.notices.calendar import WorkingCalendar, load_calendar, parse_close_time
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.settings import ROOT, Settings
 
 BUNDLED_CALENDAR = ROOT / "engage" / "data" / "workdays-cn.csv"

@@ -1,5 +1,5 @@
 """What a change to a notice period means elsewhere. An upheld objection suspends or extends a period,
-and an organizer may resume a suspended one (engage.notices.objections, engage.notices.period_services).
+and an organizer may resume a suspended one (engage.notices.objections.services, engage.notices.objections.periods).
 Other domains register a listener here to act in the same transaction. A selection, for example,
 puts its proposed appointees on hold while the appointment notice is suspended. The notices domain
 does not need to know about them."""

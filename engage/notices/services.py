@@ -16,8 +16,9 @@ from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
-from engage.notices import fanout, period_services
+from engage.notices import fanout
 from engage.notices.models import PUBLIC_STATUSES, Audience, Notice, NoticeStatus
+from engage.notices.objections import periods as period_services
 from engage.settings import Settings
 from engage.sms.segments import SegmentCount, cost, count_segments
 

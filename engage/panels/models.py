@@ -6,7 +6,7 @@ commitment; drawing reveals the seed parts and seats the panel. Members are name
 pseudonym only (the lottery's ticket ids are positions in the pool sorted by pseudonym).
 
 A resident's service count is not stored: it is the number of their members with status `attended`
-(`engage.panels.seats.service_counts`), so it can never drift from the panels themselves.
+(`engage.panels.seats.services.service_counts`), so it can never drift from the panels themselves.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class PanelMember(Base):
 class DeclaredConflict(Base):
     """A tie between a resident and a candidate, declared by the resident or recorded by an organizer.
 
-    Merged into the candidates' facts at freeze (`engage.panels.conflicts`): the resident is then
+    Merged into the candidates' facts at freeze (`engage.panels.conflicts.rules`): the resident is then
     excluded from any draw for that candidate. `candidate` is the candidate's key or name as declared."""
 
     __tablename__ = "panel_declared_conflicts"

@@ -1,6 +1,6 @@
 """Grand-jury panels in the database up to the draw: drafts, quotas, exclusions, the pool, feasibility,
 freezing and the draw. The lottery itself is `engage.lottery` (pure); this module only feeds it and
-stores what it answers. What happens to the seats afterwards is in `engage.panels.seats`.
+stores what it answers. What happens to the seats afterwards is in `engage.panels.seats.services`.
 
 Every step writes an audit entry about the panel (`subject_type="panel"`) naming members by pseudonym.
 """
@@ -32,8 +32,8 @@ from engage.lottery import (
     prepare,
 )
 from engage.lottery.record import draw_from
-from engage.panels import conflicts
 from engage.panels import pool as pools
+from engage.panels.conflicts import rules as conflicts
 from engage.panels.models import DeclaredConflict, MemberStatus, Panel, PanelMember, PanelStatus
 from engage.residents.models import AGE_BANDS, GENDERS, Community, Resident, ResidentRole, ResidentRoleKind
 

@@ -21,7 +21,7 @@ from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
-from engage.notices.objection_models import Objection
+from engage.notices.objections.models import Objection
 from engage.queues import QueueName
 from engage.residents import codes
 from engage.residents import signup_sql as sql

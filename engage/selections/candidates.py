@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from engage.panels.conflicts import CandidateFacts
+from engage.panels.conflicts.rules import CandidateFacts
 from engage.panels.models import Panel
 from engage.selections.models import Applicant, ApplicantStatus, Nomination, Selection
 

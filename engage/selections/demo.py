@@ -19,13 +19,17 @@ from sqlalchemy.orm import Session
 from engage.audit.services import record
 from engage.db import async_session_factory, make_async_engine, make_sync_engine, utcnow
 from engage.notices.models import Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod
+from engage.notices.objections.models import NoticePeriod
 from engage.panels import services as panels
 from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
-from engage.selections import balloting, interviews, nominating, outcome, services
-from engage.selections.config import EVALUATOR_GROUPS
+from engage.selections import services
 from engage.selections.models import ApplicantStatus, ConsentStatus, InvitationStage, Selection, StageKind
+from engage.selections.rules.config import EVALUATOR_GROUPS
+from engage.selections.stages import assessment as balloting
+from engage.selections.stages import interview as interviews
+from engage.selections.stages import nomination as nominating
+from engage.selections.stages import outcome
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 

@@ -21,9 +21,8 @@ from engage.notices import period as periods
 from engage.notices.calendar import CalendarError
 from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
-from engage.notices.objection_models import NoticePeriod, Objection, ObjectionStatus
+from engage.notices.objections.models import NoticePeriod, Objection, ObjectionStatus
 from engage.notices.services import check_texts
-from engage.selections.config import Rules, parse_rubric, rubric_json
 from engage.selections.models import (
     STAGE_ORDER,
     Applicant,
@@ -35,6 +34,7 @@ from engage.selections.models import (
     StageKind,
     StageStatus,
 )
+from engage.selections.rules.config import Rules, parse_rubric, rubric_json
 from engage.settings import Settings
 from engage.sms.segments import count_segments
 from engage.web.text import storable
@@ -422,7 +422,7 @@ CLOSE_HOOKS: dict[str, CloseHook] = {}
 def _load_hooks() -> None:
     # The stage modules register their hooks on import; import them here so a job that only knows
     # this module still runs every hook.
-    from engage.selections import balloting, interviews, nominating, outcome  # noqa: F401
+    pass
 
 
 def _previous(selection: Selection, stage: Stage) -> Stage | None:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from engage.errors import EngageError, NotFound
 from engage.i18n import gettext as _
-from engage.selections import nominating, services
+from engage.selections import services
 from engage.selections.models import Post, StageKind
+from engage.selections.stages import nomination as nominating
 from engage.sms.inbound import Dispatcher, InboundContext
 
 # The keyword, a post number, a name, and optionally the work unit after it.

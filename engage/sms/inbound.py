@@ -12,7 +12,7 @@ only the keywords registered `while_opted_out` (START, HELP / 帮助, and STOP, 
 first time) reach their handlers; any other text, 参加 / JOIN included, is recorded and left unanswered.
 The answer to HELP tells such a number to send START first.
 
-Features register their handlers explicitly on the one dispatcher that `engage.sms.webhooks` builds.
+Features register their handlers explicitly on the one dispatcher that `engage.sms.web.public_api` builds.
 A handler never sends anything itself: it adds replies to the context, and `receive` turns them into
 queued messages in the same transaction as the handler's own changes.
 """

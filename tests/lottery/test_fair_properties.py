@@ -10,7 +10,7 @@ from hypothesis import given
 from lottery_helpers import meets_quotas, small_instances
 
 from engage.lottery import Pool, Quota, fair_distribution, group_profiles, prepare
-from engage.lottery.panels import quiet_highs
+from engage.lottery.pricing import quiet_highs
 
 Instance = tuple[Pool, list[Quota], int]
 

@@ -1,0 +1,1 @@
+"""The home page, the organizer desk and the language switch: the pages that belong to no one domain."""

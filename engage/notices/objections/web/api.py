@@ -1,0 +1,343 @@
+"""Objections and notice periods as a JSON API. Thin: parse, call engage.notices.objections.services, respond.
+
+Public (no token): ask for a code, file an objection, read its status by reference, read a notice's
+period. Organizers (bearer token): list and read objections (phones masked), answer them (staff), resume
+a suspended period (staff). Changing the closing moment commits, then reschedules the closing job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from anyio import to_thread
+from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State
+from litestar.params import JSONBody, Parameter
+from msgspec import Meta, Struct
+
+from engage import jobs
+from engage.accounts.guards import any_organizer, staff
+from engage.audit.services import organizer_actor
+from engage.errors import NotFound
+from engage.i18n import current_locale
+from engage.notices import period as periods
+from engage.notices.models import PUBLIC_STATUSES, Notice
+from engage.notices.objections import periods as period_services
+from engage.notices.objections import services as objections
+from engage.notices.objections.models import Objection, ObjectionStatus, PeriodAction
+from engage.phones import mask
+from engage.residents.codes import CODE_LIFETIME
+from engage.web.deps import DB, MAX_ID, problems
+
+NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
+ObjectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the objection")]
+Days = Annotated[int, Meta(ge=1, le=period_services.MAX_DAYS, description="working days")]
+
+
+class CodeIn(Struct):
+    phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
+
+
+class CodeSentOut(Struct):
+    phone: str  # masked
+    expires_in_seconds: int
+
+
+class ObjectionIn(Struct):
+    reason: Annotated[str, Meta(max_length=objections.MAX_REASON, description="required, plain text")]
+    name: Annotated[str, Meta(max_length=objections.MAX_NAME)] = ""
+    phone: Annotated[str, Meta(max_length=40, description="empty: anonymous")] = ""
+    code: Annotated[str, Meta(max_length=20, description="the code texted to `phone`")] = ""
+
+
+@dataclass
+class FiledOut:
+    reference: str
+    notice_id: int
+    status: str
+    anonymous: bool
+    filed_at: datetime
+    status_url: str
+
+
+@dataclass
+class PublicStatusOut:
+    """What anyone holding the reference sees: never a name, a phone or the reason."""
+
+    reference: str
+    notice_id: int
+    notice_title_zh: str
+    notice_title_en: str
+    status: str
+    reply: str | None
+    action: str
+    action_days: int | None
+    filed_at: datetime
+    answered_at: datetime | None
+
+
+@dataclass
+class PeriodOut:
+    state: str  # pending, open, extended, suspended, closed
+    days: int
+    extended_days: int
+    opens_at: datetime | None
+    closes_at: datetime | None
+    working_days_left: int
+    objections: dict[str, int]  # total and per status
+
+
+@dataclass
+class ObjectionOut:
+    id: int
+    reference: str
+    notice_id: int
+    anonymous: bool
+    name: str | None
+    phone: str | None  # masked
+    reason: str
+    status: str
+    reply: str | None
+    action: str
+    action_days: int | None
+    filed_at: datetime
+    answered_at: datetime | None
+    answered_by: str | None
+
+
+class AnswerIn(Struct):
+    status: ObjectionStatus
+    reply: Annotated[str, Meta(max_length=objections.MAX_REPLY)] = ""
+    action: PeriodAction = PeriodAction.NONE
+    days: Days | None = None
+
+
+class ResumeIn(Struct):
+    days: Days
+
+
+@dataclass
+class AnswerOut:
+    objection: ObjectionOut
+    period: PeriodOut | None
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def objection_out(o: Objection) -> ObjectionOut:
+    return ObjectionOut(
+        id=o.id,
+        reference=o.reference,
+        notice_id=o.notice_id,
+        anonymous=o.anonymous,
+        name=o.name,
+        phone=mask(o.phone) if o.phone else None,
+        reason=o.reason,
+        status=o.status,
+        reply=o.reply,
+        action=o.action,
+        action_days=o.action_days,
+        filed_at=o.filed_at,
+        answered_at=o.answered_at,
+        answered_by=o.answered_by,
+    )
+
+
+async def period_out(db: DB, state: State, notice: Notice) -> PeriodOut | None:
+    current = await period_services.get_period(db, notice.id)
+    if current is None:
+        return None
+    now = periods.clock()
+    where = period_services.state(notice, current, now)
+    left = 0
+    if where in periods.ACCEPTING and current.closes_at is not None:
+        left = periods.calendar_for(state.settings).working_days_left(
+            current.closes_at, now, current.opens_at
+        )
+    return PeriodOut(
+        state=where.value,
+        days=current.days,
+        extended_days=current.extended_days,
+        opens_at=current.opens_at,
+        closes_at=current.closes_at,
+        working_days_left=left,
+        objections=await objections.outcome_counts(db, notice.id),
+    )
+
+
+async def schedule_close(db: DB, redis_url: str, notice_id: int) -> None:
+    """After a commit that set a closing moment: (re)schedule the closing job at it."""
+    current = await period_services.get_period(db, notice_id)
+    if current is not None and current.closes_at is not None:
+        await to_thread.run_sync(jobs.schedule_close_period, redis_url, notice_id, current.closes_at)
+
+
+class PublicObjectionApi(Controller):
+    path = "/api/v1"
+    tags = ["objections"]
+
+    @get(
+        "/objections/{reference:str}",
+        summary="The public status of an objection, by its reference number",
+        responses=problems(400, 404, 429),
+    )
+    async def status(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        reference: Annotated[str, Parameter(max_length=40)],
+    ) -> PublicStatusOut:
+        objection, notice = await objections.by_reference(db, state.redis, reference, _client(request))
+        return PublicStatusOut(
+            reference=objection.reference,
+            notice_id=notice.id,
+            notice_title_zh=notice.title_zh,
+            notice_title_en=notice.title_en,
+            status=objection.status,
+            reply=objection.reply,
+            action=objection.action,
+            action_days=objection.action_days,
+            filed_at=objection.filed_at,
+            answered_at=objection.answered_at,
+        )
+
+    @get(
+        "/notices/{notice_id:int}/period",
+        summary="A published notice's period: state, closing moment, countdown, objection counts",
+        responses=problems(400, 404),
+    )
+    async def period(self, db: DB, state: State, notice_id: NoticeId) -> PeriodOut:
+        notice = await db.get(Notice, notice_id)
+        found = None
+        if notice is not None and notice.status in PUBLIC_STATUSES:
+            found = await period_out(db, state, notice)
+        if found is None:
+            raise NotFound("notice_id", f"no published notice {notice_id} with a notice period")
+        return found
+
+
+ORGANIZERS: dict[str, Any] = {"guards": [any_organizer], "security": [{"BearerToken": []}]}
+STAFF: dict[str, Any] = {"guards": [staff], "security": [{"BearerToken": []}]}
+
+
+class ObjectionController(Controller):
+    """One path for the public (file, code) and the organizers (list, answer): guards per handler."""
+
+    path = "/api/v1/notices/{notice_id:int}"
+    tags = ["objections"]
+
+    @post(
+        "/objections/code",
+        status_code=202,
+        summary="Text a code to the objector's phone (named objections only)",
+        responses=problems(400, 404, 409, 429),
+    )
+    async def code(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice_id: NoticeId,
+        data: JSONBody[CodeIn],
+    ) -> CodeSentOut:
+        sent = await objections.request_code(
+            db, state.redis, state.settings, notice_id, data.phone, _client(request)
+        )
+        return CodeSentOut(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
+
+    @post(
+        "/objections",
+        status_code=201,
+        summary="File an objection during the notice period: anonymous (reason only) or named (phone + code)",
+        responses=problems(400, 404, 409, 429),
+    )
+    async def file(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice_id: NoticeId,
+        data: JSONBody[ObjectionIn],
+    ) -> FiledOut:
+        filing = objections.Filing(reason=data.reason, name=data.name, phone=data.phone, code=data.code)
+        objection = await objections.file_objection(
+            db, state.redis, state.settings, notice_id, filing, _client(request), current_locale.get()
+        )
+        return FiledOut(
+            reference=objection.reference,
+            notice_id=notice_id,
+            status=objection.status,
+            anonymous=objection.anonymous,
+            filed_at=objection.filed_at,
+            status_url=f"{state.settings.public_base_url}/objections/{objection.reference}",
+        )
+
+    @get(
+        "/objections",
+        summary="The objections to a notice, oldest first",
+        responses=problems(400, 401, 403, 404),
+        **ORGANIZERS,
+    )
+    async def list_objections(self, db: DB, notice_id: NoticeId) -> list[ObjectionOut]:
+        return [objection_out(o) for o in await objections.list_objections(db, notice_id)]
+
+    @get(
+        "/objections/{objection_id:int}",
+        summary="One objection",
+        responses=problems(400, 401, 403, 404),
+        **ORGANIZERS,
+    )
+    async def show(self, db: DB, notice_id: NoticeId, objection_id: ObjectionId) -> ObjectionOut:
+        return objection_out(await objections.get_objection(db, notice_id, objection_id))
+
+    @put(
+        "/objections/{objection_id:int}",
+        summary="Answer an objection: status, reply; an upheld one may extend or suspend the notice",
+        **STAFF,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def answer(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice_id: NoticeId,
+        objection_id: ObjectionId,
+        data: JSONBody[AnswerIn],
+    ) -> AnswerOut:
+        given = objections.Answer(data.status.value, data.reply, data.action.value, data.days)
+        actor = organizer_actor(request.user.id)
+        done = await objections.answer(db, actor, notice_id, objection_id, given, state.settings)
+        if done.reschedule_close is not None:
+            await schedule_close(db, state.redis_url, notice_id)
+        notice = await db.get(Notice, notice_id)
+        assert notice is not None
+        return AnswerOut(objection_out(done.objection), await period_out(db, state, notice))
+
+    @post(
+        "/period/resume",
+        status_code=200,
+        summary="Resume a suspended period for N more working days from now",
+        **STAFF,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def resume(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice_id: NoticeId,
+        data: JSONBody[ResumeIn],
+    ) -> PeriodOut:
+        actor = organizer_actor(request.user.id)
+        await period_services.resume(db, actor, notice_id, data.days, state.settings)
+        await schedule_close(db, state.redis_url, notice_id)
+        notice = await db.get(Notice, notice_id)
+        assert notice is not None
+        found = await period_out(db, state, notice)
+        assert found is not None
+        return found

@@ -1,0 +1,288 @@
+"""/api/v1/notices: public notices from draft to closed, with the SMS preview an organizer checks
+before publishing. Thin: parse, call engage.notices.services, respond. Staff write; every organizer
+role reads. Publishing commits, then enqueues the fan-out job (workers.fanout) with the notice's id."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State
+from litestar.params import JSONBody, Parameter
+from msgspec import Meta, Struct
+
+from engage import jobs
+from engage.accounts.guards import any_organizer, staff
+from engage.audit.services import organizer_actor
+from engage.errors import InvalidInput
+from engage.notices import fanout, services
+from engage.notices.kinds import NoticeKind
+from engage.notices.models import Audience, Notice, NoticeStatus
+from engage.notices.objections.web import api as objections_api
+from engage.web.deps import DB, MAX_ID, problems
+
+NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Body = Annotated[
+    str, Meta(min_length=1, max_length=1600, description="plain text; the SMS adds signature and link")
+]
+CommunityCode = Annotated[str, Meta(min_length=1, max_length=32)]
+
+
+class NoticeIn(Struct):
+    kind: NoticeKind
+    title_zh: Title
+    title_en: Title
+    body_zh: Body
+    body_en: Body
+    audience: Audience = Audience.KIND
+    community_codes: Annotated[list[CommunityCode], Meta(max_length=100)] = []
+    period_days: (
+        Annotated[int, Meta(ge=0, le=60, description="public notice period in working days; 0: none")] | None
+    ) = None  # None: the kind's default (NOTICE_PERIOD_DAYS for appointment notices, else none)
+    urgent: Annotated[bool, Meta(description="texted even in the quiet hours (SMS_QUIET_HOURS)")] = False
+
+
+class PublishIn(Struct):
+    publish_at: Annotated[datetime, Meta(tz=True, description="later: scheduled until then")] | None = None
+
+
+@dataclass
+class LanguagePreviewOut:
+    locale: str
+    encoding: str  # GSM-7 or UCS-2
+    characters: int
+    units: int
+    segments: int
+    per_segment: int
+    ucs2_characters: list[str]  # what forced UCS-2, to change if the text should be GSM-7
+    recipients: int
+
+
+@dataclass
+class PreviewOut:
+    languages: list[LanguagePreviewOut]
+    recipients: int
+    segments: int  # over every recipient
+    cost: str  # decimal, in `currency`
+    currency: str
+    price_per_segment: str
+    max_segments: int
+
+
+@dataclass
+class NoticeOut:
+    id: int
+    kind: str
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    audience: str
+    community_codes: list[str]
+    status: str
+    publish_at: datetime | None
+    published_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    urgent: bool
+    texts_held_until: datetime | None  # the texts wait for the quiet hours to end
+    url: str
+    preview: PreviewOut
+    period: objections_api.PeriodOut | None = None  # the public notice period, when the notice has one
+
+
+@dataclass
+class NoticeSummary:
+    id: int
+    kind: str
+    title_zh: str
+    title_en: str
+    status: str
+    publish_at: datetime | None
+    published_at: datetime | None
+
+
+@dataclass
+class NoticePage:
+    total: int
+    limit: int
+    offset: int
+    notices: list[NoticeSummary]
+
+
+def _plain(field: str, value: str, *, lines: bool = False) -> str:
+    allowed = {"\n"} if lines else set()
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+        raise InvalidInput(field, "must not contain control characters")
+    if not value.strip():
+        raise InvalidInput(field, "must not be blank")
+    return value
+
+
+def _draft(data: NoticeIn) -> services.Draft:
+    return services.Draft(
+        kind=data.kind.value,
+        title_zh=_plain("title_zh", data.title_zh),
+        title_en=_plain("title_en", data.title_en),
+        body_zh=_plain("body_zh", data.body_zh, lines=True),
+        body_en=_plain("body_en", data.body_en, lines=True),
+        audience=data.audience.value,
+        community_codes=[_plain("community_codes", code) for code in data.community_codes],
+        period_days=data.period_days,
+        urgent=data.urgent,
+    )
+
+
+async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
+    settings = state.settings
+    preview = await services.preview(db, notice, settings)
+    languages = [
+        LanguagePreviewOut(
+            locale=p.locale,
+            encoding=p.count.encoding.value,
+            characters=p.count.characters,
+            units=p.count.units,
+            segments=p.count.segments,
+            per_segment=p.count.per_segment,
+            ucs2_characters=list(p.count.ucs2_characters),
+            recipients=p.recipients,
+        )
+        for p in preview.languages
+    ]
+    return NoticeOut(
+        id=notice.id,
+        kind=notice.kind,
+        title_zh=notice.title_zh,
+        title_en=notice.title_en,
+        body_zh=notice.body_zh,
+        body_en=notice.body_en,
+        audience=notice.audience,
+        community_codes=list(notice.community_codes),
+        status=notice.status,
+        publish_at=notice.publish_at,
+        published_at=notice.published_at,
+        closed_at=notice.closed_at,
+        created_at=notice.created_at,
+        urgent=notice.urgent,
+        texts_held_until=notice.texts_held_until,
+        url=fanout.notice_link(settings, notice.id),
+        preview=PreviewOut(
+            languages=languages,
+            recipients=preview.recipients,
+            segments=preview.segments,
+            cost=str(preview.cost),
+            currency=fanout.PRICE_CURRENCY,
+            price_per_segment=str(fanout.PRICE_PER_SEGMENT),
+            max_segments=settings.sms_max_segments,
+        ),
+        period=await objections_api.period_out(db, state, notice),
+    )
+
+
+class NoticeController(Controller):
+    path = "/api/v1/notices"
+    tags = ["notices"]
+    security = [{"BearerToken": []}]
+    guards = [any_organizer]
+
+    @post(
+        summary="Create a draft notice (refused when its SMS is too long)",
+        guards=[staff],
+        responses=problems(400, 401, 403, 422),
+    )
+    async def create(
+        self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[NoticeIn]
+    ) -> NoticeOut:
+        actor = organizer_actor(request.user.id)
+        notice = await services.create_draft(db, actor, _draft(data), state.settings)
+        return await _out(db, state, notice)
+
+    @get(summary="Notices, newest first", responses=problems(400, 401, 403))
+    async def list_notices(
+        self,
+        db: DB,
+        status: Annotated[NoticeStatus | None, Parameter(description="only notices in this state")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
+    ) -> NoticePage:
+        total, notices = await services.list_notices(db, status.value if status else None, limit, offset)
+        summaries = [
+            NoticeSummary(
+                id=n.id,
+                kind=n.kind,
+                title_zh=n.title_zh,
+                title_en=n.title_en,
+                status=n.status,
+                publish_at=n.publish_at,
+                published_at=n.published_at,
+            )
+            for n in notices
+        ]
+        return NoticePage(total=total, limit=limit, offset=offset, notices=summaries)
+
+    @get(
+        "/{notice_id:int}", summary="One notice with its SMS preview", responses=problems(400, 401, 403, 404)
+    )
+    async def show(self, db: DB, state: State, notice_id: NoticeId) -> NoticeOut:
+        return await _out(db, state, await services.get_notice(db, notice_id))
+
+    @put(
+        "/{notice_id:int}",
+        summary="Change a draft (refused when its SMS is too long)",
+        guards=[staff],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def update(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice_id: NoticeId,
+        data: JSONBody[NoticeIn],
+    ) -> NoticeOut:
+        actor = organizer_actor(request.user.id)
+        notice = await services.update_draft(db, actor, notice_id, _draft(data), state.settings)
+        return await _out(db, state, notice)
+
+    @post(
+        "/{notice_id:int}/publish",
+        summary="Publish a draft now, or schedule it; its texts go out to every recipient once",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def publish(
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice_id: NoticeId,
+        data: JSONBody[PublishIn],
+    ) -> NoticeOut:
+        at = data.publish_at
+        if at is not None and not 2000 <= at.year <= 2200:
+            raise InvalidInput("publish_at", "must be between the years 2000 and 2200")
+        actor = organizer_actor(request.user.id)
+        notice = await services.publish(db, actor, notice_id, at, state.settings)
+        # Committed: the job finds it. Held texts wait for the morning, scheduled ones for their time.
+        at = notice.texts_held_until or notice.publish_at
+        await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, at)]))
+        await objections_api.schedule_close(db, state.redis_url, notice.id)
+        return await _out(db, state, notice)
+
+    @post(
+        "/{notice_id:int}/close",
+        summary="Close a published notice (its page stays public, marked closed)",
+        guards=[staff],
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def close(
+        self, db: DB, state: State, request: Request[Any, Any, Any], notice_id: NoticeId
+    ) -> NoticeOut:
+        notice = await services.close(db, organizer_actor(request.user.id), notice_id)
+        return await _out(db, state, notice)
