@@ -48,7 +48,9 @@ from engage.panels.conflicts.web.api import DeclaredConflictController
 from engage.panels.conflicts.web.public import MyConflictPages
 from engage.panels.seats.web.public import InvitationLinkPages
 from engage.panels.web.api import PanelController
+from engage.panels.web.editor import PanelEditor
 from engage.panels.web.organizer import PanelPages
+from engage.panels.web.steps import PanelSteps
 from engage.panels.web.public import PublicPanelFiles, PublicPanelPages
 from engage.queues import connection_options
 from engage.residents.communities.web.api import CommunityController, VocabularyApi
@@ -58,6 +60,7 @@ from engage.residents.web import organizer as organizer_pages
 from engage.residents.web.public import JoinPages, MePages
 from engage.residents.web.public_api import SignupApi
 from engage.selections.candidates import candidate_facts
+from engage.selections.panel_choice import SELECTION_LINKS
 from engage.selections.web.api import ParticipationApi, SelectionController
 from engage.selections.web.organizer import SelectionPages
 from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
@@ -206,6 +209,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         PanelController,
         PublicPanelFiles,
         PanelPages,
+        PanelEditor,
+        PanelSteps,
         PublicPanelPages,
         InvitationLinkPages,
         DeclaredConflictController,
@@ -228,6 +233,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
                 "redis_url": resolved_redis_url,
                 # The panel service asks the selections domain for a panel's candidates at freeze.
                 "candidate_source": candidate_facts,
+                # ...and, on the panel form, which selection a panel may serve.
+                "selection_links": SELECTION_LINKS,
             }
         ),
         dependencies={"db": Provide(provide_db)},
