@@ -221,7 +221,9 @@ def test_calling_a_reserve_asks_first_then_invites_the_reserve(
     assert f'href="{action}"' in staff.get(page).text
     asked = staff.get(action, headers=EN)
     assert asked.status_code == 200 and silent.pseudonym in asked.text
-    assert re.search(r"reserve number \d+\), is texted an invitation at once, for about 0\.\d\d CNY", asked.text)
+    assert re.search(
+        r"reserve number \d+\), is texted an invitation at once, for about 0\.\d\d CNY", asked.text
+    )
     assert next(m for m in members_of(db, panel_id) if m.id == silent.id).status == "invited"
 
     done = post_form(staff, action, action)
