@@ -50,8 +50,8 @@ from engage.panels.seats.web.public import InvitationLinkPages
 from engage.panels.web.api import PanelController
 from engage.panels.web.editor import PanelEditor
 from engage.panels.web.organizer import PanelPages
-from engage.panels.web.steps import PanelSteps
 from engage.panels.web.public import PublicPanelFiles, PublicPanelPages
+from engage.panels.web.steps import PanelSteps
 from engage.queues import connection_options
 from engage.residents.communities.web.api import CommunityController, VocabularyApi
 from engage.residents.communities.web.organizer import CommunityPages

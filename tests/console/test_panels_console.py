@@ -106,7 +106,7 @@ def test_the_quota_editor_shows_the_pool_and_explains_an_infeasible_set(
     panel_id = _new_panel(staff)
     page = f"/organizer/panels/{panel_id}/quotas"
     editor = staff.get(page, headers=EN).text
-    assert 'hx-post="/organizer/panels/%d/quotas/check"' % panel_id in editor
+    assert f'hx-post="/organizer/panels/{panel_id}/quotas/check"' in editor
     # 42 volunteers: 6 experts, 22 women; the pool's count stands beside each value's boxes.
     assert re.search(r"Experts</th>\s*<td class=\"number\">6</td>", editor)
     assert re.search(r"Female</th>\s*<td class=\"number\">22</td>", editor)
