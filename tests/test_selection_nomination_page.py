@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
 from engage.residents.models import Resident
-from engage.selections import services
+from engage.selections import services, stages
 from engage.selections.models import Nomination, Nominee, StageKind
 from engage.settings import Settings
 from tests.test_panels import district as district_with_texts  # noqa: F401
@@ -34,7 +34,7 @@ def _open_selection(db: Session, settings: Settings) -> tuple[int, int]:
     )
     selection = services.create_selection(db, "test", spec)
     services.publish(db, "test", selection.id, settings)
-    services.open_stage(db, "test", selection.id, StageKind.NOMINATION, settings)
+    stages.open_stage(db, "test", selection.id, StageKind.NOMINATION, settings)
     db.commit()
     return selection.id, selection.posts[0].id
 
@@ -67,7 +67,7 @@ def test_a_resident_nominates_from_the_phone_page_and_changes_it(
     assert [(n.reason, nominee.name) for n, nominee in rows] == [("", "张华")]
     assert "张华" in client.get(path, headers={"Accept-Language": "zh-CN"}).text
 
-    services.close_stage(db, "test", selection_id, StageKind.NOMINATION, settings)
+    stages.close_stage(db, "test", selection_id, StageKind.NOMINATION, settings)
     db.commit()
     late = post(
         client,

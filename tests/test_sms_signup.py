@@ -21,8 +21,8 @@ from twilio.request_validator import RequestValidator
 from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.keys import Purpose
-from engage.notices.kinds import NoticeKind
 from engage.residents.models import CONSENT_VERSION, Community, Resident, Source
+from engage.residents.notice_kinds import NoticeKind
 from engage.residents.sms_signup import dialogue_key
 from engage.settings import Settings
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage

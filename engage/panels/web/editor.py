@@ -24,6 +24,7 @@ from engage.panels import composition, labels, services
 from engage.panels.models import Panel, PanelStatus
 from engage.panels.web import api, forms
 from engage.panels.web.organizer import feasibility_words, label_context
+from engage.residents.categories import quota_values
 from engage.residents.models import Community
 from engage.web.deps import DB
 from engage.web.flash import flash
@@ -79,7 +80,7 @@ def _form_page(
 
 async def _values(db: DB) -> dict[str, list[str]]:
     codes = (await db.execute(select(Community.code))).scalars().all()
-    return services.quota_values(codes)
+    return quota_values(codes)
 
 
 class PanelEditor(Controller):
