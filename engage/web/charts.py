@@ -123,7 +123,7 @@ def bar_chart(
         width = value * scale
         body += [
             _label(y, label),
-            _rect(LABEL, y, width, tone, f"{label}: {_number(value)}"),
+            _rect(LABEL, y, width, tone, f"{label} {_number(value)}"),
             _end_value(y, LABEL + width, _number(value)),
         ]
     height = max(len(items) * (ROW + GAP), ROW)
@@ -164,7 +164,7 @@ def stacked_bars(
         for part in parts:
             width = part.value * scale
             if part.value:
-                body.append(_rect(x, y, width, part.tone, f"{label} · {part.label}: {part.value}"))
+                body.append(_rect(x, y, width, part.tone, f"{label} · {part.label} {part.value}"))
             x += width
         body.append(_end_value(y, LABEL + PLOT, str(total)))
     height = max(len(rows) * (ROW + GAP), ROW)
@@ -202,7 +202,7 @@ def range_bars(
         body.append(
             f'<rect x="{LABEL + row.low * scale:.1f}" y="{y}" width="{(row.high - row.low) * scale:.1f}"'
             f' height="{ROW}" fill="#dfe7f3" stroke="#1f5fbf" class="chart-range">'
-            f"<title>{escape(row.label)}: {row.low}–{row.high}</title></rect>"
+            f"<title>{escape(row.label)} {row.low}–{row.high}</title></rect>"
         )
         lane = (ROW - 6) / lanes
         for position, (name, value) in enumerate(row.values):
@@ -213,7 +213,7 @@ def range_bars(
                     y + 3 + position * lane,
                     value * scale,
                     tone,
-                    f"{row.label} · {name}: {value}",
+                    f"{row.label} · {name} {value}",
                     lane - 2,
                 )
             )
