@@ -103,9 +103,6 @@ async def detail_page(
         panel, live, report = await services.feasibility(
             db, panel_id, api.candidate_source(request.app.state)
         )
-    shown = [m for m in panel.members if m.status not in (MemberStatus.POOL, MemberStatus.EXCLUDED)]
-    counts = await seats.service_counts(db, [m.resident_id for m in shown if m.resident_id])
-    by_id = {m.id: m.pseudonym for m in panel.members}
     context = {
         "panel": panel,
         "panel_status_label": panel_status_label,
@@ -114,10 +111,7 @@ async def detail_page(
         "report": report,
         "pool_size": len(live.pool.people) if live else None,
         "served_enough": len(live.served_enough) if live else len(panel.exclusions.get("prior_service", [])),
-        "by_status": Counter(m.status for m in panel.members),
-        "members": sorted(shown, key=lambda m: (m.replacement_for_id is not None, m.ticket)),
-        "service": {m.id: counts.get(m.resident_id or 0, 0) for m in shown},
-        "replaced": by_id,
+        **await members_context(db, panel),
         "may_write": request.user.role in STAFF_ROLES,
         "problem": problem,
         "headline": headline,
@@ -131,6 +125,19 @@ async def detail_page(
     context |= feasibility_words(panel.quotas, live, report, context["value_label"])
     status = problem.status_code if problem else 200
     return Template("pages/organizer/panels/detail.html", context=context, status_code=status)
+
+
+async def members_context(db: DB, panel: Panel) -> dict[str, Any]:
+    """The members holding or having held a seat, with their service counts (the live part polls it)."""
+    shown = [m for m in panel.members if m.status not in (MemberStatus.POOL, MemberStatus.EXCLUDED)]
+    counts = await seats.service_counts(db, [m.resident_id for m in shown if m.resident_id])
+    return {
+        "member_status_label": member_status_label,
+        "by_status": Counter(m.status for m in panel.members),
+        "members": sorted(shown, key=lambda m: (m.replacement_for_id is not None, m.ticket)),
+        "service": {m.id: counts.get(m.resident_id or 0, 0) for m in shown},
+        "replaced": {m.id: m.pseudonym for m in panel.members},
+    }
 
 
 def feasibility_words(
@@ -183,7 +190,7 @@ def composition_rows(panel: Panel, live: services.LivePool | None, label: Any) -
 def composition_chart(panel: Panel, rows: list[composition.ValueRow]) -> charts.Chart:
     shown = []
     for row in rows:
-        values = [(_("In the pool"), row.pool)]
+        values = [(_("Volunteers in the pool"), row.pool)]
         if row.seated is not None:
             values.append((_("Seated"), row.seated))
         low = row.min if row.min is not None else 0
@@ -250,7 +257,8 @@ class PanelPages(Controller):
     async def replies(self, request: Request[Any, Any, Any], db: DB, panel_id: FromPath[int]) -> Template:
         """The replies' progress bar alone: the panel page polls it (htmx) while answers arrive."""
         panel = await services.get_panel(db, panel_id)
-        context = replies_context(panel) | {"may_write": request.user.role in STAFF_ROLES}
+        context = replies_context(panel) | await members_context(db, panel)
+        context["may_write"] = request.user.role in STAFF_ROLES
         return Template("pages/organizer/panels/_replies.html", context=context)
 
     @get("/{panel_id:int}/record.json", name="panels:record")
