@@ -107,6 +107,7 @@ def test_an_organizer_runs_a_panel_from_the_console(
     def look(name: str) -> None:
         """Check the page as it stands (axe; the Chinese scan) and keep a picture of it."""
         assert axe_problems(page) == [], page.url
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
         if language == "zh-CN":
             assert zh_scan.problems(page.content()) == [], page.url
         page.screenshot(path=str(shots / f"{next(step):02d}-{name}.png"), full_page=True)

@@ -188,6 +188,8 @@ def composition_rows(panel: Panel, live: services.LivePool | None, label: Any) -
 
 
 def composition_chart(panel: Panel, rows: list[composition.ValueRow]) -> charts.Chart:
+    # A value by its own name ("Experts"); with its category only where the name repeats ("Not given").
+    twice = Counter(row.label for row in rows)
     shown = []
     for row in rows:
         values = [(_("Volunteers in the pool"), row.pool)]
@@ -195,7 +197,11 @@ def composition_chart(panel: Panel, rows: list[composition.ValueRow]) -> charts.
             values.append((_("Seated"), row.seated))
         low = row.min if row.min is not None else 0
         high = row.max if row.max is not None else panel.size
-        name = f"{labels.category_label(row.category)}{_(': ')}{row.label}"
+        name = (
+            row.label
+            if twice[row.label] == 1
+            else f"{labels.category_label(row.category)}{_(': ')}{row.label}"
+        )
         shown.append(charts.RangeRow(name, low, high, tuple(values)))
     return charts.range_bars(
         _("Quota range, pool and seats per value"),
