@@ -36,6 +36,7 @@ from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
 from engage.health.web.api import healthz
+from engage.home.web.desk import DeskPages
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
 from engage.links import GuessingGuard
@@ -81,6 +82,7 @@ from engage.web.deps import provide_db
 from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
+from engage.web.money import money
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
@@ -134,6 +136,7 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         gap=lambda: "" if i18n.current_locale.get() == "zh_CN" else " ",
         # The step results waiting for this page (engage/web/flash.py), shown once.
         flashes=flashes,
+        money=money,
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
@@ -215,6 +218,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         OrganizerObjectionPages,
         PublicPages,
         OrganizerPages,
+        DeskPages,
         JoinPages,
         MePages,
         SignupApi,

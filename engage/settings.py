@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -66,6 +67,12 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     var_dir: Path = Field(default=ROOT / "var")
     sms_signature: str = "【沈河区委组织部】"
+    # The signature of English texts: GSM-7 characters only, so an English notice is not made UCS-2
+    # (70 characters a segment instead of 160) by the Chinese signature's brackets and characters.
+    sms_signature_en: str = "[Shenhe District Organization Dept] "
+    # The contracted price of one SMS segment and its currency: the estimate shown before sending.
+    sms_price_per_segment: Decimal = Field(default=Decimal("0.05"), ge=0)
+    sms_price_currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     login_attempts_per_15_minutes: int = Field(default=10, ge=1)
     # Database connections each web process keeps open (PostgreSQL allows 100 by default in all).
     db_pool_size: int = Field(default=20, ge=1, le=200)
@@ -105,6 +112,10 @@ class Settings(BaseSettings):
     # queued, fan-outs, period closes, stage edges, panel reminders and lapses due this long ago. Until
     # then the job enqueued after the commit (or rq's scheduler) is expected to do it.
     sweep_after_seconds: int = Field(default=30, ge=0, le=3600)
+
+    def signature(self, locale: str) -> str:
+        """The sender's signature in the language of the text it starts."""
+        return self.sms_signature_en if locale == "en" else self.sms_signature
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]

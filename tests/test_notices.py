@@ -33,6 +33,7 @@ from workers import fanout as fanout_jobs
 
 OUR_NUMBER = "+8610690000"
 SIGNATURE = "【沈河区委组织部】"
+SIGNATURE_EN = "[Shenhe District Organization Dept] "  # GSM-7: an English text stays 160 a segment
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -201,7 +202,7 @@ def test_a_notice_to_2000_residents_reaches_each_opted_in_subscriber_once_and_is
     assert district.fake.count_by_recipient() == dict.fromkeys(expected, 1)
     english = {p.phone for p in plans if p.locale == "en"}
     for sent in district.fake.messages:
-        assert sent.body.startswith(SIGNATURE)
+        assert sent.body.startswith(SIGNATURE_EN if sent.to in english else SIGNATURE)
         title = "Assessment results" if sent.to in english else "民主测评结果"
         assert title in sent.body and f"/notices/{notice['id']}" in sent.body
     rows = messages(db, notice["id"])
@@ -334,7 +335,7 @@ def test_429_and_500_answers_are_retried_and_each_text_goes_out_once(district: D
 def expected_text(settings: Settings, locale: str, title: str, body: str, notice_id: int) -> str:
     link = f"{settings.public_base_url}/notices/{notice_id}"
     if locale == "en":
-        return f"{SIGNATURE}{title}: {body} Details: {link}"
+        return f"{SIGNATURE_EN}{title}: {body} Details: {link}"
     return f"{SIGNATURE}{title}：{body}详情：{link}"  # no space after the body's 。
 
 
@@ -351,8 +352,8 @@ def test_the_preview_counts_segments_and_cost_for_each_language(district: Distri
     assert (languages["zh_CN"]["segments"], languages["zh_CN"]["units"]) == (zh.segments, zh.units)
     assert (languages["en"]["segments"], languages["en"]["units"]) == (en.segments, en.units)
     assert zh.segments == 2 and languages["zh_CN"]["encoding"] == Encoding.UCS2.value
-    # The signature is Chinese, so even the English text is UCS-2; the preview says which characters.
-    assert languages["en"]["encoding"] == Encoding.UCS2.value and "【" in languages["en"]["ucs2_characters"]
+    # The English text carries the English signature, so it stays GSM-7 (160 characters a segment).
+    assert languages["en"]["encoding"] == Encoding.GSM7.value and languages["en"]["ucs2_characters"] == []
     assert (languages["zh_CN"]["recipients"], languages["en"]["recipients"]) == (2, 1)
     assert preview["segments"] == 2 * zh.segments + en.segments
     assert Decimal(preview["cost"]) == Decimal(preview["price_per_segment"]) * preview["segments"]

@@ -1,6 +1,7 @@
 """Charts as inline SVG, drawn on the server: data in, an SVG string and its table out.
 
-Pure (no database, no request): the pages pass numbers they already counted. Every chart comes with the
+Pure (no database, no request): the pages pass numbers they already counted; only the tooltips'
+"label: number" follows the reader's language. Every chart comes with the
 same numbers as a table (`Chart.head`, `Chart.rows`), rendered beside it by the `chart` macro in
 templates/pages/_charts.html, so a screen reader, a printout and a test read the figures, not pixels.
 Colours are SVG attributes and classes, never `style=`: the Content Security Policy forbids inline styles.
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
+
+from engage.i18n import gettext as _
 
 WIDTH = 640
 ROW = 28  # height of one bar's row
@@ -64,6 +67,11 @@ class Chart:
     def table_numbers(self) -> list[list[str]]:
         """The table body without the row labels: what tests compare with stored counts."""
         return [row[1:] for row in self.rows]
+
+
+def _pair(label: str, value: object) -> str:
+    """A label and its number, as a tooltip says it: "Delivered: 4", "已送达：4"."""
+    return _("%(label)s: %(value)s") % {"label": label, "value": value}
 
 
 def _number(value: float) -> str:
@@ -123,7 +131,7 @@ def bar_chart(
         width = value * scale
         body += [
             _label(y, label),
-            _rect(LABEL, y, width, tone, f"{label} {_number(value)}"),
+            _rect(LABEL, y, width, tone, _pair(label, _number(value))),
             _end_value(y, LABEL + width, _number(value)),
         ]
     height = max(len(items) * (ROW + GAP), ROW)
@@ -164,7 +172,7 @@ def stacked_bars(
         for part in parts:
             width = part.value * scale
             if part.value:
-                body.append(_rect(x, y, width, part.tone, f"{label} · {part.label} {part.value}"))
+                body.append(_rect(x, y, width, part.tone, _pair(f"{label} · {part.label}", part.value)))
             x += width
         body.append(_end_value(y, LABEL + PLOT, str(total)))
     height = max(len(rows) * (ROW + GAP), ROW)
@@ -199,10 +207,11 @@ def range_bars(
     for index, row in enumerate(rows):
         y = index * (ROW + GAP)
         body.append(_label(y, row.label))
+        span = f"{row.low}–{row.high}"
         body.append(
             f'<rect x="{LABEL + row.low * scale:.1f}" y="{y}" width="{(row.high - row.low) * scale:.1f}"'
             f' height="{ROW}" fill="#dfe7f3" stroke="#1f5fbf" class="chart-range">'
-            f"<title>{escape(row.label)} {row.low}–{row.high}</title></rect>"
+            f"<title>{escape(_pair(row.label, span))}</title></rect>"
         )
         lane = (ROW - 6) / lanes
         for position, (name, value) in enumerate(row.values):
@@ -213,7 +222,7 @@ def range_bars(
                     y + 3 + position * lane,
                     value * scale,
                     tone,
-                    f"{row.label} · {name} {value}",
+                    _pair(f"{row.label} · {name}", value),
                     lane - 2,
                 )
             )

@@ -12,9 +12,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from engage import ratelimit
-from engage.accounts.guards import any_organizer, session_for
+from engage.accounts.guards import session_for
 from engage.accounts.services import authenticate, record_login
-from engage.audit.models import AuditEntry
 from engage.audit.services import organizer_actor, record_async
 from engage.i18n import LOCALES, parse_locale
 from engage.i18n import gettext as _
@@ -113,10 +112,3 @@ class OrganizerPages(Controller):
             await db.commit()
         request.clear_session()
         return Redirect("/")
-
-    @get("/organizer", guards=[any_organizer])
-    async def desk(self, request: Request[Any, Any, Any], db: DB) -> Template:
-        entries = (await db.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(20))).scalars()
-        residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
-        context = {"organizer": request.user, "entries": list(entries), "residents": residents}
-        return Template("pages/organizer/desk.html", context=context)
