@@ -33,10 +33,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy engage workers
 
-# Refresh the translation catalogues after adding or changing texts.
+# Refresh every translation catalogue after adding or changing texts: new texts join messages.po
+# untranslated; it counts what is untranslated and what the extractor no longer finds.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o var/messages.pot .
-	$(BIN)/pybabel update -i var/messages.pot -d engage/locale -D messages --no-fuzzy-matching
+	$(BIN)/python -m engage.i18n var/messages.pot engage/locale/zh_CN/LC_MESSAGES
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
