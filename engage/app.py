@@ -50,13 +50,13 @@ from engage.notices.web.organizer import OrganizerNoticePages
 from engage.notices.web.public import NoticePages
 from engage.panels.conflicts.web.api import DeclaredConflictController
 from engage.panels.conflicts.web.public import MyConflictPages
+from engage.panels.editor.web.organizer import PanelEditor
 from engage.panels.seats import sms_replies as panel_replies
 from engage.panels.seats.web.public import InvitationLinkPages
+from engage.panels.steps.web.organizer import PanelSteps
 from engage.panels.web.api import PanelController
-from engage.panels.web.editor import PanelEditor
 from engage.panels.web.organizer import PanelPages
 from engage.panels.web.public import PublicPanelFiles, PublicPanelPages
-from engage.panels.web.steps import PanelSteps
 from engage.queues import connection_options
 from engage.residents import sms_signup
 from engage.residents.communities.web.api import CommunityController, VocabularyApi

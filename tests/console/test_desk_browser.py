@@ -78,7 +78,12 @@ def _nav(page: Any, name: str) -> None:
 
 def _cell(page: Any, table: str, row: str, column: int) -> str:
     """A cell of a chart's table: the row whose header is `row`, the `column`th number cell."""
-    return str(page.locator(f"{table} tr", has=page.locator("th", has_text=row)).locator("td").nth(column).inner_text())
+    return str(
+        page.locator(f"{table} tr", has=page.locator("th", has_text=row))
+        .locator("td")
+        .nth(column)
+        .inner_text()
+    )
 
 
 def _checked(page: Any, language: str, where: str, found: list[str]) -> None:
@@ -105,7 +110,10 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     context = browser.new_context(viewport=LAPTOP, locale=language)
     page = context.new_page()
     refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.set_extra_http_headers({"Accept-Language": language})
     _sign_in(page, district.url, password)
     page.screenshot(path=str(shots / "1-desk.png"), full_page=True)

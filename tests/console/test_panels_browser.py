@@ -42,7 +42,7 @@ WORDS = {
         "frozen": "候选池已冻结",
         "drawn": "抽签完成",
         "sending": "正在发送8条邀请",
-        "cost": "元",
+        "cost": "¥",
         "replaced": "已由候补人员",
     },
     "en": {
@@ -53,7 +53,7 @@ WORDS = {
         "frozen": "The pool is frozen",
         "drawn": "The panel is drawn",
         "sending": "8 invitations are being sent",
-        "cost": "CNY",
+        "cost": "CN¥",
         "replaced": "is replaced by the reserve",
     },
 }

@@ -196,11 +196,11 @@ def test_inviting_states_the_texts_and_their_cost_then_sends(
     page = f"/organizer/panels/{panel_id}"
     asked = staff.get(f"{page}/invite", headers=EN)
     assert asked.status_code == 200
-    assert "Send 12 invitations" in asked.text and "CNY" in asked.text
+    assert "Send 12 invitations" in asked.text and "CN¥" in asked.text
     assert db.execute(select(func.count(SmsMessage.id))).scalar_one() == 0  # nothing sent by the click
     assert {m.status for m in members_of(db, panel_id) if m.status in SEATED} == {"drawn"}
     zh = staff.get(f"{page}/invite", headers=ZH).text
-    assert "元" in zh and "发送12条邀请" in zh
+    assert "¥" in zh and "发送12条邀请" in zh
 
     done = post_form(staff, f"{page}/invite", f"{page}/invite")
     assert done.status_code == 303
@@ -222,7 +222,7 @@ def test_calling_a_reserve_asks_first_then_invites_the_reserve(
     asked = staff.get(action, headers=EN)
     assert asked.status_code == 200 and silent.pseudonym in asked.text
     assert re.search(
-        r"reserve number \d+\), is texted an invitation at once, for about 0\.\d\d CNY", asked.text
+        r"reserve number \d+\), is texted an invitation at once, for about CN¥0\.\d\d", asked.text
     )
     assert next(m for m in members_of(db, panel_id) if m.id == silent.id).status == "invited"
 

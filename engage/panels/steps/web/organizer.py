@@ -22,7 +22,6 @@ from engage.db import utcnow
 from engage.errors import Conflict, EngageError, InvalidInput
 from engage.i18n import gettext as _
 from engage.i18n import ngettext
-from engage.notices.fanout import PRICE_CURRENCY, PRICE_PER_SEGMENT
 from engage.panels import services
 from engage.panels.labels import title_in_invitation
 from engage.panels.models import MemberStatus, Panel, PanelMember, PanelStatus
@@ -38,6 +37,7 @@ from engage.sms.texts import render
 from engage.web.confirm import Confirmation, confirmation_page
 from engage.web.deps import DB
 from engage.web.flash import flash
+from engage.web.money import money
 
 LANGUAGE_NAMES = {"zh_CN": N_("Chinese"), "en": N_("English")}
 
@@ -46,9 +46,9 @@ def _page(panel_id: int) -> str:
     return f"/organizer/panels/{panel_id}"
 
 
-def money(amount: Decimal) -> str:
-    """An amount with its currency, as the reader writes it (0.55 CNY, 0.55 元)."""
-    return _("%(amount)s CNY") % {"amount": f"{amount:.2f}"} if PRICE_CURRENCY == "CNY" else f"{amount:.2f}"
+def price(settings: Settings, amount: Decimal) -> str:
+    """An amount with the currency the settings name, as the reader writes it (¥0.95, CN¥0.95)."""
+    return money(amount, settings.sms_price_currency)
 
 
 async def invitation_texts(
@@ -76,7 +76,7 @@ async def invitation_texts(
     return tally
 
 
-def cost_table(tally: Counter[str]) -> tuple[list[str], list[list[str]], int, Decimal]:
+def cost_table(settings: Settings, tally: Counter[str]) -> tuple[list[str], list[list[str]], int, Decimal]:
     """Head and rows of the texts per language, with the total texts and cost."""
     head = [_("Language"), _("Texts"), _("SMS segments"), _("Cost")]
     rows = []
@@ -86,9 +86,9 @@ def cost_table(tally: Counter[str]) -> tuple[list[str], list[list[str]], int, De
         if not n:
             continue
         segments = tally[locale]
-        price = PRICE_PER_SEGMENT * segments
-        texts, total = texts + n, total + price
-        rows.append([_(LANGUAGE_NAMES[locale]), str(n), str(segments), money(price)])
+        amount = settings.sms_price_per_segment * segments
+        texts, total = texts + n, total + amount
+        rows.append([_(LANGUAGE_NAMES[locale]), str(n), str(segments), price(settings, amount)])
     return head, rows, texts, total
 
 
@@ -123,7 +123,7 @@ def freeze_confirmation(panel: Panel, pool: int, excluded: int) -> Confirmation:
 
 
 def invite_confirmation(
-    panel: Panel, head: list[str], rows: list[list[str]], texts: int, cost: Decimal
+    settings: Settings, panel: Panel, head: list[str], rows: list[list[str]], texts: int, cost: Decimal
 ) -> Confirmation:
     return Confirmation(
         title=_("Send the invitations of “%(title)s”?") % {"title": panel.title},
@@ -137,7 +137,7 @@ def invite_confirmation(
             )
             % {"num": texts},
             _("The texts cost about %(cost)s in all (%(price)s per SMS segment).")
-            % {"cost": money(cost), "price": money(PRICE_PER_SEGMENT)},
+            % {"cost": price(settings, cost), "price": price(settings, settings.sms_price_per_segment)},
             _(
                 "They answer 1 to confirm or 2 to decline, by text or on their link; the replies show on the panel page as they arrive."
             ),
@@ -215,8 +215,10 @@ class PanelSteps(Controller):
         waiting = [m for m in panel.members if m.status == MemberStatus.DRAWN]
         if not waiting:
             raise Conflict("status", _("Every seated member has been invited already."))
-        head, rows, texts, cost = cost_table(await invitation_texts(db, state.settings, panel, waiting))
-        return confirmation_page(invite_confirmation(panel, head, rows, texts, cost))
+        head, rows, texts, cost = cost_table(
+            state.settings, await invitation_texts(db, state.settings, panel, waiting)
+        )
+        return confirmation_page(invite_confirmation(state.settings, panel, head, rows, texts, cost))
 
     @post("/invite", media_type=MediaType.HTML, status_code=303)
     async def invite(
@@ -258,7 +260,7 @@ class PanelSteps(Controller):
             lines.append(_("No reserve can take the seat within the quotas: the seat stays empty."))
         else:
             head, rows, _texts, cost = cost_table(
-                await invitation_texts(db, state.settings, panel, [alternate])
+                state.settings, await invitation_texts(db, state.settings, panel, [alternate])
             )
             lines.append(
                 _(
@@ -269,7 +271,7 @@ class PanelSteps(Controller):
                     "who": alternate.pseudonym,
                     "ticket": alternate.ticket,
                     "n": alternate.reserve_position,
-                    "cost": money(cost),
+                    "cost": price(state.settings, cost),
                 }
             )
         return confirmation_page(

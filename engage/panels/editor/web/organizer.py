@@ -21,8 +21,9 @@ from engage.errors import Conflict, EngageError
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.panels import composition, labels, services
+from engage.panels.editor import forms
 from engage.panels.models import Panel, PanelStatus
-from engage.panels.web import api, forms
+from engage.panels.web import api
 from engage.panels.web.organizer import feasibility_words, label_context
 from engage.residents.categories import quota_values
 from engage.residents.models import Community
