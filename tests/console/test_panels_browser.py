@@ -130,6 +130,7 @@ def test_an_organizer_runs_a_panel_from_the_console(
 
     # A panel.
     page.click('nav.organizer-nav a[href="/organizer/panels"]')
+    look("panels")
     page.click('a[href="/organizer/panels/new"]')
     look("new-panel")
     page.fill("#title", "五里河改造评审团")
@@ -226,6 +227,15 @@ def test_an_organizer_runs_a_panel_from_the_console(
     )
     assert _replies(page) == [1, 1, 1, 5, 2, 10]
     look("reserve-called")
+
+    # The details can still change once drawn, but not the seats.
+    page.click(f'a[href="{panel_path}/edit"]')
+    assert page.locator("#size").count() == 0
+    look("edit")
+    page.fill("#place", "区政务中心四楼")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "区政务中心四楼" in page.inner_text("main")
     context.close()
 
 

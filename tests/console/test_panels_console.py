@@ -287,3 +287,42 @@ def test_the_replies_bar_holds_the_stored_answers(staff: TestClient[Litestar], d
     confirmed, declined, no_answer, waiting, reserve, texted = (int(n) for n in numbers[1:])
     assert (confirmed, declined, no_answer) == (stored["confirmed"], stored["declined"], stored["replaced"])
     assert waiting + reserve == stored["invited"] and texted == sum(stored.values()) == 12
+
+
+def test_the_form_links_the_panel_to_a_selection_whose_interview_has_not_opened(
+    staff: TestClient[Litestar], db: Session
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from engage.selections import services as selections
+    from engage.selections.models import Selection, StageKind
+
+    start = datetime.now(UTC) + timedelta(days=3)
+    spec = selections.SelectionSpec(
+        title_zh="测试选拔",
+        title_en="Test selection",
+        unit="区民政局",
+        unit_category="district",
+        posts=[selections.PostSpec("科员", "Clerk", 2)],
+        stages=[
+            selections.StageSpec(
+                kind.value, start + timedelta(hours=2 * i), start + timedelta(hours=2 * i + 1)
+            )
+            for i, kind in enumerate(StageKind)
+        ],
+        rubric=[{"code": "overall", "max_points": 100}],
+    )
+    selection_id = selections.create_selection(db, "test", spec).id
+    db.commit()
+    form = staff.get("/organizer/panels/new").text
+    assert f'<option value="{selection_id}">Test selection</option>' in form
+    panel_id = _new_panel(staff, selection_id=str(selection_id))
+    db.expire_all()
+    assert db.get(Selection, selection_id).panel_id == panel_id  # type: ignore[union-attr]
+    edit = f"/organizer/panels/{panel_id}/edit"
+    assert f'<option value="{selection_id}" selected>' in staff.get(edit).text
+    wrong = post_form(staff, edit, edit, title="评审团", size="12", selection_id="999")
+    assert wrong.status_code == 400 and "Linked selection: choose one of the list." in wrong.text
+    assert post_form(staff, edit, edit, title="评审团", size="12", selection_id="").status_code == 303
+    db.expire_all()
+    assert db.get(Selection, selection_id).panel_id is None  # type: ignore[union-attr]
