@@ -21,7 +21,7 @@ from engage.i18n import gettext as _
 WIDTH = 640
 ROW = 28  # height of one bar's row
 GAP = 8
-LABEL = 200  # room for the labels on the left
+LABEL = 210  # room for the labels on the left
 VALUE = 60  # room for the numbers on the right
 PLOT = WIDTH - LABEL - VALUE
 
@@ -86,7 +86,7 @@ def _scale(values: Sequence[float]) -> float:
 def _svg(title: str, height: int, body: list[str], chart_class: str) -> Markup:
     # role=img with a <title>: the picture has a name; its figures are in the table beside it.
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {chart_class}" viewBox="0 0 {WIDTH} {height}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{chart_class}" viewBox="0 0 {WIDTH} {height}"'
         f' width="100%" preserveAspectRatio="xMinYMin meet" role="img" focusable="false">'
         f"<title>{escape(title)}</title>"
     )
@@ -101,7 +101,7 @@ def _label(y: float, text: str) -> str:
     )
 
 
-def _clip(text: str, limit: int = 18) -> str:
+def _clip(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -155,7 +155,7 @@ def stacked_bars(
     body: list[str] = []
     names: list[str] = []
     legend: list[tuple[str, str]] = []
-    for _, parts in rows:
+    for parts in (row_parts for _row_label, row_parts in rows):
         for part in parts:
             if part.label not in names:
                 names.append(part.label)
@@ -199,7 +199,7 @@ def range_bars(
     scale = PLOT / top if top else 0.0
     names: list[str] = []
     for row in rows:
-        for name, _ in row.values:
+        for name, _value in row.values:
             if name not in names:
                 names.append(name)
     body: list[str] = []

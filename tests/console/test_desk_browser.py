@@ -87,6 +87,9 @@ def _cell(page: Any, table: str, row: str, column: int) -> str:
 
 
 def _checked(page: Any, language: str, where: str, found: list[str]) -> None:
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    if wide > LAPTOP["width"]:
+        found.append(f"{language} {where}: the page is {wide}px wide on a {LAPTOP['width']}px screen")
     found += [f"{language} {where} axe: {problem}" for problem in axe_problems(page)]
     if language == "zh-CN":
         found += [f"{language} {where} zh: {problem}" for problem in zh_problems(page.content())]
@@ -171,12 +174,14 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     for sid in sids[:-1]:
         assert district.fake.deliver(sid, "delivered").status == 200
     assert district.fake.deliver(sids[-1], "undelivered", error_code=30003).status == 200
+    # The progress table has a row per state: queued, sending, sent, delivered, failed, opted out, all.
     page.wait_for_function(
         "() => { const t = document.getElementById('funnel-progress-table'); if (!t) return false;"
         " const cells = t.querySelectorAll('tbody td'); return cells[3] && cells[3].textContent.trim() === '4'"
         " && cells[4].textContent.trim() === '1'; }",
         timeout=5000,
     )
+    assert _cell(page, "#funnel-progress-table", words["delivered"], 0) == "4"
     assert time.monotonic() - started < 5.5
     assert _cell(page, "#funnel-failures-table", words["reason"], 0) == "1"
     db.expire_all()
@@ -184,6 +189,7 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     assert sorted(s or "" for s in stored) == ["delivered"] * 4 + ["undelivered"]
     page.wait_for_timeout(2500)  # nothing left to report: the polling stops
     assert page.locator("#funnel[hx-trigger]").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]  # laptop layout fits
     page.screenshot(path=str(shots / "6-funnel-finished.png"), full_page=True)
 
     _nav(page, words["audit"])

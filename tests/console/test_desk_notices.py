@@ -83,6 +83,7 @@ def test_the_composer_counts_each_language_as_the_organizer_types(
     assert rows["English"][2] == "1" and english.startswith(settings.signature("en"))
     assert rows["English"][3] == "1" and rows["中文"][3] == "2"  # recipients per language
     zh_segments = int(rows["中文"][2])
+    assert rows["中文"][4] == str(2 * zh_segments) and rows["In total"][4] == str(2 * zh_segments + 1)
     total = (2 * zh_segments + 1) * settings.sms_price_per_segment
     assert rows["In total"][-1] == f"CN¥{total:.2f}"
 
@@ -215,8 +216,10 @@ def test_the_funnel_tables_are_the_stored_counts(
     by_state = {key: 0 for key in ("queued", "sending", "sent", "delivered", "failed", "opted_out")}
     for row in stored:
         by_state[state(TextState(*row))] += 1
-    progress = fragment.text.split('id="funnel-progress-table"')[1].split("</table>")[0]
-    assert _cells(progress)["Texts"] == [str(v) for v in by_state.values()] + [str(len(stored))]
+    progress = _cells(fragment.text.split('id="funnel-progress-table"')[1].split("</table>")[0])
+    labels = ["Queued", "Sending", "Sent, no report yet", "Delivered", "Failed", "Opted out"]
+    assert [progress[label] for label in labels] == [[str(v)] for v in by_state.values()]
+    assert progress["All texts"] == [str(len(stored))]
     failures = _cells(fragment.text.split('id="funnel-failures-table"')[1].split("</table>")[0])
     failed_by_code = {
         code: count

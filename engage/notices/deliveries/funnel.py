@@ -46,7 +46,7 @@ def progress_chart(summary: Summary) -> Chart:
     return stacked_bars(
         _("Where the texts stand"),
         [(_("Texts"), parts)],
-        label_head=_("Texts"),
+        label_head=_("State"),
         total_head=_("All texts"),
         scale_to=summary.total,
     )
