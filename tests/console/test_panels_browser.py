@@ -8,6 +8,7 @@ test-output/console-panels-<lang>/."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,8 @@ def test_an_organizer_runs_a_panel_from_the_console(
 ) -> None:
     words = WORDS[language]
     shots = output_dir / f"console-panels-{language}"
-    shots.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(shots, ignore_errors=True)  # only this run's pictures
+    shots.mkdir(parents=True)
     # bypass_csp: axe goes in as an inline script, which the pages' own policy refuses.
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=language, bypass_csp=True)
     page = context.new_page()
