@@ -35,6 +35,7 @@ from engage.notices.objections.models import NoticePeriod
 from engage.panels.models import MemberStatus, Panel, PanelMember
 from engage.residents.models import Community
 from engage.selections import services as selections
+from engage.selections import stages
 from engage.selections.models import StageKind
 from engage.settings import Settings
 from engage.sms.models import MessageStatus, SmsMessage
@@ -349,7 +350,7 @@ def _open_selection(db: Session, settings: Settings) -> int:
     selection = selections.create_selection(db, "test", spec)
     db.commit()
     _, published = selections.publish(db, "test", selection.id, settings)
-    _, opened = selections.open_stage(db, "test", selection.id, StageKind.NOMINATION.value, settings)
+    _, opened = stages.open_stage(db, "test", selection.id, StageKind.NOMINATION.value, settings)
     db.commit()
     assert settings.redis_url
     jobs.dispatch(settings.redis_url, published.extend(opened))
