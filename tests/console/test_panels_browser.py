@@ -36,11 +36,11 @@ pytestmark = pytest.mark.browser
 OUR_NUMBER = "+8610690000"
 WORDS = {
     "zh-CN": {
-        "infeasible": "这些名额无法满足",
+        "infeasible": "这些配额无法满足",
         "relax": "把专家的最少人数从7降到6",
-        "feasible": "这些名额可以满足",
+        "feasible": "这些配额可以满足",
         "saved": "已保存：西塔社区。",
-        "frozen": "候选池已冻结",
+        "frozen": "报名池已冻结",
         "drawn": "抽签完成",
         "sending": "正在发送8条邀请",
         "cost": "¥",
