@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from engage import __version__, i18n
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
+from engage.accounts.web.organizer import SecondFactorPages
 from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
@@ -35,11 +36,12 @@ from engage.evaluations import sms_replies as evaluation_replies
 from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
-from engage.health.web.api import healthz
+from engage.health.web.api import healthz, readyz
 from engage.home.web.desk import DeskPages
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
 from engage.links import GuessingGuard
+from engage.metrics import TimeRequests, metrics
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
 from engage.notices.objections.services import forget_objector
@@ -65,9 +67,12 @@ from engage.residents.web.public import JoinPages, MePages
 from engage.residents.web.public_api import SignupApi
 from engage.selections import sms_replies as selection_replies
 from engage.selections.candidates import candidate_facts, notice_origin
+from engage.selections.invitations.web.organizer import SelectionInvitations
+from engage.selections.steps.web.organizer import SelectionSteps
 from engage.selections.web.api import ParticipationApi, SelectionController
 from engage.selections.web.organizer import SelectionPages
 from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
+from engage.selections.wizard.web.organizer import SelectionWizard
 from engage.settings import ROOT, Settings
 from engage.sms import inbound
 from engage.sms.web.api import MessageController
@@ -80,6 +85,7 @@ from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
 from engage.web.money import money
+from engage.web.options import AnswerOptions
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
@@ -193,6 +199,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         healthz,
+        readyz,
+        metrics,
         MeController,
         AuditController,
         MessageController,
@@ -203,6 +211,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ParticipationApi,
         PublicSelectionPages,
         SelectionPages,
+        SelectionWizard,
+        SelectionSteps,
+        SelectionInvitations,
         NominationPages,
         LinkPages,
         DeliveryController,
@@ -215,6 +226,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         OrganizerObjectionPages,
         PublicPages,
         OrganizerPages,
+        SecondFactorPages,
         DeskPages,
         JoinPages,
         MePages,
@@ -260,6 +272,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
         middleware=[
+            AnswerOptions(),
             ChooseLocale(),
             RedisGate(),
             GuessingGuard(),
@@ -294,7 +307,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         before_send=[before_send_hook(settings)],
         debug=False,
     )
-    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD
+    # Outside routing: every GET route answers HEAD. Timing sits inside it so that a HEAD is labelled
+    # with its route (HeadAsGet hands on a copy of the scope, where the router writes the route).
+    app.asgi_handler = HeadAsGet(TimeRequests(app.asgi_handler))
     return app
 
 

@@ -85,7 +85,7 @@ def unavailable() -> ServiceUnavailable:
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    if request.url.path.startswith(("/api/", "/schema", "/healthz", "/webhooks/")):
+    if request.url.path.startswith(("/api/", "/schema", "/healthz", "/readyz", "/webhooks/")):
         return False
     return "text/html" in request.headers.get("accept", "")
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from engage.accounts import totp
 from engage.accounts.credentials import (
     DUMMY_HASH,
     check_password,
@@ -214,3 +215,46 @@ def reset_password(session: Session, email: str, actor: str = SYSTEM) -> str:
     _end_access(session, organizer)
     record(session, actor, "organizer.password_reset", "organizer", organizer.id)
     return password
+
+
+async def spend_totp_code(session: AsyncSession, organizer: Organizer, code: str) -> bool:
+    """Whether `code` is this organizer's current code and not used before; spends it. The update is
+    conditional, so two requests racing with one code cannot both pass."""
+    if not organizer.totp_secret:
+        return False
+    step = totp.matching_step(organizer.totp_secret, code, utcnow(), organizer.totp_last_step)
+    if step is None:
+        return False
+    spent = await session.execute(
+        update(Organizer)
+        .where(
+            Organizer.id == organizer.id,
+            or_(Organizer.totp_last_step.is_(None), Organizer.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return bool(spent.rowcount)  # type: ignore[attr-defined]
+
+
+async def enrol_totp(session: AsyncSession, organizer: Organizer, secret: str, code: str) -> bool:
+    """Turn the second factor on with `secret` once `code` proves the app shows the right codes. Every
+    other session of this organizer ends (they were signed in without it)."""
+    step = totp.matching_step(secret, code, utcnow())
+    if step is None:
+        return False
+    organizer.totp_secret = secret
+    organizer.totp_last_step = step
+    organizer.session_version += 1
+    actor = f"organizer:{organizer.id}"
+    await record_async(session, actor, "organizer.totp_enrol", "organizer", organizer.id)
+    return True
+
+
+def reset_totp(session: Session, email: str, actor: str = SYSTEM) -> None:
+    """For a lost phone: the second factor is removed and every session ends. The organizer enrols
+    again at the next sign-in (admins in production must) or from the console."""
+    organizer = _organizer(session, email)
+    organizer.totp_secret = None
+    organizer.totp_last_step = None
+    organizer.session_version += 1
+    record(session, actor, "organizer.totp_reset", "organizer", organizer.id)

@@ -235,3 +235,56 @@ def range_bars(
         table.append([row.label, str(row.low), str(row.high), *[str(by_name.get(name, 0)) for name in names]])
     legend = [(name, tones[index % len(tones)]) for index, name in enumerate(names)]
     return Chart(title, _svg(title, height, body, "range"), head, table, legend=legend)
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """A row of a chart against a line: the value drawn, whether it clears the line, and the cells of
+    the row's table (the exact figures behind the drawn value)."""
+
+    label: str
+    value: float  # on the chart's scale, e.g. a percentage
+    passes: bool
+    cells: tuple[str, ...]
+
+
+def line_bars(
+    title: str,
+    rows: Sequence[LineRow],
+    *,
+    line: float,
+    line_label: str,
+    top: float,
+    head: Sequence[str],
+    legend: tuple[str, str] = ("", ""),
+) -> Chart:
+    """One bar per row on a fixed scale from 0 to `top`, green when it clears `line` and red when not,
+    with the line drawn across every row (e.g. approval rates against the 80 % line, ballots cast
+    against a quorum)."""
+    scale = PLOT / top if top else 0.0
+    body: list[str] = []
+    for index, row in enumerate(rows):
+        y = index * (ROW + GAP)
+        width = min(row.value, top) * scale
+        tone = "ok" if row.passes else "bad"
+        body += [
+            _label(y, row.label),
+            f'<rect x="{LABEL}" y="{y}" width="{PLOT}" height="{ROW}" fill="none" stroke="#8a8f98"'
+            ' class="chart-track"/>',
+            _rect(
+                LABEL, y, width, tone, _pair(row.label, row.cells[-1] if row.cells else _number(row.value))
+            ),
+        ]
+    height = max(len(rows) * (ROW + GAP), ROW) + 18
+    x = LABEL + line * scale
+    body.append(
+        f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 18}" stroke="#1a1a1a" stroke-width="2"'
+        f' stroke-dasharray="6 4" class="chart-line"><title>{escape(line_label)}</title></line>'
+    )
+    body.append(
+        f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" class="chart-value">{escape(line_label)}</text>'
+    )
+    table = [[row.label, *row.cells] for row in rows]
+    passes, fails = legend
+    legend_items = [(passes, "ok"), (fails, "bad")] if passes else []
+    return Chart(title, _svg(title, height, body, "line"), list(head), table, legend=legend_items)

@@ -24,7 +24,7 @@ from engage.jobs import After
 from engage.links import new_token, token_hash
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
 from engage.residents.notice_kinds import NoticeKind
-from engage.selections import services
+from engage.selections import labels, services
 from engage.selections.models import (
     Applicant,
     ApplicantStatus,
@@ -327,7 +327,12 @@ def close_assessment(session: Session, actor: str, selection: Selection, setting
     if not quorum.met:
         short = ", ".join(
             _("%(group)s %(cast)s/%(invited)s (needs %(required)s)")
-            % {"group": g.group, "cast": g.cast, "invited": g.invited, "required": g.required}
+            % {
+                "group": labels.group_name(g.group),
+                "cast": g.cast,
+                "invited": g.invited,
+                "required": g.required,
+            }
             for g in quorum.groups
             if not g.met
         )
