@@ -11,6 +11,13 @@ ACTIONS = {
     "community.rename": N_("renamed a community"),
     "conflict.declare": N_("declared a conflict of interest"),
     "conflict.remove": N_("removed a declared conflict"),
+    "demo.seed": N_("loaded the demonstration data"),
+    "signup.code_cap": N_("reached the hourly limit on codes"),
+    "evaluation.comment_approved": N_("published a comment"),
+    "evaluation.comment_hidden": N_("hid a comment"),
+    "evaluation.comment_pending": N_("held a comment for review"),
+    "selection.assessment.invite": N_("invited assessment evaluators"),
+    "selection.speech.invite": N_("invited speech raters"),
     "evaluation.accept_flagged": N_("accepted flagged ratings"),
     "evaluation.close": N_("closed an evaluation"),
     "evaluation.contact": N_("recorded a service contact"),
@@ -101,6 +108,8 @@ ACTIONS = {
 }
 SUBJECTS = {
     "community": N_("Community"),
+    "district": N_("District"),
+    "signup": N_("Sign-up"),
     "evaluator": N_("Evaluator"),
     "evaluation": N_("Evaluation"),
     "notice": N_("Notice"),
@@ -129,11 +138,17 @@ def subject_words(kind: str) -> str:
     return _(words) if words else _("another record")
 
 
+def subject_with_id(kind: str, subject_id: str) -> str:
+    """ "Notice 12", "Resident r-9fe9": an id that is a code word ("demo", "codes") is left out."""
+    words = subject_words(kind)
+    return f"{words} {subject_id}" if any(c.isdigit() for c in subject_id) else words
+
+
 def actor_words(actor: str, organizers: dict[int, str]) -> str:
-    """`system`, `organizer:<id>` (shown by email) or `<kind>:<pseudonym>`."""
-    if actor == "system":
-        return _("System")
+    """`system` (or `system:<part>`), `organizer:<id>` (shown by email) or `<kind>:<pseudonym>`."""
     kind, _sep, who = actor.partition(":")
+    if kind == "system":  # "system", or a system part such as "system:demo"
+        return _("System")
     if kind == "organizer" and who.isdigit():
         return organizers.get(int(who), _("Organizer %(id)s") % {"id": who})
-    return f"{subject_words(kind)} {who}".strip()
+    return subject_with_id(kind, who)

@@ -18,7 +18,7 @@ from engage.accounts.models import Organizer
 from engage.audit.models import AuditEntry
 from engage.errors import InvalidInput
 from engage.home import desk
-from engage.home.audit_words import action_words, actor_words, subject_words
+from engage.home.audit_words import action_words, actor_words, subject_with_id
 from engage.i18n import gettext as _
 from engage.residents.models import Resident
 from engage.settings import Settings
@@ -79,7 +79,7 @@ class DeskPages(Controller):
                 "at": entry.at,
                 "who": actor_words(entry.actor, organizers),
                 "what": action_words(entry.action),
-                "subject": f"{subject_words(entry.subject_type)} {entry.subject_id}",
+                "subject": subject_with_id(entry.subject_type, entry.subject_id),
             }
             for entry in entries
         ]
