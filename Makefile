@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 # Refresh every translation catalogue after adding or changing texts: new texts join messages.po
 # untranslated; it counts what is untranslated and what the extractor no longer finds.
 messages: $(STAMP)
+	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o var/messages.pot .
 	$(BIN)/python -m engage.i18n var/messages.pot engage/locale/zh_CN/LC_MESSAGES
 

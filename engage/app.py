@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from engage import i18n
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
-from engage.accounts.web.organizer import SecondFactorPages
+from engage.accounts.web.organizer import SecondFactorPages, SignInPages
 from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
@@ -34,8 +34,8 @@ from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
 from engage.health.web.api import healthz, readyz
-from engage.home.web.desk import DeskPages
-from engage.home.web.organizer import OrganizerPages, PublicPages
+from engage.home.web.organizer import DeskPages
+from engage.home.web.public import PublicPages
 from engage.keys import Purpose
 from engage.links import GuessingGuard
 from engage.metrics import TimeRequests, metrics
@@ -226,7 +226,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ObjectionPages,
         OrganizerObjectionPages,
         PublicPages,
-        OrganizerPages,
+        SignInPages,
         SecondFactorPages,
         DeskPages,
         JoinPages,

@@ -1,123 +1,129 @@
-"""Pages for people: the public front page, organizer sign-in, the organizer's desk, language switch."""
+"""/organizer (the desk) and /organizer/audit (the audit log in words).
+
+The desk lists what needs the organizer now and the timetable of the coming days (engage.home.desk);
+the audit log is its own page, filtered by action, actor and local date, each entry in words."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from litestar import Controller, MediaType, Request, get, post
-from litestar.datastructures import Cookie, State
-from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
-from sqlalchemy import func, select
+from litestar import Controller, MediaType, Request, get
+from litestar.datastructures import State
+from litestar.response import Template
+from sqlalchemy import Select, func, select
 
-from engage import ratelimit
-from engage.accounts.services import authenticate
-from engage.accounts.web.organizer import second_factor_or_signed_in
-from engage.audit.services import organizer_actor, record_async
-from engage.i18n import LOCALES, parse_locale
+from engage.accounts.guards import any_organizer
+from engage.accounts.models import Organizer
+from engage.audit.models import AuditEntry
+from engage.errors import InvalidInput
+from engage.home import desk
+from engage.home.audit_words import action_words, actor_words, subject_with_id
 from engage.i18n import gettext as _
-from engage.residents.models import Community, Resident
+from engage.residents.models import Resident
+from engage.settings import Settings
 from engage.web.deps import DB
 
-LOGIN_WINDOW = 15 * 60
-LOGIN_BACKOFF_BASE = 30  # seconds of the first lock; each failure after it doubles the lock
+PAGE_SIZE = 100
+ACTOR_KINDS = ("system", "resident")  # besides each organizer
 
 
-async def _login_wait(state: State, client: str, mail: str, pair: str) -> int | None:
-    """Seconds this sign-in must wait, or None. Every try counts against the address; failures lock the
-    address and email together with a growing back-off (S12). The email's own ceiling on failures,
-    which stops guessing spread over many addresses, holds back only addresses that have failed for
-    that email: a guesser elsewhere can never lock the real organizer out of a clean address."""
-    limit = state.settings.login_attempts_per_15_minutes
-    redis = state.redis
-    wait = await ratelimit.hit(redis, f"login:ip:{client}", limit * 5, LOGIN_WINDOW)
-    wait = wait or await ratelimit.locked_for(redis, pair)
-    if wait is None and await ratelimit.failures(redis, pair):
-        wait = await ratelimit.over(redis, f"login:email:{mail}", limit * 10)
-    return wait
-
-
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an attacker's link must not bounce a signed-in organizer elsewhere.
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-        return "/"
-    return target
-
-
-class PublicPages(Controller):
+class DeskPages(Controller):
+    path = "/organizer"
     include_in_schema = False
+    guards = [any_organizer]
 
     @get("/", media_type=MediaType.HTML)
-    async def home(self, db: DB) -> Template:
+    async def desk(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:
         residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
-        communities = (await db.execute(select(func.count(Community.id)))).scalar_one()
-        return Template("pages/home.html", context={"residents": residents, "communities": communities})
+        items = await desk.needs(db)
+        events = await desk.timetable(db)
+        days: dict[str, list[desk.Event]] = {}
+        for event in events:
+            days.setdefault(event.at.astimezone(state.settings.tz).strftime("%Y-%m-%d"), []).append(event)
+        context = {
+            "organizer": request.user,
+            "residents": residents,
+            "items": items,
+            "days": days,
+            "kinds": desk.KINDS,
+        }
+        return Template("pages/organizer/desk.html", context=context)
 
-    @get("/lang/{code:str}", media_type=MediaType.HTML)
-    async def switch_language(self, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
-        locale = parse_locale(code)
-        response = Redirect(_safe_next(next))
-        if locale in LOCALES:
-            response.cookies.append(Cookie(key="lang", value=locale, max_age=365 * 86400, samesite="lax"))
-        return response
-
-    @get("/text/{size:str}", media_type=MediaType.HTML)
-    async def text_size(self, size: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
-        response = Redirect(_safe_next(next))
-        if size in ("large", "normal"):
-            response.cookies.append(Cookie(key="text", value=size, max_age=365 * 86400, samesite="lax"))
-        return response
-
-
-class OrganizerPages(Controller):
-    include_in_schema = False
-
-    @get("/login", media_type=MediaType.HTML)
-    async def login_form(self, next: FromQuery[str | None] = None) -> Template:
-        return Template("pages/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""})
-
-    @post("/login", media_type=MediaType.HTML)
-    async def login(self, request: Request[Any, Any, Any], db: DB, state: State) -> Any:
-        form = await request.form()
-        email = str(form.get("email", "")).strip()
-        password = str(form.get("password", ""))
-        next_path = _safe_next(str(form.get("next", "/organizer")))
-        errors: dict[str, str] = {}
-        if not email:
-            errors["email"] = _("Enter your email address.")
-        if not password:
-            errors["password"] = _("Enter your password.")
-        if not errors:
-            client = request.client.host if request.client else "unknown"
-            limit = state.settings.login_attempts_per_15_minutes
-            mail = email.lower()
-            pair = f"login:pair:{client}:{mail}"
-            wait = await _login_wait(state, client, mail, pair)
-            if wait:
-                context = {"next": next_path, "email": email, "errors": {"email": _("Too many attempts.")}}
-                return Template(
-                    "pages/login.html", context=context, status_code=429, headers={"Retry-After": str(wait)}
-                )
-            organizer = await authenticate(db, email, password)
-            if organizer is not None:
-                await ratelimit.succeeded(state.redis, pair)
-                return await second_factor_or_signed_in(request, db, state.settings, organizer, next_path)
-            await ratelimit.failed(
-                state.redis, pair, free=limit, base=LOGIN_BACKOFF_BASE, cap=LOGIN_WINDOW, window=LOGIN_WINDOW
+    @get("/audit", media_type=MediaType.HTML)
+    async def audit(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:
+        query = request.query_params
+        filters = {
+            name: str(query.get(name) or "").strip() for name in ("action", "actor", "from", "to", "page")
+        }
+        organizers = {o.id: o.email for o in (await db.execute(select(Organizer))).scalars()}
+        actions = sorted((await db.execute(select(AuditEntry.action).distinct())).scalars())
+        status = 200
+        problem: InvalidInput | None = None
+        try:
+            statement = _filtered(filters, state.settings)
+            page = int(filters["page"]) if filters["page"].isdigit() else (0 if filters["page"] else 1)
+            if page < 1:
+                raise InvalidInput("page", _("Enter a page number of 1 or more."))
+        except InvalidInput as error:
+            problem, status, statement, page = error, 400, select(AuditEntry).where(AuditEntry.id < 0), 1
+        total = (await db.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+        entries = (
+            await db.execute(
+                statement.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
             )
-            await ratelimit.hit(state.redis, f"login:email:{mail}", 0, LOGIN_WINDOW)  # counts failures only
-            errors["password"] = _("Email or password is not right.")
-        context = {"next": next_path, "email": email, "errors": errors}
-        return Template("pages/login.html", context=context, status_code=400)
+        ).scalars()
+        rows = [
+            {
+                "id": entry.id,
+                "at": entry.at,
+                "who": actor_words(entry.actor, organizers),
+                "what": action_words(entry.action),
+                "subject": subject_with_id(entry.subject_type, entry.subject_id),
+            }
+            for entry in entries
+        ]
+        context = {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "filters": filters,
+            "action_options": sorted(((a, action_words(a)) for a in actions), key=lambda pair: pair[1]),
+            "actor_options": [
+                ("system", _("System")),
+                ("resident", _("Residents")),
+                *((f"organizer:{oid}", email) for oid, email in sorted(organizers.items())),
+            ],
+            "problem": problem,
+        }
+        return Template("pages/organizer/audit.html", context=context, status_code=status)
 
-    @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any], db: DB) -> Redirect:
-        organizer = request.scope.get("user")
-        if organizer is not None:
-            await record_async(
-                db, organizer_actor(organizer.id), "organizer.logout", "organizer", organizer.id
-            )
-            await db.commit()
-        request.clear_session()
-        return Redirect("/")
+
+def _local_day(raw: str, field: str, settings: Settings) -> datetime:
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(field, _("Enter a date like 2026-03-01.")) from None
+    return datetime.combine(day, time(0), tzinfo=settings.tz)
+
+
+def _filtered(filters: dict[str, str], settings: Settings) -> Select[AuditEntry]:
+    statement = select(AuditEntry)
+    if filters["action"]:
+        statement = statement.where(AuditEntry.action == filters["action"])
+    actor = filters["actor"]
+    if actor == "resident":
+        statement = statement.where(AuditEntry.actor.startswith("resident:"))
+    elif actor == "system":
+        statement = statement.where(AuditEntry.actor == "system")
+    elif actor.startswith("organizer:") and actor.removeprefix("organizer:").isdigit():
+        statement = statement.where(AuditEntry.actor == actor)
+    elif actor:
+        raise InvalidInput("actor", _("Choose who acted from the list."))
+    if filters["from"]:
+        statement = statement.where(AuditEntry.at >= _local_day(filters["from"], "from", settings))
+    if filters["to"]:
+        end = _local_day(filters["to"], "to", settings) + timedelta(days=1)
+        statement = statement.where(AuditEntry.at < end)
+    return statement
