@@ -25,7 +25,9 @@ def flash(request: Request[Any, Any, Any], text: str, kind: Kind = "ok") -> None
 
 def pop_flashes(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
     # Only a signed-in session can hold messages: an anonymous page view must not create one (S14).
-    if not request.scope.get("session"):
+    # A session just cleared (signing out, deleting one's data) is a marker, not a dict: nothing waits.
+    session = request.scope.get("session")
+    if not session or not isinstance(session, dict):
         return []
     waiting = request.session.pop(FLASH_KEY, None) or []
     return [dict(item) for item in waiting]

@@ -80,7 +80,7 @@ async def _database(request: Request[Any, Any, Any]) -> None:
         await session.execute(text("SELECT 1"))
 
 
-@get("/healthz", tags=["health"], summary="Liveness: is this process answering?")
+@get("/healthz", tags=["health"], summary="Liveness: is this process answering?", include_in_schema=False)
 async def healthz() -> Liveness:
     """Liveness: 200 while this process answers. It touches neither the database nor Redis, so a
     dependency's outage does not get healthy processes restarted; readiness is `/readyz`."""
@@ -92,6 +92,9 @@ async def healthz() -> Liveness:
     tags=["health"],
     summary="Readiness: database and Redis answering, schema migrated to this code's revision",
     responses={503: ResponseSpec(Readiness, description="database or Redis down, or migrations pending")},
+    # For load balancers and monitors, not integrators: described in docs/operations.md, kept out of
+    # the API document (its answers are health reports, not problems with codes).
+    include_in_schema=False,
 )
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     """Readiness: 200 when the database and Redis answer and the schema is at this code's migration
