@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engage.audit.models import AuditEntry
 from engage.settings import Settings
-from tests.support import csrf_token, organizer, sign_in, token_for
+from tests.factories import csrf_token, organizer, sign_in, token_for
 
 
 def test_organizer_create_prints_a_password_that_signs_in(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]

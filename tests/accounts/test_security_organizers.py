@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from engage.accounts.models import ApiToken
 from engage.db import make_sync_engine, sync_session, utcnow
 from engage.settings import Settings
-from tests.conftest import ROOT, SECRET
-from tests.support import csrf_token, organizer, token_for
+from tests.factories import csrf_token, organizer, token_for
+from tests.support import ROOT, SECRET
 
 EMAIL = "leaver@district.gov.cn"
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from engage.settings import Settings
-from tests.conftest import LiveServer
-from tests.support import token_for
+from tests.factories import token_for
+from tests.support import LiveServer
 
 EXAMPLES_PER_OPERATION = 30
 

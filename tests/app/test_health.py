@@ -5,7 +5,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 
 from engage.app import create_app
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 def test_healthz_answers_ok_when_database_and_redis_answer(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -11,23 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy.orm import Session
 
-from engage.seed import seed_demo
-from engage.selections.demo import seed_selections
 from engage.settings import Settings
-from tests.conftest import PHONE, LiveServer
-from tests.support import organizer, token_for
-from tests.test_objections import appointment
-from tests.test_signup_browser import _code_from_outbox, _fits_a_phone
+from tests.factories import fits_a_phone, organizer, texted_code
+from tests.support import PHONE, LiveServer
 
 pytestmark = pytest.mark.browser
 
 # axe-core 4.14.1 from the npm registry (`npm pack axe-core@4.14.1`, package/axe.min.js), kept in the
 # test tree so a clean clone runs it without a network.
-AXE = (Path(__file__).parent / "js" / "axe.min.js").read_text()
+AXE = (Path(__file__).parent.parent / "js" / "axe.min.js").read_text()
 SERIOUS = """async () => {
   const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
   return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
@@ -87,19 +81,9 @@ def audited_phone_page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-@pytest.fixture
-def district(live_server: LiveServer, settings: Settings, db: Session) -> dict[str, Any]:
-    seed_demo(db)
-    db.commit()
-    assert seed_selections(settings) is not None
-    with httpx.Client(base_url=live_server.url) as api:
-        headers = {"Authorization": f"Bearer {token_for(settings, 'api@district.gov.cn', 'organizer')}"}
-        return appointment(api, headers)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_a_resident_finds_the_public_record_and_signs_up_on_a_phone(
-    district: dict[str, Any],
+    live_demo_district: dict[str, Any],
     live_server: LiveServer,
     settings: Settings,
     audited_phone_page: Any,
@@ -115,7 +99,7 @@ def test_a_resident_finds_the_public_record_and_signs_up_on_a_phone(
 
     def look(name: str) -> None:
         """Check the page as it stands and keep a picture of it."""
-        _fits_a_phone(page)
+        fits_a_phone(page)
         assert axe_problems(page) == [], page.url
         taken["n"] += 1
         page.screenshot(path=str(shots / f"{taken['n']:02d}-{name}.png"), full_page=True)
@@ -139,7 +123,7 @@ def test_a_resident_finds_the_public_record_and_signs_up_on_a_phone(
     look("notices")
     with page.expect_navigation():
         page.click(f"main a:has-text('{words['notice']}')")
-    assert page.url.endswith(f"/notices/{district['id']}")
+    assert page.url.endswith(f"/notices/{live_demo_district['id']}")
     look("notice")
 
     menu(words["selections"])
@@ -190,7 +174,7 @@ def test_a_resident_finds_the_public_record_and_signs_up_on_a_phone(
     assert page.url.endswith("/join/code"), page.locator("main").inner_text()
     assert page.locator("#resend-button").is_disabled()  # "send a new code" waits out the minute
     look("join-code")
-    page.fill("#code", _code_from_outbox(settings, phone))
+    page.fill("#code", texted_code(settings, phone))
     with page.expect_navigation():
         page.click(f"button:has-text('{words['continue']}')")
     page.fill("#name", "王秀英" if language == "zh-CN" else "Wang Xiuying")
@@ -220,7 +204,7 @@ def test_a_resident_finds_the_public_record_and_signs_up_on_a_phone(
 
 
 def test_every_page_passes_axe_in_both_languages(
-    district: dict[str, Any], live_server: LiveServer, settings: Settings, browser: Any
+    live_demo_district: dict[str, Any], live_server: LiveServer, settings: Settings, browser: Any
 ) -> None:
     """One page per route, found by following links in the browser, public and organizer alike."""
     password = organizer(settings, "lin@district.gov.cn", "admin")

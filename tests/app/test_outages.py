@@ -40,9 +40,24 @@ from engage.settings import Settings
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.services import queue_message
 from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import ROOT, SECRET, LiveServer, make_settings, run_jobs, twilio_environment
-from tests.support import process_environment, token_for
-from tests.test_notices import Plan, add_residents, phone
+from tests.factories import (
+    QUOTAS,
+    SEED_PARTS,
+    Plan,
+    add_subscribers,
+    add_volunteers,
+    phone,
+    token_for,
+)
+from tests.support import (
+    ROOT,
+    SECRET,
+    LiveServer,
+    make_settings,
+    process_environment,
+    run_jobs,
+    twilio_environment,
+)
 from workers import context
 from workers.sweep import sweep
 
@@ -199,7 +214,7 @@ def test_redis_wiped_mid_fan_out_every_subscriber_gets_exactly_one_text_and_the_
         database_url, own_redis.url, tmp_path / "var", PUBLIC_BASE_URL=url, **twilio_environment(fake_twilio)
     )
     count = 2000
-    add_residents(db, [Plan(phone(n)) for n in range(count)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(count)])
     db.add(Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"))
     db.commit()
     environment = _environment(settings)
@@ -220,7 +235,7 @@ def test_redis_wiped_mid_fan_out_every_subscriber_gets_exactly_one_text_and_the_
     jobs.enqueue_fan_out(own_redis.url, notice.id)
     wait_for(lambda: len(fake_twilio.messages) >= 800, 60, "the fan-out to be well under way")
     own_redis.kill()
-    time.sleep(1.0)
+    time.sleep(1.0)  # how long the outage lasts (a length, not a wait for something to happen)
     own_redis.start()  # empty (it keeps nothing on disk): every job and every schedule is gone
 
     def recipients() -> dict[str, int]:
@@ -263,12 +278,11 @@ def _answers(url: str) -> bool:
 def test_what_falls_due_while_redis_is_wiped_happens_at_the_next_sweep(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
-    from tests.test_panels import QUOTAS, SEED_PARTS, add_volunteers
 
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
     add_volunteers(db)
-    add_residents(db, [Plan(phone(n)) for n in range(20)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(20)])
     headers = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
     later = datetime.now(UTC) + timedelta(minutes=10)
     with TestClient(create_app(settings), base_url="http://testserver.local") as client:
@@ -311,7 +325,7 @@ def test_what_falls_due_while_redis_is_wiped_happens_at_the_next_sweep(
     db.commit()
 
     own_redis.kill()
-    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.5)  # all four fall due
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.5)  # until the clock passes `soon`
     own_redis.start()
 
     assert sweep() == {"fan_outs": 1, "period_closes": 1, "stage_ticks": 1, "reminders": 1}
@@ -365,7 +379,7 @@ def test_a_text_and_a_fan_out_never_enqueued_go_out_at_the_next_sweep_and_once(
 ) -> None:
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
-    add_residents(db, [Plan(phone(n)) for n in range(30)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(30)])
     message = queue_message(db, "test", phone(99), "您的会议改到周五。", "CN")
     notice = notice_row(db, status=NoticeStatus.PUBLISHED, published_at=datetime.now(UTC), urgent=True)
     db.commit()
@@ -387,7 +401,7 @@ def test_texts_queued_by_a_fan_out_and_forgotten_by_redis_are_sent_in_batches(
 ) -> None:
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
-    add_residents(db, [Plan(phone(n)) for n in range(40)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(40)])
     notice = notice_row(db, status=NoticeStatus.PUBLISHED, published_at=datetime.now(UTC), urgent=True)
     jobs.enqueue_fan_out(own_redis.url, notice.id)
     from workers.fanout import fan_out

@@ -8,24 +8,10 @@ from typing import Any
 import pytest
 
 from engage.settings import Settings
-from tests.conftest import LiveServer
-from tests.support import organizer
+from tests.factories import no_horizontal_scroll, organizer, tap_targets_are_large
+from tests.support import LiveServer
 
 pytestmark = pytest.mark.browser
-
-
-def _no_horizontal_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def _tap_targets_are_large(page: Any) -> None:
-    small = page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input, select, textarea')]
-            .filter(el => el.offsetParent !== null && el.type !== 'hidden')
-            .map(el => [el.outerHTML.slice(0, 60), el.getBoundingClientRect().height])
-            .filter(([, h]) => h < 44)"""
-    )
-    assert small == []
 
 
 @pytest.mark.parametrize(
@@ -49,8 +35,8 @@ def test_organizer_signs_in_on_a_phone(
     page.set_extra_http_headers({"Accept-Language": language})
     page.goto(f"{live_server.url}/login")
     assert page.locator("h1").inner_text() == heading
-    _no_horizontal_scroll(page)
-    _tap_targets_are_large(page)
+    no_horizontal_scroll(page)
+    tap_targets_are_large(page)
     page.screenshot(path=str(output_dir / f"login-{language}.png"), full_page=True)
 
     page.fill("#email", "lin@district.gov.cn")
@@ -65,7 +51,7 @@ def test_organizer_signs_in_on_a_phone(
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/organizer")
     assert "lin@district.gov.cn" in page.content()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     page.screenshot(path=str(output_dir / f"desk-{language}.png"), full_page=True)
 
 

@@ -11,10 +11,9 @@ from litestar.testing import TestClient
 from engage.app import create_app
 from engage.settings import Settings
 from engage.web.headers import CONTENT_SECURITY_POLICY
-from tests.conftest import make_settings
+from tests.support import ROOT, make_settings
 
 PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _example(name: str, kind: str) -> str:

@@ -15,7 +15,7 @@ from engage.keys import Purpose
 from engage.residents import tokens
 from engage.residents.models import Community
 from engage.settings import ConfigError, load_settings
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 REGISTRATION = {
     "name": "Li Ming",
@@ -94,7 +94,7 @@ def test_each_purpose_signs_with_its_own_key_never_the_bare_secret() -> None:
 
 
 @pytest.fixture
-def district(db: Session) -> None:
+def wulihe_community(db: Session) -> None:
     db.add(Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"))
     db.commit()
 
@@ -106,7 +106,7 @@ def _complete(database_url: str, redis_url: str, var_dir: Path, token: str, **ke
 
 
 def test_a_token_signed_with_the_bare_key_is_refused(
-    district: None, database_url: str, redis_url: str, tmp_path: Path
+    wulihe_community: None, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """S1: whoever knew SECRET_KEY could sign a sign-up token for a number that never got a code."""
     forged = tokens.sign(STRONG, "signup", {"phone": "+8613780000009"}, 600)
@@ -114,7 +114,7 @@ def test_a_token_signed_with_the_bare_key_is_refused(
 
 
 def test_rotation_keeps_tokens_of_a_fallback_key_valid_until_it_is_dropped(
-    district: None, database_url: str, redis_url: str, tmp_path: Path
+    wulihe_community: None, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """S1: SECRET_KEY_FALLBACKS lets a key be replaced without breaking what it signed."""
     old, new = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from engage.evaluations.models import Campaign
 from engage.selections.models import Selection
 from engage.settings import Settings
-from tests.support import token_for
-from tests.test_selection_end_to_end import selection_body
+from tests.factories import selection_body, token_for
 
 BAD = ["a\x00b", "a\x07b", "a\x1bb"]  # (a lone surrogate never gets past the JSON decoder)
 

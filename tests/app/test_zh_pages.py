@@ -10,17 +10,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy.orm import Session
 
-from engage.seed import seed_demo
-from engage.selections.demo import seed_selections
 from engage.settings import Settings
-from tests.support import organizer, sign_in, token_for
-from tests.test_objections import appointment
-from tests.test_signup_web import PROFILE, last_code, post
+from tests.factories import SIGNUP_PROFILE, last_code, organizer, post, sign_in, token_for
 from tests.zh_scan import problems
 
 ENTRY_POINTS = ["/", "/notices", "/selections", "/objections", "/join", "/signin"]
@@ -55,22 +49,11 @@ def crawl(client: TestClient[Litestar], start: list[str]) -> Iterator[tuple[str,
                 queue.append(href)
 
 
-@pytest.fixture
-def district(settings: Settings, db: Session, client: TestClient[Litestar]) -> None:
-    """The demo district (a finished and a running selection, panels, notices) and an appointment
-    notice in its objection period."""
-    seed_demo(db)
-    db.commit()
-    assert seed_selections(settings) is not None
-    headers = {"Authorization": f"Bearer {token_for(settings, 'api@district.gov.cn', 'organizer')}"}
-    appointment(client, headers)
-
-
 def _resident_signed_in(settings: Settings, client: TestClient[Litestar]) -> None:
     client.headers["Accept-Language"] = "zh-CN"
     post(client, "/join", {"phone": "139 0013 9999"})
     post(client, "/join/code", {"code": last_code(settings, "+8613900139999")})
-    post(client, "/join/profile", dict(PROFILE, community="wulihe"))
+    post(client, "/join/profile", dict(SIGNUP_PROFILE, community="wulihe"))
     roles = {"roles": ["judge", "subscriber"], "consent_judge": "yes", "consent_subscriber": "yes"}
     post(client, "/join/roles", roles | {"notice_kinds": ["appointment"], "communities": ["wulihe"]})
     assert post(client, "/join/check", {}).headers["location"] == "/join/done"
@@ -82,7 +65,7 @@ def _scan(client: TestClient[Litestar], start: list[str]) -> list[str]:
 
 
 def test_public_and_resident_pages_read_as_chinese(
-    district: None, settings: Settings, app: Litestar, client: TestClient[Litestar]
+    demo_district: None, settings: Settings, app: Litestar, client: TestClient[Litestar]
 ) -> None:
     pages = [path for path, _ in crawl(client, ENTRY_POINTS)]
     assert {"/", "/notices", "/selections", "/objections"} <= set(pages)
@@ -95,7 +78,7 @@ def test_public_and_resident_pages_read_as_chinese(
 
 
 def test_organizer_pages_read_as_chinese(
-    district: None, settings: Settings, client: TestClient[Litestar]
+    demo_district: None, settings: Settings, client: TestClient[Litestar]
 ) -> None:
     sign_in(client, "admin@district.gov.cn", organizer(settings, "admin@district.gov.cn", "admin"))
     pages = [path for path, _ in crawl(client, ORGANIZER_PAGES)]

@@ -18,19 +18,16 @@ from engage.evaluations.rules import stats
 from engage.notices.models import Notice
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import run_jobs
-from tests.support import token_for
-from tests.test_evaluations import (
+from tests.factories import (
     campaign_body,
     organizer_headers,
     outbox_links,
     phone_of,
     post_rating,
-    residents,
+    token_for,
     typed_phone,
 )
-
-__all__ = ["residents"]  # the fixture: 30 verified residents, every fourth one English
+from tests.support import run_jobs
 
 API = "/api/v1/evaluations"
 
@@ -69,7 +66,7 @@ def rate_directly(db: Session, campaign_id: int, subject_id: int, scores: list[l
 
 
 def test_a_campaign_is_edited_before_it_opens_and_the_edit_is_audited(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     campaign = create(client, headers, opens_at=later(1), closes_at=later(8))
@@ -112,7 +109,7 @@ def test_a_campaign_is_edited_before_it_opens_and_the_edit_is_audited(
 
 
 def test_an_open_campaign_cannot_be_edited_but_its_closing_can_move_and_it_can_close_now(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     campaign = create(client, headers)  # opened an hour ago
@@ -148,7 +145,7 @@ def test_an_open_campaign_cannot_be_edited_but_its_closing_can_move_and_it_can_c
 
 
 def test_a_campaign_closed_before_it_opens_never_opens(
-    residents: None, client: TestClient[Litestar], settings: Settings
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings
 ) -> None:
     headers = organizer_headers(settings)
     campaign = create(client, headers, opens_at=later(1), closes_at=later(8))
@@ -173,7 +170,7 @@ def test_the_interval_is_exactly_0_or_1_at_the_ends_of_the_scale(trials: int) ->
 
 
 def test_results_for_0_of_n_and_n_of_n_satisfied_have_interval_ends_of_exactly_0_and_1(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     campaign = create(client, headers, mode="online")
@@ -190,7 +187,7 @@ def test_results_for_0_of_n_and_n_of_n_satisfied_have_interval_ends_of_exactly_0
 
 
 def test_one_rating_and_one_question_read_as_grammatical_english(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     campaign = create(client, headers, questions=[{"zh": "办事效率", "en": "Speed"}])

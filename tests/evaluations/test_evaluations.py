@@ -9,158 +9,39 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.evaluations.models import Campaign, Rating, ServiceContact, Subject
 from engage.notices.models import Notice
-from engage.residents.models import Community, Resident
+from engage.residents.models import Resident
 from engage.settings import Settings
 from engage.sms.segments import count_segments
-from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import LiveServer, _free_port, make_settings, run_jobs, twilio_environment
-from tests.support import csrf_token, organizer, sign_in, token_for
-
-OUR_NUMBER = "+8610690000"
-COMMUNITIES = [
-    ("wulihe", "五里河社区", "Wulihe"),
-    ("dongxing", "东兴社区", "Dongxing"),
-    ("nanta", "南塔社区", "Nanta"),
-]
-WINDOW = "便民服务窗口"
-QUESTIONS = [
-    {"zh": "办事效率", "en": "Speed"},
-    {"zh": "服务态度", "en": "Courtesy"},
-    {"zh": "办理结果", "en": "Outcome"},
-]
-LINK = re.compile(r"/e/([A-Za-z0-9_-]{22})")
-
-
-def phone_of(n: int) -> str:
-    return f"+86139{n:08d}"
-
-
-def typed_phone(n: int) -> str:
-    """How an office clerk might type the number: three ways."""
-    digits = f"139{n:08d}"
-    return [
-        f"{digits[:3]} {digits[3:7]} {digits[7:]}",
-        f"+86 {digits[:3]}-{digits[3:7]}-{digits[7:]}",
-        digits,
-    ][n % 3]
-
-
-def add_residents(db: Session, count: int = 1000) -> None:
-    """1,000 verified residents over three communities, in one bulk insert."""
-    db.add_all([Community(code=c, name_zh=zh, name_en=en) for c, zh, en in COMMUNITIES])
-    db.flush()
-    ids = list(db.execute(select(Community.id).order_by(Community.id)).scalars())
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "pseudonym": f"r-{n:012x}",
-            "phone": phone_of(n),
-            "name": f"居民{n}",
-            "community_id": ids[n % len(ids)],
-            "locale": "en" if n % 4 == 0 else "zh_CN",
-            "source": "import",
-            "verified_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(count)
-    ]
-    db.execute(insert(Resident), rows)
-    db.commit()
-
-
-def campaign_body(mode: str = "reverse", **extra: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    body: dict[str, Any] = {
-        "title_zh": "2026年便民服务反向测评",
-        "title_en": "2026 reverse evaluation of service windows",
-        "mode": mode,
-        "opens_at": (now - timedelta(hours=1)).isoformat(),
-        "closes_at": (now + timedelta(days=7)).isoformat(),
-        "questions": QUESTIONS,
-        "subjects": [{"name": WINDOW, "unit": "五里河社区"}, {"name": "社保窗口", "unit": "东兴社区"}],
-        "threshold": "3/4",
-        "bulk_limit": 1000,
-    }
-    body.update(extra)
-    return body
-
-
-@dataclass
-class District:
-    fake: FakeTwilio
-    settings: Settings
-    url: str
-    headers: dict[str, str]
-    db: Session
-
-    def api(
-        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        url = f"{self.url}/api/v1/evaluations{path}"
-        return httpx.request(method, url, headers={**self.headers, **(headers or {})}, timeout=60, **kwargs)
-
-    def text(self, phone: str, body: str) -> list[str]:
-        """Text us from `phone`; returns what that phone received once the worker has run."""
-        before = len(self.fake.messages_to(phone))
-        answered = self.fake.send_inbound(f"{self.url}/webhooks/twilio/inbound", phone, OUR_NUMBER, body)
-        assert answered.status == 200, answered.body
-        run_jobs(self.settings)
-        return [m.body for m in self.fake.messages_to(phone)[before:]]
-
-    def link_of(self, n: int) -> str:
-        bodies = [m.body for m in self.fake.messages_to(phone_of(n)) if LINK.search(m.body)]
-        assert bodies, f"resident {n} got no invitation"
-        found = LINK.search(bodies[-1])
-        assert found
-        return f"/e/{found.group(1)}"
-
-    def rate(self, n: int, scores: list[int], comment: str = "", lang: str = "zh-CN") -> httpx.Response:
-        """Rate through the personal link, as a browser would (CSRF cookie and field)."""
-        with httpx.Client(base_url=self.url, headers={"Accept-Language": lang}, timeout=30) as browser:
-            page = browser.get(self.link_of(n))
-            assert page.status_code == 200, page.text
-            # Any form carries the token (a closed evaluation's page has none).
-            token = re.search(r'name="_csrf_token" value="([^"]+)"', browser.get("/join").text)
-            assert token
-            data = {"_csrf_token": token.group(1), "comment": comment}
-            data.update({f"q{i + 1}": str(s) for i, s in enumerate(scores)})
-            return browser.post(self.link_of(n), data=data)
-
-
-@pytest.fixture
-def district(
-    database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Session
-) -> Iterator[District]:
-    port = _free_port()
-    settings = make_settings(
-        database_url,
-        redis_url,
-        tmp_path / "var",
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        **twilio_environment(fake_twilio),
-    )
-    add_residents(db)
-    headers = {"Authorization": f"Bearer {token_for(settings, 'zhao@district.gov.cn', 'organizer')}"}
-    with LiveServer(create_app(settings), port=port) as server:
-        yield District(fake_twilio, settings, server.url, headers, db)
+from tests.factories import (
+    QUESTIONS,
+    RATING_LINK,
+    WINDOW,
+    EvaluationDistrict,
+    campaign_body,
+    csrf_token,
+    forget_code_limits,
+    organizer,
+    organizer_headers,
+    outbox_links,
+    phone_of,
+    post_rating,
+    sign_in,
+    token_for,
+    typed_phone,
+)
+from tests.support import run_jobs
 
 
 def contacts_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
@@ -209,9 +90,11 @@ def add_earlier_campaign(db: Session) -> None:
     db.commit()
 
 
-def test_reverse_evaluation_of_1000_residents_with_200_served(district: District) -> None:
-    add_earlier_campaign(district.db)
-    made = district.api("POST", "", json=campaign_body())
+def test_reverse_evaluation_of_1000_residents_with_200_served(
+    evaluation_district: EvaluationDistrict,
+) -> None:
+    add_earlier_campaign(evaluation_district.db)
+    made = evaluation_district.api("POST", "", json=campaign_body())
     assert made.status_code == 201, made.text
     campaign = made.json()
     cid = campaign["id"]
@@ -227,7 +110,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
             (WINDOW, "+86 135 0000 0000", "2026-11-20", "户籍证明"),
         ]
     )
-    refused = district.api(
+    refused = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=bad, headers={"Content-Type": "text/csv"}
     )
     assert refused.status_code == 400
@@ -237,7 +120,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
         (5, "served_on"),
         (6, "phone"),
     ]
-    assert district.db.execute(select(func.count(ServiceContact.id))).scalar_one() == 0
+    assert evaluation_district.db.execute(select(func.count(ServiceContact.id))).scalar_one() == 0
 
     rows = [
         (
@@ -248,12 +131,12 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
         )
         for n in range(200)
     ]
-    imported = district.api(
+    imported = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=contacts_csv(rows), headers={"Content-Type": "text/csv"}
     )
     assert imported.status_code == 201, imported.text
     assert imported.json() == {"imported": 200}
-    again = district.api(
+    again = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=contacts_csv(rows), headers={"Content-Type": "text/csv"}
     )
     assert again.status_code == 400 and len(again.json()["rows"]) == 200  # a file imported twice counts once
@@ -261,24 +144,26 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
         "this service contact is already recorded (same office, resident, date and matter)"
     }
 
-    invited = district.api("POST", f"/{cid}/invite")
+    invited = evaluation_district.api("POST", f"/{cid}/invite")
     assert invited.json() == {"texts": 200}
-    run_jobs(district.settings)
-    invitations = [m for m in district.fake.messages if LINK.search(m.body)]
+    run_jobs(evaluation_district.settings)
+    invitations = [m for m in evaluation_district.fake.messages if RATING_LINK.search(m.body)]
     assert sorted(m.to for m in invitations) == sorted(phone_of(n) for n in range(200))
-    assert all(count_segments(m.body).segments <= district.settings.sms_max_segments for m in invitations)
-    assert "Rate it" in district.fake.messages_to(phone_of(0))[0].body  # resident 0 reads English
-    assert "请评价" in district.fake.messages_to(phone_of(1))[0].body
+    assert all(
+        count_segments(m.body).segments <= evaluation_district.settings.sms_max_segments for m in invitations
+    )
+    assert "Rate it" in evaluation_district.fake.messages_to(phone_of(0))[0].body  # resident 0 reads English
+    assert "请评价" in evaluation_district.fake.messages_to(phone_of(1))[0].body
     # Only a hash of each personal link is kept.
-    token = district.link_of(3).rsplit("/", 1)[1]
-    stored = set(district.db.execute(select(ServiceContact.token_hash)).scalars())
+    token = evaluation_district.link_of(3).rsplit("/", 1)[1]
+    stored = set(evaluation_district.db.execute(select(ServiceContact.token_hash)).scalars())
     assert token not in stored and len(stored) == 200
-    assert district.api("POST", f"/{cid}/invite").json() == {"texts": 0}  # nobody is invited twice
+    assert evaluation_district.api("POST", f"/{cid}/invite").json() == {"texts": 0}  # nobody is invited twice
 
     # Web ratings through the personal links; resident 0 first rates 1 1 1, then changes it.
-    assert district.rate(0, [1, 1, 1]).status_code == 200
+    assert evaluation_district.rate(0, [1, 1, 1]).status_code == 200
     for n, scores in A_WEB.items():
-        answered = district.rate(n, scores, comment=COMMENT if n == 1 else "", lang="en")
+        answered = evaluation_district.rate(n, scores, comment=COMMENT if n == 1 else "", lang="en")
         assert answered.status_code == 200, answered.text
         # The page speaks the resident's language (residents 0 and 4 read English), not the browser's.
         expected = {
@@ -289,34 +174,37 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
         }
         assert expected[(n == 0, n % 4 == 0)] in answered.text
     for n, scores in B_WEB.items():
-        assert district.rate(n, scores).status_code == 200
+        assert evaluation_district.rate(n, scores).status_code == 200
 
     # SMS replies count like web ones; resident 6 first answers 2 2 2, then changes it.
-    assert "谢谢" in district.text(phone_of(6), "2 2 2")[0]
+    assert "谢谢" in evaluation_district.text(phone_of(6), "2 2 2")[0]
     for n, reply in {**A_SMS, **B_SMS}.items():
-        answer = district.text(phone_of(n), reply)[0]
+        answer = evaluation_district.text(phone_of(n), reply)[0]
         if n == 6:  # a second rating: it replaced the first
             assert "已改为5 4 5" in answer, answer
         else:  # residents 8 and 120 read English
             assert ("recorded anonymously" if n % 4 == 0 else "已匿名记录") in answer, answer
-    assert "请回复3个数字" in district.text(phone_of(7), "4 4")[0]  # a clear answer to a bad reply
-    assert "1到5" in district.text(phone_of(7), "4 4 9")[0]
-    assert "digits" in district.text(phone_of(8), "55")[0]  # resident 8 reads English
+    assert "请回复3个数字" in evaluation_district.text(phone_of(7), "4 4")[0]  # a clear answer to a bad reply
+    assert "1到5" in evaluation_district.text(phone_of(7), "4 4 9")[0]
+    assert "digits" in evaluation_district.text(phone_of(8), "55")[0]  # resident 8 reads English
 
     # A resident with no service contact is refused, by SMS and on the web.
-    refusal = district.text(phone_of(501), "5 5 5")
+    refusal = evaluation_district.text(phone_of(501), "5 5 5")
     assert refusal and "没有待评价的服务" in refusal[0]
     assert (
-        district.db.execute(select(func.count(Rating.id)).where(Rating.campaign_id == cid)).scalar_one() == 14
+        evaluation_district.db.execute(
+            select(func.count(Rating.id)).where(Rating.campaign_id == cid)
+        ).scalar_one()
+        == 14
     )
-    with httpx.Client(base_url=district.url, timeout=30) as browser:
-        sign_in_resident(district, browser, 501)
+    with httpx.Client(base_url=evaluation_district.url, timeout=30) as browser:
+        sign_in_resident(evaluation_district, browser, 501)
         page = browser.get(f"/evaluations/{cid}/subjects/{a}", headers={"Accept-Language": "en"})
         assert page.status_code == 403
         assert "no record that it served you" in page.text
 
     # Results against hand-computed figures (see A_WEB, A_SMS, B_WEB, B_SMS).
-    results = district.api("GET", f"/{cid}/results").json()
+    results = evaluation_district.api("GET", f"/{cid}/results").json()
     first, second = results["subjects"]
     assert first["subject"]["id"] == a and second["subject"]["id"] == b
     assert (first["ratings"], first["answers"], first["satisfied"]) == (10, 30, 21)
@@ -334,7 +222,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
     assert second["interval"]["low"] == pytest.approx(0.551969, abs=1e-6)
     assert second["interval"]["high"] == pytest.approx(0.953035, abs=1e-6)
     assert second["below_threshold"] is False and second["trend"] == [] and second["entitled"] == 80
-    by_via = district.db.execute(
+    by_via = evaluation_district.db.execute(
         select(Rating.via, func.count()).where(Rating.campaign_id == cid).group_by(Rating.via)
     )
     assert dict(by_via.all()) == {"web": 8, "sms": 6}
@@ -343,17 +231,17 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
     (comment,) = first["comments"]
     assert comment["text"] == "态度很好，有问题请打我电话 [***] 或 [***]"
     assert comment["status"] == "pending"
-    approved = district.api("POST", f"/{cid}/comments/{comment['rating_id']}/approve")
+    approved = evaluation_district.api("POST", f"/{cid}/comments/{comment['rating_id']}/approve")
     assert approved.status_code == 201 and approved.json()["comment_status"] == "approved"
 
     # Anonymous in every output: no resident id, pseudonym or number in results, export or audit.
-    export = district.api("GET", f"/{cid}/ratings.csv").text
+    export = evaluation_district.api("GET", f"/{cid}/ratings.csv").text
     assert export.splitlines()[0] == "subject,unit,via,status,scores,satisfied_answers,comment"
     assert len(export.splitlines()) == 15
-    results_text = district.api("GET", f"/{cid}/results").text
+    results_text = evaluation_district.api("GET", f"/{cid}/results").text
     for output in (export, results_text):
         assert "+86" not in output and "r-0000" not in output and "resident" not in output
-    rate_entries = district.db.execute(
+    rate_entries = evaluation_district.db.execute(
         select(AuditEntry).where(AuditEntry.action == "evaluation.rate")
     ).scalars()
     assert {(e.actor, tuple(sorted(e.details))) for e in rate_entries} == {
@@ -361,40 +249,44 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(district: District
     }
 
     # After the close: refused by link and by SMS; the results are published as a notice.
-    assert district.api("POST", f"/{cid}/publish").status_code == 409  # not closed yet
-    district.db.execute(
+    assert evaluation_district.api("POST", f"/{cid}/publish").status_code == 409  # not closed yet
+    evaluation_district.db.execute(
         update(Campaign).where(Campaign.id == cid).values(closes_at=datetime.now(UTC) - timedelta(minutes=1))
     )
-    district.db.commit()
+    evaluation_district.db.commit()
     # Resident 4 reads English: the page says so whatever the browser asks for.
-    closed_page = httpx.get(district.url + district.link_of(4), headers={"Accept-Language": "zh-CN"})
+    closed_page = httpx.get(
+        evaluation_district.url + evaluation_district.link_of(4), headers={"Accept-Language": "zh-CN"}
+    )
     assert (
         "This evaluation is not open" in closed_page.text
         and '<form method="post" action="/e/' not in closed_page.text
     )
-    late = district.rate(3, [5, 5, 5], lang="en")  # resident 3 reads Chinese
+    late = evaluation_district.rate(3, [5, 5, 5], lang="en")  # resident 3 reads Chinese
     assert late.status_code == 403 and "已结束，不再接受评价" in late.text
-    assert "已结束" in district.text(phone_of(9), "5 5 5")[0]
-    assert district.api("GET", f"/{cid}/results").json()["subjects"][0]["rate_fraction"] == "7/10"
-    published = district.api("POST", f"/{cid}/publish")
+    assert "已结束" in evaluation_district.text(phone_of(9), "5 5 5")[0]
+    assert evaluation_district.api("GET", f"/{cid}/results").json()["subjects"][0]["rate_fraction"] == "7/10"
+    published = evaluation_district.api("POST", f"/{cid}/publish")
     assert published.status_code == 201, published.text
-    notice = district.db.get(Notice, published.json()["notice_id"])
+    notice = evaluation_district.db.get(Notice, published.json()["notice_id"])
     assert notice is not None and notice.status == "published"
     assert f"/evaluations/{cid}/results" in notice.body_zh
-    public = httpx.get(f"{district.url}/evaluations/{cid}/results", headers={"Accept-Language": "zh-CN"})
+    public = httpx.get(
+        f"{evaluation_district.url}/evaluations/{cid}/results", headers={"Accept-Language": "zh-CN"}
+    )
     assert public.status_code == 200
     assert "70.0%" in public.text and "52.1%–83.4%" in public.text and "低于标准" in public.text
     assert "[***]" in public.text and "138 0013" not in public.text
 
 
-def sign_in_resident(district: District, browser: httpx.Client, n: int) -> None:
+def sign_in_resident(evaluation_district: EvaluationDistrict, browser: httpx.Client, n: int) -> None:
     """Sign in at /join with the code texted to resident n (an existing resident lands on /me)."""
     page = browser.get("/join")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert token
     browser.post("/join", data={"_csrf_token": token.group(1), "phone": phone_of(n)})
-    run_jobs(district.settings)
-    code = re.search(r"\d{6}", district.fake.messages_to(phone_of(n))[-1].body)
+    run_jobs(evaluation_district.settings)
+    code = re.search(r"\d{6}", evaluation_district.fake.messages_to(phone_of(n))[-1].body)
     assert code
     page = browser.get("/join/code")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
@@ -405,37 +297,8 @@ def sign_in_resident(district: District, browser: httpx.Client, n: int) -> None:
 # -- bulk patterns and online evaluations, through the test client ----------------------------------
 
 
-@pytest.fixture
-def residents(db: Session) -> None:
-    add_residents(db, 30)
-
-
-def organizer_headers(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(settings, 'qian@district.gov.cn', 'organizer')}"}
-
-
-def outbox_links(settings: Settings) -> dict[str, str]:
-    import json
-
-    links = {}
-    for line in settings.outbox_path.read_text().splitlines():
-        text = json.loads(line)
-        found = LINK.search(text["body"])
-        if found:
-            links[text["to"]] = f"/e/{found.group(1)}"
-    return links
-
-
-def post_rating(client: TestClient[Litestar], path: str, scores: list[int]) -> Any:
-    page = client.get(path)
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-    assert token, page.text
-    data = {"_csrf_token": token.group(1), **{f"q{i + 1}": str(s) for i, s in enumerate(scores)}}
-    return client.post(path, data=data)
-
-
 def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     campaign = client.post(
@@ -477,7 +340,7 @@ def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
 
 
 def test_contact_for_an_unverified_or_unknown_number_is_refused_naming_the_field(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     campaign = client.post("/api/v1/evaluations", json=campaign_body(), headers=headers).json()
@@ -503,7 +366,7 @@ def test_contact_for_an_unverified_or_unknown_number_is_refused_naming_the_field
 
 
 def test_invitations_wait_for_the_opening(
-    residents: None, client: TestClient[Litestar], settings: Settings
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings
 ) -> None:
     headers = organizer_headers(settings)
     later = datetime.now(UTC) + timedelta(days=1)
@@ -526,7 +389,7 @@ def test_invitations_wait_for_the_opening(
 
 
 def test_campaign_with_bad_input_is_refused_naming_the_field(
-    residents: None, client: TestClient[Litestar], settings: Settings
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings
 ) -> None:
     headers = organizer_headers(settings)
     cases = [
@@ -545,7 +408,7 @@ def test_campaign_with_bad_input_is_refused_naming_the_field(
 
 
 def test_online_evaluation_admits_verified_residents_of_its_communities_only(
-    residents: None, client: TestClient[Litestar], settings: Settings, db: Session
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
     headers = organizer_headers(settings)
     body = campaign_body("online", community_codes=["wulihe"])
@@ -576,8 +439,6 @@ def test_online_evaluation_admits_verified_residents_of_its_communities_only(
 def sign_in_with_console_code(client: TestClient[Litestar], settings: Settings, n: int) -> None:
     import json
 
-    from tests.test_signup_web import forget_code_limits
-
     forget_code_limits(settings)  # a second code for the same number within the minute
     page = client.get("/join")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
@@ -594,7 +455,9 @@ def sign_in_with_console_code(client: TestClient[Litestar], settings: Settings, 
     assert done.status_code in (200, 302, 303), done.text
 
 
-def test_guessing_personal_links_hits_the_rate_limit(residents: None, client: TestClient[Litestar]) -> None:
+def test_guessing_personal_links_hits_the_rate_limit(
+    thirty_raters: None, client: TestClient[Litestar]
+) -> None:
     answers = [client.get(f"/e/{'x' * 22}{n}").status_code for n in range(61)]
     assert answers[:60] == [404] * 60
     assert answers[60] == 429

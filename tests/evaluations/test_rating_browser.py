@@ -14,10 +14,15 @@ from sqlalchemy.orm import Session
 
 from engage.evaluations.models import Rating
 from engage.settings import Settings
-from tests.conftest import LiveServer, run_jobs
-from tests.support import organizer, token_for
-from tests.test_evaluations import add_residents, campaign_body, phone_of
-from tests.test_signup_browser import _fits_a_phone
+from tests.factories import (
+    add_raters,
+    campaign_body,
+    fits_a_phone,
+    organizer,
+    phone_of,
+    token_for,
+)
+from tests.support import LiveServer, run_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +71,7 @@ def test_resident_rates_a_service_on_a_phone(
     label: str,
     thanks: str,
 ) -> None:
-    add_residents(db, 5)
+    add_raters(db, 5)
     # Resident 0 reads English, resident 1 Chinese: the page speaks theirs, whatever the browser asks.
     link = _personal_link(live_server, settings, 0 if language == "en" else 1)
     page = phone_page
@@ -75,7 +80,7 @@ def test_resident_rates_a_service_on_a_phone(
     assert page.locator("h1").inner_text() == heading
     assert page.locator("fieldset.scale").count() == 3
     assert page.locator("label.choice", has_text=label).count() == 3
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / f"evaluation-rate-{language}.png"), full_page=True)
 
     # Leaving a question out is named next to it (the browser's own check is bypassed to see ours).
@@ -93,7 +98,7 @@ def test_resident_rates_a_service_on_a_phone(
         page.click("button[type=submit]")
     assert thanks in page.locator(".notice").inner_text()
     assert page.locator("#comment").input_value() == "很好 [***]"
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / f"evaluation-rated-{language}.png"), full_page=True)
     db.expire_all()
     assert [r.scores for r in db.execute(select(Rating)).scalars()] == [[5, 4, 5]]
@@ -103,7 +108,7 @@ def test_resident_rates_a_service_on_a_phone(
 def test_organizer_reads_results_and_moderates_on_a_phone(
     live_server: LiveServer, settings: Settings, db: Session, phone_page: Any, output_dir: Path, language: str
 ) -> None:
-    add_residents(db, 5)
+    add_raters(db, 5)
     link = _personal_link(live_server, settings, 2)
     page = phone_page
     page.set_extra_http_headers({"Accept-Language": language})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import instance
 
 from engage.lottery import fair_distribution, group_profiles
+from tests.lottery.lottery_helpers import instance
 
 KNOWN_MAXIMIN = {
     "example_small_20": 0.10,

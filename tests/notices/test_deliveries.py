@@ -1,8 +1,6 @@
 """The organizer's view of a notice's texts: live counts by state, failures by error code, retrying the
 failures a second try may deliver (audited), and the CSV export with masked numbers."""
 
-# ruff: noqa: F811 - the `district` fixture of test_notices is imported, then named by each test
-
 from __future__ import annotations
 
 import csv
@@ -14,31 +12,40 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
-from tests.conftest import run_jobs
-from tests.support import csrf_token, organizer, token_for
-from tests.test_notices import District, Plan, add_residents, district, phone  # noqa: F401
+from tests.factories import (
+    NoticeDistrict,
+    Plan,
+    add_subscribers,
+    csrf_token,
+    organizer,
+    phone,
+    token_for,
+)
+from tests.support import run_jobs
 
 # phone(1) invalid number, phone(2) unsubscribed at the carrier, phone(3) unreachable for now,
 # phone(4) a landline, phone(5) delivered, phone(6) no report yet, phone(7) opted out before.
 
 
-def sent_and_reported(district: District, db: Session) -> int:
-    add_residents(db, [Plan(phone(n)) for n in range(1, 7)] + [Plan(phone(7), opted_out=True)])
-    district.fake.fail_for(phone(1), 21211)
-    district.fake.fail_for(phone(2), 21610)
-    notice = district.notice()
-    district.publish(notice["id"])
-    run_jobs(district.settings)
-    fake = district.fake
+def sent_and_reported(notice_district: NoticeDistrict, db: Session) -> int:
+    add_subscribers(db, [Plan(phone(n)) for n in range(1, 7)] + [Plan(phone(7), opted_out=True)])
+    notice_district.fake.fail_for(phone(1), 21211)
+    notice_district.fake.fail_for(phone(2), 21610)
+    notice = notice_district.notice()
+    notice_district.publish(notice["id"])
+    run_jobs(notice_district.settings)
+    fake = notice_district.fake
     assert fake.deliver(fake.messages_to(phone(3))[0].sid, "undelivered", error_code=30003).status == 200
     assert fake.deliver(fake.messages_to(phone(4))[0].sid, "undelivered", error_code=30006).status == 200
     assert fake.deliver(fake.messages_to(phone(5))[0].sid, "delivered").status == 200
     return int(notice["id"])
 
 
-def test_counts_and_failures_by_code_show_where_each_text_stands(district: District, db: Session) -> None:
-    notice_id = sent_and_reported(district, db)
-    answer = district.api.get(f"/api/v1/notices/{notice_id}/deliveries")
+def test_counts_and_failures_by_code_show_where_each_text_stands(
+    notice_district: NoticeDistrict, db: Session
+) -> None:
+    notice_id = sent_and_reported(notice_district, db)
+    answer = notice_district.api.get(f"/api/v1/notices/{notice_id}/deliveries")
     assert answer.status_code == 200
     view = answer.json()
     counts = {key: view[key] for key in ("queued", "sending", "sent", "delivered", "failed", "opted_out")}
@@ -47,32 +54,32 @@ def test_counts_and_failures_by_code_show_where_each_text_stands(district: Distr
     failures = {f["error_code"]: (f["texts"], f["retryable"]) for f in view["failures"]}
     assert failures == {21211: (1, False), 30003: (1, True), 30006: (1, False)}
     assert view["retryable"] == 1
-    assert district.api.get("/api/v1/notices/999/deliveries").status_code == 404
+    assert notice_district.api.get("/api/v1/notices/999/deliveries").status_code == 404
 
 
 def test_retry_queues_only_failures_worth_retrying_sends_them_once_and_is_audited(
-    district: District, db: Session
+    notice_district: NoticeDistrict, db: Session
 ) -> None:
-    notice_id = sent_and_reported(district, db)
-    auditor = token_for(district.settings, "audit@district.gov.cn", "auditor")
-    refused = district.api.post(
+    notice_id = sent_and_reported(notice_district, db)
+    auditor = token_for(notice_district.settings, "audit@district.gov.cn", "auditor")
+    refused = notice_district.api.post(
         f"/api/v1/notices/{notice_id}/deliveries/retry", headers={"Authorization": f"Bearer {auditor}"}
     )
     assert refused.status_code == 403
 
-    answer = district.api.post(f"/api/v1/notices/{notice_id}/deliveries/retry")
+    answer = notice_district.api.post(f"/api/v1/notices/{notice_id}/deliveries/retry")
     assert answer.status_code == 200 and answer.json()["queued_again"] == 1
-    run_jobs(district.settings)
-    sent = district.fake.count_by_recipient()
+    run_jobs(notice_district.settings)
+    sent = notice_district.fake.count_by_recipient()
     assert sent[phone(3)] == 2  # the unreachable one, once more
     assert (sent[phone(4)], sent[phone(5)], sent[phone(6)]) == (1, 1, 1)
     assert phone(1) not in sent and phone(2) not in sent  # refused for good: never sent again
-    view = district.api.get(f"/api/v1/notices/{notice_id}/deliveries").json()
+    view = notice_district.api.get(f"/api/v1/notices/{notice_id}/deliveries").json()
     assert (view["sent"], view["failed"], view["retryable"]) == (2, 2, 0)
 
     entries = db.execute(select(AuditEntry).where(AuditEntry.action == "notice.retry_failed")).scalars().all()
     assert [(e.subject_id, e.details) for e in entries] == [(str(notice_id), {"texts": 1})]
-    again = district.api.post(f"/api/v1/notices/{notice_id}/deliveries/retry")
+    again = notice_district.api.post(f"/api/v1/notices/{notice_id}/deliveries/retry")
     assert again.json()["queued_again"] == 0
 
 
@@ -81,10 +88,10 @@ def read_csv(content: bytes) -> list[dict[str, str]]:
 
 
 def test_the_export_masks_numbers_unless_an_organizer_reveals_them_and_that_is_audited(
-    district: District, db: Session
+    notice_district: NoticeDistrict, db: Session
 ) -> None:
-    notice_id = sent_and_reported(district, db)
-    masked = district.api.get(f"/api/v1/notices/{notice_id}/deliveries/export.csv")
+    notice_id = sent_and_reported(notice_district, db)
+    masked = notice_district.api.get(f"/api/v1/notices/{notice_id}/deliveries/export.csv")
     assert masked.status_code == 200 and masked.headers["content-type"].startswith("text/csv")
     rows = read_csv(masked.content)
     assert len(rows) == 6
@@ -93,23 +100,25 @@ def test_the_export_masks_numbers_unless_an_organizer_reveals_them_and_that_is_a
     assert by_state == ["delivered", "failed", "failed", "failed", "opted_out", "sent"]
     assert all(r["resident"].startswith("r-") for r in rows)
 
-    revealed = district.api.get(f"/api/v1/notices/{notice_id}/deliveries/export.csv?reveal=true")
+    revealed = notice_district.api.get(f"/api/v1/notices/{notice_id}/deliveries/export.csv?reveal=true")
     assert {r["phone"] for r in read_csv(revealed.content)} == {phone(n) for n in range(1, 7)}
     entries = db.execute(select(AuditEntry).where(AuditEntry.action == "notice.deliveries_export")).scalars()
     assert [e.details for e in entries] == [{"phones": 6}]
 
-    auditor = token_for(district.settings, "audit@district.gov.cn", "auditor")
+    auditor = token_for(notice_district.settings, "audit@district.gov.cn", "auditor")
     headers = {"Authorization": f"Bearer {auditor}"}
     path = f"/api/v1/notices/{notice_id}/deliveries/export.csv"
-    assert district.api.get(path + "?reveal=true", headers=headers).status_code == 403
-    assert district.api.get(path, headers=headers).status_code == 200
-    assert district.api.get(path + "?reveal=maybe").status_code == 400
+    assert notice_district.api.get(path + "?reveal=true", headers=headers).status_code == 403
+    assert notice_district.api.get(path, headers=headers).status_code == 200
+    assert notice_district.api.get(path + "?reveal=maybe").status_code == 400
 
 
-def test_the_organizer_page_shows_counts_and_retries_through_a_form(district: District, db: Session) -> None:
-    notice_id = sent_and_reported(district, db)
-    password = organizer(district.settings, "wang@district.gov.cn", "organizer")
-    with httpx.Client(base_url=district.url, headers={"Accept-Language": "zh-CN"}) as browser:
+def test_the_organizer_page_shows_counts_and_retries_through_a_form(
+    notice_district: NoticeDistrict, db: Session
+) -> None:
+    notice_id = sent_and_reported(notice_district, db)
+    password = organizer(notice_district.settings, "wang@district.gov.cn", "organizer")
+    with httpx.Client(base_url=notice_district.url, headers={"Accept-Language": "zh-CN"}) as browser:
         login = {"email": "wang@district.gov.cn", "password": password, "_csrf_token": csrf_token(browser)}
         assert browser.post("/login", data={**login, "next": "/organizer"}).status_code in (302, 303)
         page = browser.get(f"/organizer/notices/{notice_id}/deliveries")
@@ -140,5 +149,5 @@ def test_the_organizer_page_shows_counts_and_retries_through_a_form(district: Di
             "已退订",
         }
         assert not re.search(r"\d{4}-\d\d-\d\dT", export.text)
-    run_jobs(district.settings)
-    assert district.fake.count_by_recipient()[phone(3)] == 2
+    run_jobs(notice_district.settings)
+    assert notice_district.fake.count_by_recipient()[phone(3)] == 2

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from engage.notices.models import Notice
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import LiveServer
-from tests.support import organizer
-from tests.test_pages_browser import _no_horizontal_scroll, _tap_targets_are_large
+from tests.factories import no_horizontal_scroll, organizer, tap_targets_are_large
+from tests.support import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -78,8 +77,8 @@ def test_an_organizer_follows_and_retries_a_notices_texts_on_a_phone(
     row = page.locator("tr", has_text=delivered)
     assert row.locator("td").inner_text() == "2"
     assert page.locator("text=30003").is_visible() and page.locator("text=21211").is_visible()
-    _no_horizontal_scroll(page)
-    _tap_targets_are_large(page)
+    no_horizontal_scroll(page)
+    tap_targets_are_large(page)
     page.screenshot(path=str(output_dir / f"notice-deliveries-{language}.png"), full_page=True)
 
     with page.expect_navigation():

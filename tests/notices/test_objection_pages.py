@@ -19,18 +19,17 @@ from sqlalchemy.orm import Session
 from engage.notices import period as periods
 from engage.notices.objections.models import Objection
 from engage.settings import ROOT, Settings
-from tests.support import csrf_token, organizer, sign_in, token_for
-from tests.test_objections import PHONE, appointment, closes_at, texted_code
-from workers import context
+from tests.factories import (
+    OBJECTOR_PHONE,
+    appointment,
+    closes_at,
+    csrf_token,
+    organizer,
+    sign_in,
+    texted_code,
+)
 
 REFERENCE = re.compile(r"OBJ-20\d\d-[A-Z2-9]{6}")
-
-
-@pytest.fixture
-def staff(settings: Settings, client: TestClient[Litestar]) -> dict[str, str]:
-    context.use(settings)
-    client.headers["Accept-Language"] = "en"  # pages in English unless a test asks otherwise
-    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
 
 
 def count(db: Session) -> int:
@@ -51,9 +50,13 @@ def post_form(client: TestClient[Litestar], path: str, form_path: str, **fields:
     ],
 )
 def test_the_notice_page_shows_the_closing_moment_and_the_countdown(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, language: str, words: list[str]
+    client: TestClient[Litestar],
+    notice_staff: dict[str, str],
+    settings: Settings,
+    language: str,
+    words: list[str],
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     page = client.get(f"/notices/{notice['id']}", headers={"Accept-Language": language}).text
     for word in words:
         assert word in page
@@ -65,17 +68,17 @@ def test_the_notice_page_shows_the_closing_moment_and_the_countdown(
 
 
 def test_a_notice_without_a_period_shows_no_objection_box(
-    client: TestClient[Litestar], staff: dict[str, str]
+    client: TestClient[Litestar], notice_staff: dict[str, str]
 ) -> None:
-    notice = appointment(client, staff, kind="process")
+    notice = appointment(client, notice_staff, kind="process")
     page = client.get(f"/notices/{notice['id']}", headers={"Accept-Language": "en"}).text
     assert "Public notice period" not in page and '/object"' not in page
 
 
 def test_an_anonymous_objection_from_the_page_shows_its_reference(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], db: Session
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     form = f"/notices/{notice['id']}/object"
     blank = post_form(client, form, form, reason="  ", name="", phone="")
     assert blank.status_code == 400 and "Write the reason" in blank.text
@@ -93,21 +96,23 @@ def test_an_anonymous_objection_from_the_page_shows_its_reference(
 
 
 def test_a_named_objection_from_the_page_is_filed_after_the_code(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     form = f"/notices/{notice['id']}/object"
-    nameless = post_form(client, form, form, reason="理由", name="", phone=PHONE)
+    nameless = post_form(client, form, form, reason="理由", name="", phone=OBJECTOR_PHONE)
     assert nameless.status_code == 400 and count(db) == 0
     phoneless = post_form(client, form, form, reason="理由", name="张伟", phone="")
     assert phoneless.status_code == 400 and "Enter your mobile number" in phoneless.text and count(db) == 0
-    asked = post_form(client, form, form, reason="理由充分", name="张伟", phone=PHONE)
+    asked = post_form(client, form, form, reason="理由充分", name="张伟", phone=OBJECTOR_PHONE)
     assert asked.status_code == 303 and asked.headers["location"] == f"{form}/code"
     code_page = client.get(f"{form}/code", headers={"Accept-Language": "en"}).text
     assert "+86138****8000" in code_page and 'autocomplete="one-time-code"' in code_page
     wrong = post_form(client, f"{form}/code", f"{form}/code", code="99999")
     assert wrong.status_code == 400 and count(db) == 0
-    filed = post_form(client, f"{form}/code", f"{form}/code", code=texted_code(settings, "+86" + PHONE))
+    filed = post_form(
+        client, f"{form}/code", f"{form}/code", code=texted_code(settings, "+86" + OBJECTOR_PHONE)
+    )
     assert filed.status_code == 303 and REFERENCE.search(filed.headers["location"])
     assert count(db) == 1
     status = client.get(filed.headers["location"]).text
@@ -115,9 +120,9 @@ def test_a_named_objection_from_the_page_is_filed_after_the_code(
 
 
 def test_a_closed_period_shows_closed_and_takes_no_objection(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
+    client: TestClient[Litestar], notice_staff: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     moment = closes_at(notice)
     monkeypatch.setattr(periods, "clock", lambda: moment)
     page = client.get(f"/notices/{notice['id']}", headers={"Accept-Language": "en"}).text
@@ -129,9 +134,9 @@ def test_a_closed_period_shows_closed_and_takes_no_objection(
 
 
 def test_the_status_lookup_form_finds_a_reference_as_typed(
-    client: TestClient[Litestar], staff: dict[str, str]
+    client: TestClient[Litestar], notice_staff: dict[str, str]
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     reference = client.post(f"/api/v1/notices/{notice['id']}/objections", json={"reason": "x"}).json()[
         "reference"
     ]
@@ -144,19 +149,19 @@ def test_the_status_lookup_form_finds_a_reference_as_typed(
 
 
 def test_staff_answer_from_the_organizer_page_and_auditors_only_read(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    notice = appointment(client, staff)
-    client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": PHONE})
-    code = texted_code(settings, "+86" + PHONE)
-    body = {"reason": "学历存疑", "name": "张伟", "phone": PHONE, "code": code}
+    notice = appointment(client, notice_staff)
+    client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": OBJECTOR_PHONE})
+    code = texted_code(settings, "+86" + OBJECTOR_PHONE)
+    body = {"reason": "学历存疑", "name": "张伟", "phone": OBJECTOR_PHONE, "code": code}
     assert client.post(f"/api/v1/notices/{notice['id']}/objections", json=body).status_code == 201
-    [objection] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
+    [objection] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=notice_staff).json()
 
     sign_in(client, "wu@district.gov.cn", organizer(settings, "wu@district.gov.cn", "organizer"))
     path = f"/organizer/notices/{notice['id']}/objections"
     page = client.get(path, headers={"Accept-Language": "en"}).text
-    assert "学历存疑" in page and "张伟" in page and "+86138****8000" in page and PHONE not in page
+    assert "学历存疑" in page and "张伟" in page and "+86138****8000" in page and OBJECTOR_PHONE not in page
     answered = post_form(
         client,
         f"{path}/{objection['id']}",

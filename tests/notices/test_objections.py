@@ -27,20 +27,18 @@ from engage.notices import period as periods
 from engage.notices.objections.models import Objection
 from engage.queues import QueueName, queue
 from engage.settings import Settings
-from tests.conftest import make_settings, run_jobs
-from tests.support import token_for
-from workers import context
+from tests.factories import (
+    OBJECTOR_PHONE,
+    appointment,
+    closes_at,
+    file_objection,
+    texted_code,
+    token_for,
+)
+from tests.support import make_settings, run_jobs
 from workers import notices as notice_jobs
 
 REFERENCE = re.compile(r"^OBJ-20\d\d-[A-HJKMNP-Z2-9]{6}$")
-PHONE = "13800138000"
-
-
-@pytest.fixture
-def staff(settings: Settings, client: TestClient[Litestar]) -> dict[str, str]:
-    context.use(settings)  # the jobs called directly below run in this process, on the test's database
-    client.headers["Accept-Language"] = "en"
-    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
 
 
 @pytest.fixture
@@ -50,26 +48,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
     real = periods.clock
     monkeypatch.setattr(periods, "clock", lambda: moment[0] or real())
     yield moment
-
-
-def appointment(client: TestClient[Litestar], headers: dict[str, str], **fields: Any) -> dict[str, Any]:
-    body = {
-        "kind": "appointment",
-        "title_zh": "拟任职公示",
-        "title_en": "Proposed appointment",
-        "body_zh": "王芳同志拟任五里河社区主任，现予公示。",
-        "body_en": "Wang Fang is proposed as director of Wulihe community.",
-        **fields,
-    }
-    made = client.post("/api/v1/notices", json=body, headers=headers)
-    assert made.status_code == 201, made.text
-    published = client.post(f"/api/v1/notices/{made.json()['id']}/publish", json={}, headers=headers)
-    assert published.status_code == 200, published.text
-    return dict(published.json())
-
-
-def closes_at(notice: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(notice["period"]["closes_at"])
 
 
 def scheduler_tick(settings: Settings, at: datetime) -> list[str]:
@@ -93,20 +71,6 @@ def scheduled_close(settings: Settings, notice_id: int) -> datetime | None:
     return registry.get_scheduled_time(jobs.close_period_job_id(notice_id))
 
 
-def file(client: TestClient[Litestar], notice_id: int, **body: Any) -> Any:
-    return client.post(f"/api/v1/notices/{notice_id}/objections", json={"reason": "履历有误", **body})
-
-
-def texted_code(settings: Settings, phone: str) -> str:
-    run_jobs(settings)
-    bodies = [
-        json.loads(line)["body"] for line in settings.outbox_path.read_text().splitlines() if phone in line
-    ]
-    found = re.search(r"(?<!\d)(\d{6})(?!\d)", bodies[-1])
-    assert found
-    return found.group(1)
-
-
 def audit(db: Session, action: str) -> list[AuditEntry]:
     db.expire_all()
     return list(
@@ -123,9 +87,9 @@ def objection_count(db: Session) -> int:
 
 
 def test_an_appointment_notice_runs_five_working_days_from_publication(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     period = notice["period"]
     published = datetime.fromisoformat(notice["published_at"])
     calendar = periods.calendar_for(settings)
@@ -143,12 +107,12 @@ def test_an_appointment_notice_runs_five_working_days_from_publication(
 
 
 def test_other_kinds_have_a_period_only_when_the_organizer_asks(
-    client: TestClient[Litestar], staff: dict[str, str]
+    client: TestClient[Litestar], notice_staff: dict[str, str]
 ) -> None:
-    assert appointment(client, staff, kind="stage_result")["period"] is None
-    assert appointment(client, staff, kind="stage_result", period_days=3)["period"]["days"] == 3
-    assert appointment(client, staff, period_days=0)["period"] is None
-    assert appointment(client, staff, period_days=7)["period"]["days"] == 7
+    assert appointment(client, notice_staff, kind="stage_result")["period"] is None
+    assert appointment(client, notice_staff, kind="stage_result", period_days=3)["period"]["days"] == 3
+    assert appointment(client, notice_staff, period_days=0)["period"] is None
+    assert appointment(client, notice_staff, period_days=7)["period"]["days"] == 7
     too_long = client.post(
         "/api/v1/notices",
         json={
@@ -159,27 +123,31 @@ def test_other_kinds_have_a_period_only_when_the_organizer_asks(
             "body_en": "b",
             "period_days": 61,
         },
-        headers=staff,
+        headers=notice_staff,
     )
     assert too_long.status_code == 400 and too_long.json()["field"] == "period_days"
 
 
 def test_the_period_closes_by_itself_at_its_closing_moment(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session, clock: list[Any]
+    client: TestClient[Litestar],
+    notice_staff: dict[str, str],
+    settings: Settings,
+    db: Session,
+    clock: list[Any],
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     closing = closes_at(notice)
 
     clock[0] = closing - timedelta(seconds=1)
     assert scheduler_tick(settings, clock[0]) == []  # not due yet
     assert notice_jobs.close_period(notice["id"]) is False  # and an early run changes nothing
-    assert file(client, notice["id"]).status_code == 201  # the last second still counts
+    assert file_objection(client, notice["id"]).status_code == 201  # the last second still counts
 
     clock[0] = closing
     assert scheduler_tick(settings, closing) == [jobs.close_period_job_id(notice["id"])]
     run_jobs(settings)  # a real rq worker runs the closing job
 
-    shown = client.get(f"/api/v1/notices/{notice['id']}", headers=staff).json()
+    shown = client.get(f"/api/v1/notices/{notice['id']}", headers=notice_staff).json()
     assert shown["status"] == "closed" and shown["period"]["state"] == "closed"
     assert shown["period"]["working_days_left"] == 0
     [closed] = audit(db, "notice.period_close")
@@ -187,23 +155,23 @@ def test_the_period_closes_by_itself_at_its_closing_moment(
     assert notice_jobs.close_period(notice["id"]) is False  # twice: nothing more
     assert len(audit(db, "notice.period_close")) == 1
 
-    late = file(client, notice["id"])
+    late = file_objection(client, notice["id"])
     assert late.status_code == 409 and late.json()["field"] == "notice_id"
     assert "closed" in late.json()["detail"]
     assert objection_count(db) == 1
 
 
 def test_objections_stop_at_the_closing_moment_even_before_the_job_runs(
-    client: TestClient[Litestar], staff: dict[str, str], clock: list[Any]
+    client: TestClient[Litestar], notice_staff: dict[str, str], clock: list[Any]
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     clock[0] = closes_at(notice)
-    assert file(client, notice["id"]).status_code == 409
+    assert file_objection(client, notice["id"]).status_code == 409
     assert client.get(f"/api/v1/notices/{notice['id']}/period").json()["state"] == "closed"
 
 
 def test_a_scheduled_notice_opens_its_period_at_the_scheduled_time(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings
 ) -> None:
     made = client.post(
         "/api/v1/notices",
@@ -214,11 +182,11 @@ def test_a_scheduled_notice_opens_its_period_at_the_scheduled_time(
             "body_zh": "正文",
             "body_en": "Body",
         },
-        headers=staff,
+        headers=notice_staff,
     ).json()
     at = (datetime.now(settings.tz) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
     scheduled = client.post(
-        f"/api/v1/notices/{made['id']}/publish", json={"publish_at": at.isoformat()}, headers=staff
+        f"/api/v1/notices/{made['id']}/publish", json={"publish_at": at.isoformat()}, headers=notice_staff
     )
     assert scheduled.status_code == 200, scheduled.text
     period = scheduled.json()["period"]
@@ -234,10 +202,10 @@ def test_a_scheduled_notice_opens_its_period_at_the_scheduled_time(
 
 
 def test_an_anonymous_objection_gets_a_reference_and_a_public_status(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], db: Session
 ) -> None:
-    notice = appointment(client, staff)
-    filed = file(client, notice["id"], reason="王芳同志的任职经历与公示不符。")
+    notice = appointment(client, notice_staff)
+    filed = file_objection(client, notice["id"], reason="王芳同志的任职经历与公示不符。")
     assert filed.status_code == 201, filed.text
     reference = filed.json()["reference"]
     assert REFERENCE.match(reference) and filed.json()["anonymous"] is True
@@ -255,34 +223,36 @@ def test_an_anonymous_objection_gets_a_reference_and_a_public_status(
 
 
 def test_a_named_objection_is_verified_by_code_and_gets_the_reference_by_sms(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    notice = appointment(client, staff)
-    sent = client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": PHONE})
+    notice = appointment(client, notice_staff)
+    sent = client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": OBJECTOR_PHONE})
     assert sent.status_code == 202 and sent.json()["phone"] == "+86138****8000"
-    code = texted_code(settings, "+86" + PHONE)
+    code = texted_code(settings, "+86" + OBJECTOR_PHONE)
     wrong = "000000" if code != "000000" else "111111"
-    refused = file(client, notice["id"], name="张伟", phone=PHONE, code=wrong)
+    refused = file_objection(client, notice["id"], name="张伟", phone=OBJECTOR_PHONE, code=wrong)
     assert refused.status_code == 400 and refused.json()["field"] == "code"
     assert objection_count(db) == 0
 
-    filed = file(client, notice["id"], name="张伟", phone=PHONE, code=code)
+    filed = file_objection(client, notice["id"], name="张伟", phone=OBJECTOR_PHONE, code=code)
     assert filed.status_code == 201, filed.text
     reference = filed.json()["reference"]
     assert filed.json()["anonymous"] is False
     run_jobs(settings)
     texts = [json.loads(line) for line in settings.outbox_path.read_text().splitlines()]
-    assert any(t["to"] == "+86" + PHONE and reference in t["body"] for t in texts)
+    assert any(t["to"] == "+86" + OBJECTOR_PHONE and reference in t["body"] for t in texts)
 
     public = json.dumps(client.get(f"/api/v1/objections/{reference}").json(), ensure_ascii=False)
     page = client.get(f"/notices/{notice['id']}").text
-    for private in ("张伟", PHONE, "8000", "履历有误"):
+    for private in ("张伟", OBJECTOR_PHONE, "8000", "履历有误"):
         assert private not in public and private not in page
     for entry in audit(db, "objection.file"):
-        assert "张伟" not in json.dumps(entry.details, ensure_ascii=False) and PHONE not in json.dumps(
-            entry.details
-        )
-    again = file(client, notice["id"], name="张伟", phone=PHONE, code=code)  # a code works once
+        assert "张伟" not in json.dumps(
+            entry.details, ensure_ascii=False
+        ) and OBJECTOR_PHONE not in json.dumps(entry.details)
+    again = file_objection(
+        client, notice["id"], name="张伟", phone=OBJECTOR_PHONE, code=code
+    )  # a code works once
     assert again.status_code == 400 and again.json()["field"] == "code"
 
 
@@ -297,16 +267,19 @@ def test_a_named_objection_is_verified_by_code_and_gets_the_reference_by_sms(
             {"reason": "理由", "name": "张伟", "phone": "+8610 6552 9988", "code": "123456"},
             "phone",
         ),  # landline
-        ({"reason": "理由", "name": "", "phone": PHONE, "code": "123456"}, "name"),
+        ({"reason": "理由", "name": "", "phone": OBJECTOR_PHONE, "code": "123456"}, "name"),
         ({"reason": "理由", "name": "张伟"}, "phone"),  # a name alone cannot be verified
-        ({"reason": "理由", "name": "张伟", "phone": PHONE}, "code"),
-        ({"reason": "理由", "name": "张伟", "phone": PHONE, "code": "123456"}, "code"),  # none was sent
+        ({"reason": "理由", "name": "张伟", "phone": OBJECTOR_PHONE}, "code"),
+        (
+            {"reason": "理由", "name": "张伟", "phone": OBJECTOR_PHONE, "code": "123456"},
+            "code",
+        ),  # none was sent
     ],
 )
 def test_bad_objections_are_refused_naming_the_field(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session, body: dict[str, Any], field: str
+    client: TestClient[Litestar], notice_staff: dict[str, str], db: Session, body: dict[str, Any], field: str
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     refused = client.post(f"/api/v1/notices/{notice['id']}/objections", json=body)
     assert refused.status_code == 400, refused.text
     assert refused.json()["field"] == field and refused.json()["detail"]
@@ -314,19 +287,19 @@ def test_bad_objections_are_refused_naming_the_field(
 
 
 def test_an_objection_without_a_reason_field_is_refused(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], db: Session
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     refused = client.post(f"/api/v1/notices/{notice['id']}/objections", json={"name": "x"})
     assert refused.status_code == 400 and refused.json()["field"] == "reason"
     assert objection_count(db) == 0
 
 
 def test_objections_to_notices_that_take_none_are_refused(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], db: Session
 ) -> None:
-    assert file(client, 999999).status_code == 404
-    assert file(client, 999999).json()["field"] == "notice_id"
+    assert file_objection(client, 999999).status_code == 404
+    assert file_objection(client, 999999).json()["field"] == "notice_id"
     draft = client.post(
         "/api/v1/notices",
         json={
@@ -336,13 +309,13 @@ def test_objections_to_notices_that_take_none_are_refused(
             "body_zh": "正文",
             "body_en": "Body",
         },
-        headers=staff,
+        headers=notice_staff,
     ).json()
-    assert file(client, draft["id"]).status_code == 404  # a draft is not public
-    without = appointment(client, staff, kind="process")
-    refused = file(client, without["id"])
+    assert file_objection(client, draft["id"]).status_code == 404  # a draft is not public
+    without = appointment(client, notice_staff, kind="process")
+    refused = file_objection(client, without["id"])
     assert refused.status_code == 409 and refused.json()["field"] == "notice_id"
-    code = client.post(f"/api/v1/notices/{without['id']}/objections/code", json={"phone": PHONE})
+    code = client.post(f"/api/v1/notices/{without['id']}/objections/code", json={"phone": OBJECTOR_PHONE})
     assert code.status_code == 409  # no code is texted for a notice that takes no objections
     assert client.post("/api/v1/notices/0/objections", json={"reason": "x"}).status_code == 400
     assert objection_count(db) == 0
@@ -355,12 +328,12 @@ def test_unknown_references_are_not_found(client: TestClient[Litestar]) -> None:
 
 
 def test_objections_are_rate_limited_per_address(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     for _ in range(settings.objections_per_ip_per_hour):
-        assert file(client, notice["id"]).status_code == 201
-    limited = file(client, notice["id"])
+        assert file_objection(client, notice["id"]).status_code == 201
+    limited = file_objection(client, notice["id"])
     assert limited.status_code == 429
     assert 0 < int(limited.headers["Retry-After"]) <= 3600
     assert objection_count(db) == settings.objections_per_ip_per_hour
@@ -373,12 +346,17 @@ def test_objections_are_rate_limited_per_phone(
     with TestClient(app=create_app(settings), base_url="http://testserver.local") as client:
         headers = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
         notice = appointment(client, headers)
-        client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": PHONE})
-        code = texted_code(settings, "+86" + PHONE)
-        assert file(client, notice["id"], name="张伟", phone=PHONE, code=code).status_code == 201
-        limited = file(client, notice["id"], name="张伟", phone=PHONE, code="123456")
+        client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": OBJECTOR_PHONE})
+        code = texted_code(settings, "+86" + OBJECTOR_PHONE)
+        assert (
+            file_objection(client, notice["id"], name="张伟", phone=OBJECTOR_PHONE, code=code).status_code
+            == 201
+        )
+        limited = file_objection(client, notice["id"], name="张伟", phone=OBJECTOR_PHONE, code="123456")
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 3600
-        assert file(client, notice["id"]).status_code == 201  # anonymous from the same address still can
+        assert (
+            file_objection(client, notice["id"]).status_code == 201
+        )  # anonymous from the same address still can
     assert objection_count(db) == 2
 
 
@@ -401,24 +379,24 @@ def answer(
 
 
 def test_organizers_answer_each_objection_and_every_answer_is_audited(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    notice = appointment(client, staff)
-    reference = file(client, notice["id"], reason="请核实学历。").json()["reference"]
-    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
+    notice = appointment(client, notice_staff)
+    reference = file_objection(client, notice["id"], reason="请核实学历。").json()["reference"]
+    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=notice_staff).json()
     assert listed["reference"] == reference and listed["reason"] == "请核实学历。"
     oid = listed["id"]
 
-    assert answer(client, staff, notice["id"], oid, status="under_review").status_code == 200
+    assert answer(client, notice_staff, notice["id"], oid, status="under_review").status_code == 200
     assert client.get(f"/api/v1/objections/{reference}").json()["status"] == "under_review"
-    no_reply = answer(client, staff, notice["id"], oid, status="rejected")
+    no_reply = answer(client, notice_staff, notice["id"], oid, status="rejected")
     assert no_reply.status_code == 400 and no_reply.json()["field"] == "reply"
-    done = answer(client, staff, notice["id"], oid, status="rejected", reply="经核实，学历真实。")
+    done = answer(client, notice_staff, notice["id"], oid, status="rejected", reply="经核实，学历真实。")
     assert done.status_code == 200, done.text
     assert done.json()["period"]["objections"]["rejected"] == 1
     public = client.get(f"/api/v1/objections/{reference}").json()
     assert public["status"] == "rejected" and public["reply"] == "经核实，学历真实。"
-    one = client.get(f"/api/v1/notices/{notice['id']}/objections/{oid}", headers=staff).json()
+    one = client.get(f"/api/v1/notices/{notice['id']}/objections/{oid}", headers=notice_staff).json()
     assert one["answered_by"].startswith("organizer:")
     entries = audit(db, "objection.answer")
     assert [e.details["status"] for e in entries] == ["under_review", "rejected"]
@@ -429,33 +407,40 @@ def test_organizers_answer_each_objection_and_every_answer_is_audited(
     assert answer(client, auditor, notice["id"], oid, status="upheld", reply="x").status_code == 403
     assert client.get(f"/api/v1/notices/{notice['id']}/objections").status_code == 401
     assert (
-        client.get(f"/api/v1/notices/{notice['id']}/objections/{oid + 1}", headers=staff).status_code == 404
+        client.get(f"/api/v1/notices/{notice['id']}/objections/{oid + 1}", headers=notice_staff).status_code
+        == 404
     )
 
 
 def test_a_named_objector_is_texted_once_when_the_objection_is_decided(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+    client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings
 ) -> None:
-    notice = appointment(client, staff)
-    client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": PHONE})
-    code = texted_code(settings, "+86" + PHONE)
-    reference = file(client, notice["id"], name="张伟", phone=PHONE, code=code).json()["reference"]
-    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
+    notice = appointment(client, notice_staff)
+    client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": OBJECTOR_PHONE})
+    code = texted_code(settings, "+86" + OBJECTOR_PHONE)
+    reference = file_objection(client, notice["id"], name="张伟", phone=OBJECTOR_PHONE, code=code).json()[
+        "reference"
+    ]
+    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=notice_staff).json()
     assert listed["phone"] == "+86138****8000" and listed["name"] == "张伟"
 
     def answers() -> list[str]:
         run_jobs(settings)
         texts = [json.loads(line) for line in settings.outbox_path.read_text().splitlines()]
         return [
-            t["body"] for t in texts if t["to"] == "+86" + PHONE and f"/objections/{reference}" in t["body"]
+            t["body"]
+            for t in texts
+            if t["to"] == "+86" + OBJECTOR_PHONE and f"/objections/{reference}" in t["body"]
         ]
 
-    answer(client, staff, notice["id"], listed["id"], status="under_review")
+    answer(client, notice_staff, notice["id"], listed["id"], status="under_review")
     assert answers() == []  # under review is not a decision
-    answer(client, staff, notice["id"], listed["id"], status="rejected", reply="经核实，情况属实无误。")
+    answer(
+        client, notice_staff, notice["id"], listed["id"], status="rejected", reply="经核实，情况属实无误。"
+    )
     answer(
         client,
-        staff,
+        notice_staff,
         notice["id"],
         listed["id"],
         status="rejected",
@@ -477,30 +462,34 @@ def test_a_named_objector_is_texted_once_when_the_objection_is_decided(
 )
 def test_bad_answers_are_refused_naming_the_field(
     client: TestClient[Litestar],
-    staff: dict[str, str],
+    notice_staff: dict[str, str],
     db: Session,
     body: dict[str, Any],
     field: str,
     status: int,
 ) -> None:
-    notice = appointment(client, staff)
-    file(client, notice["id"])
-    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
-    refused = answer(client, staff, notice["id"], listed["id"], **body)
+    notice = appointment(client, notice_staff)
+    file_objection(client, notice["id"])
+    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=notice_staff).json()
+    refused = answer(client, notice_staff, notice["id"], listed["id"], **body)
     assert refused.status_code == status and refused.json()["field"] == field
     assert audit(db, "objection.answer") == []
 
 
 def test_an_upheld_objection_extends_the_period_and_moves_the_closing_job(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session, clock: list[Any]
+    client: TestClient[Litestar],
+    notice_staff: dict[str, str],
+    settings: Settings,
+    db: Session,
+    clock: list[Any],
 ) -> None:
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     first_close = closes_at(notice)
-    file(client, notice["id"])
-    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
+    file_objection(client, notice["id"])
+    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=notice_staff).json()
     done = answer(
         client,
-        staff,
+        notice_staff,
         notice["id"],
         listed["id"],
         status="upheld",
@@ -517,32 +506,38 @@ def test_an_upheld_objection_extends_the_period_and_moves_the_closing_job(
     [extended] = audit(db, "notice.period_extend")
     assert extended.details["days"] == 3
     twice = answer(
-        client, staff, notice["id"], listed["id"], status="upheld", reply="x", action="extend", days=1
+        client, notice_staff, notice["id"], listed["id"], status="upheld", reply="x", action="extend", days=1
     )
     assert twice.status_code == 409 and twice.json()["field"] == "action"
 
     clock[0] = first_close + timedelta(minutes=1)  # the old closing moment passes: still open
     assert scheduler_tick(settings, clock[0]) == []
     assert notice_jobs.close_period(notice["id"]) is False
-    assert file(client, notice["id"]).status_code == 201
+    assert file_objection(client, notice["id"]).status_code == 201
 
     clock[0] = new_close
     assert scheduler_tick(settings, new_close) == [jobs.close_period_job_id(notice["id"])]
     run_jobs(settings)
-    assert client.get(f"/api/v1/notices/{notice['id']}", headers=staff).json()["status"] == "closed"
-    late = answer(client, staff, notice["id"], listed["id"] + 1, status="upheld", reply="x", action="suspend")
+    assert client.get(f"/api/v1/notices/{notice['id']}", headers=notice_staff).json()["status"] == "closed"
+    late = answer(
+        client, notice_staff, notice["id"], listed["id"] + 1, status="upheld", reply="x", action="suspend"
+    )
     assert late.status_code == 409 and "closed" in late.json()["detail"]
 
 
 def test_an_upheld_objection_suspends_the_notice_until_resumed(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session, clock: list[Any]
+    client: TestClient[Litestar],
+    notice_staff: dict[str, str],
+    settings: Settings,
+    db: Session,
+    clock: list[Any],
 ) -> None:
-    notice = appointment(client, staff)
-    reference = file(client, notice["id"]).json()["reference"]
-    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=staff).json()
+    notice = appointment(client, notice_staff)
+    reference = file_objection(client, notice["id"]).json()["reference"]
+    [listed] = client.get(f"/api/v1/notices/{notice['id']}/objections", headers=notice_staff).json()
     done = answer(
         client,
-        staff,
+        notice_staff,
         notice["id"],
         listed["id"],
         status="upheld",
@@ -552,27 +547,31 @@ def test_an_upheld_objection_suspends_the_notice_until_resumed(
     assert done.status_code == 200 and done.json()["period"]["state"] == "suspended"
     assert client.get(f"/api/v1/objections/{reference}").json()["action"] == "suspend"
     assert len(audit(db, "notice.period_suspend")) == 1
-    refused = file(client, notice["id"])
+    refused = file_objection(client, notice["id"])
     assert refused.status_code == 409 and "suspended" in refused.json()["detail"]
 
     clock[0] = closes_at(notice) + timedelta(hours=1)  # the closing moment passes while suspended
     scheduler_tick(settings, clock[0])
     run_jobs(settings)
-    shown = client.get(f"/api/v1/notices/{notice['id']}", headers=staff).json()
+    shown = client.get(f"/api/v1/notices/{notice['id']}", headers=notice_staff).json()
     assert shown["status"] == "published" and shown["period"]["state"] == "suspended"
 
-    resumed = client.post(f"/api/v1/notices/{notice['id']}/period/resume", json={"days": 2}, headers=staff)
+    resumed = client.post(
+        f"/api/v1/notices/{notice['id']}/period/resume", json={"days": 2}, headers=notice_staff
+    )
     assert resumed.status_code == 200, resumed.text
     expected = periods.calendar_for(settings).add_working_days(clock[0], 2)
     assert resumed.json()["state"] == "extended"
     assert datetime.fromisoformat(resumed.json()["closes_at"]) == expected
     assert scheduled_close(settings, notice["id"]) == expected
-    assert file(client, notice["id"]).status_code == 201
-    again = client.post(f"/api/v1/notices/{notice['id']}/period/resume", json={"days": 2}, headers=staff)
+    assert file_objection(client, notice["id"]).status_code == 201
+    again = client.post(
+        f"/api/v1/notices/{notice['id']}/period/resume", json={"days": 2}, headers=notice_staff
+    )
     assert again.status_code == 409
     assert (
         client.post(
-            f"/api/v1/notices/{notice['id']}/period/resume", json={"days": 0}, headers=staff
+            f"/api/v1/notices/{notice['id']}/period/resume", json={"days": 0}, headers=notice_staff
         ).status_code
         == 400
     )

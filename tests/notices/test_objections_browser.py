@@ -12,10 +12,15 @@ import httpx
 import pytest
 
 from engage.settings import Settings
-from tests.conftest import LiveServer
-from tests.support import organizer, token_for
-from tests.test_objections import PHONE, appointment, texted_code
-from tests.test_signup_browser import _fits_a_phone
+from tests.factories import (
+    OBJECTOR_PHONE,
+    appointment,
+    fits_a_phone,
+    organizer,
+    texted_code,
+    token_for,
+)
+from tests.support import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +60,7 @@ def test_an_objection_is_filed_and_followed_on_a_phone(
     shots.mkdir(exist_ok=True)
 
     def shot(name: str) -> None:
-        _fits_a_phone(page)
+        fits_a_phone(page)
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
     page.goto(f"{live_server.url}/notices/{notice['id']}")
@@ -72,13 +77,13 @@ def test_an_objection_is_filed_and_followed_on_a_phone(
     else:  # named: name and phone, then the code texted to it
         page.fill("#reason", "The stated work history does not match the records I know.")
         page.fill("#name", "Zhang Wei")
-        page.fill("#phone", PHONE)
+        page.fill("#phone", OBJECTOR_PHONE)
         assert page.locator("#phone").get_attribute("type") == "tel"
         shot("2-form")
         with page.expect_navigation():
             page.click(f"button:has-text('{words['submit']}')")
         assert page.locator("#code").get_attribute("autocomplete") == "one-time-code"
-        page.fill("#code", texted_code(settings, "+86" + PHONE))
+        page.fill("#code", texted_code(settings, "+86" + OBJECTOR_PHONE))
         shot("3-code")
         with page.expect_navigation():
             page.click(f"button:has-text('{words['submit']}')")
@@ -103,7 +108,7 @@ def test_an_objection_is_filed_and_followed_on_a_phone(
     small.set_extra_http_headers({"Accept-Language": language})
     for path in (f"/notices/{notice['id']}", f"/notices/{notice['id']}/object", f"/objections/{reference}"):
         small.goto(live_server.url + path)
-        _fits_a_phone(small)
+        fits_a_phone(small)
     small.screenshot(path=str(shots / "6-status-320.png"), full_page=True)
     narrow.close()
 
@@ -139,7 +144,7 @@ def test_an_organizer_upholds_an_objection_on_a_phone_and_the_reply_is_public(
     page.fill("textarea[name=reply]", reply)
     page.check("input[name=action][value=extend]")
     page.fill("input[name=days]", "2")
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / f"objection-{language}" / "7-organizer.png"), full_page=True)
     with page.expect_navigation():
         page.click(".objection button[type=submit]")
@@ -150,5 +155,5 @@ def test_an_organizer_upholds_an_objection_on_a_phone_and_the_reply_is_public(
 
     page.goto(f"{live_server.url}/objections/{reference}")
     assert reply in page.locator("dd.reply").inner_text()
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / f"objection-{language}" / "9-status-answered.png"), full_page=True)

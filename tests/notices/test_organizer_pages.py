@@ -14,8 +14,8 @@ from engage.notices.models import Notice
 from engage.residents.models import Resident, ResidentRole
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import run_jobs
-from tests.support import csrf_token, organizer, sign_in
+from tests.factories import csrf_token, organizer, sign_in
+from tests.support import run_jobs
 
 FORM = {
     "kind": "process",

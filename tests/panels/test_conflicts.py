@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar import Litestar
@@ -32,8 +31,7 @@ from engage.panels.conflicts.rules import (
 from engage.panels.models import Panel
 from engage.residents.models import Resident
 from engage.settings import Settings
-from tests.support import organizer, sign_in, token_for
-from tests.test_panels import SEED_PARTS, add_volunteers
+from tests.factories import SEED_PARTS, organizer, sign_in, token_for
 
 # -- the pure rules ---------------------------------------------------------------------------------
 
@@ -158,18 +156,12 @@ def test_declaring_nothing_changes_nothing(
 # -- declared conflicts and the freeze, through the API ---------------------------------------------
 
 
-@pytest.fixture
-def staff(client: TestClient[Litestar], settings: Settings, db: Session) -> dict[str, str]:
-    add_volunteers(db)
-    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
-
-
 def _residents(db: Session) -> list[Resident]:
     return list(db.execute(select(Resident).order_by(Resident.id)).scalars())
 
 
 def test_declared_conflicts_are_recorded_listed_and_removed(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
     resident = _residents(db)[0]
     made = client.post(
@@ -181,12 +173,12 @@ def test_declared_conflicts_are_recorded_listed_and_removed(
             "note": "表兄",
             "by_resident": True,
         },
-        headers=staff,
+        headers=panel_staff,
     )
     assert made.status_code == 201, made.text
     row = made.json()
     assert (row["candidate"], row["declared_by"]) == ("王明", f"resident:{resident.pseudonym}")
-    listed = client.get(f"/api/v1/conflicts?resident_id={resident.id}", headers=staff).json()
+    listed = client.get(f"/api/v1/conflicts?resident_id={resident.id}", headers=panel_staff).json()
     assert [r["id"] for r in listed] == [row["id"]]
 
     for body, field, status in (
@@ -199,15 +191,15 @@ def test_declared_conflicts_are_recorded_listed_and_removed(
         ({"resident_id": resident.id, "kind": "other", "candidate": "   "}, "candidate", 400),
         ({"resident_id": resident.id, "kind": "other", "candidate": "王\x00明"}, "candidate", 400),
     ):
-        refused = client.post("/api/v1/conflicts", json=body, headers=staff)
+        refused = client.post("/api/v1/conflicts", json=body, headers=panel_staff)
         assert (refused.status_code, refused.json()["field"]) == (status, field), refused.text
-    assert len(client.get("/api/v1/conflicts", headers=staff).json()) == 1
+    assert len(client.get("/api/v1/conflicts", headers=panel_staff).json()) == 1
 
     auditor = {"Authorization": f"Bearer {token_for(settings, 'audit@district.gov.cn', 'auditor')}"}
     assert client.get("/api/v1/conflicts", headers=auditor).status_code == 200
     assert client.delete(f"/api/v1/conflicts/{row['id']}", headers=auditor).status_code == 403
-    assert client.delete(f"/api/v1/conflicts/{row['id']}", headers=staff).status_code == 204
-    assert client.delete(f"/api/v1/conflicts/{row['id']}", headers=staff).status_code == 404
+    assert client.delete(f"/api/v1/conflicts/{row['id']}", headers=panel_staff).status_code == 204
+    assert client.delete(f"/api/v1/conflicts/{row['id']}", headers=panel_staff).status_code == 404
     entries = db.execute(select(AuditEntry).where(AuditEntry.action.like("conflict.%"))).scalars().all()
     assert [e.action for e in entries] == ["conflict.declare", "conflict.remove"]
     assert "王明" not in str([e.details for e in entries]) and "表兄" not in str([e.details for e in entries])
@@ -229,7 +221,7 @@ def _frozen_with_candidate(
 
 
 def test_freezing_excludes_every_conflict_with_a_candidate_and_records_why(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
     residents = _residents(db)
     same_unit = {r.pseudonym for r in residents if r.work_unit == "单位3"}
@@ -240,14 +232,14 @@ def test_freezing_excludes_every_conflict_with_a_candidate_and_records_why(
         (residents[4], "other", "另一人"),
     ):
         body = {"resident_id": resident.id, "kind": kind, "candidate": named}
-        assert client.post("/api/v1/conflicts", json=body, headers=staff).status_code == 201
+        assert client.post("/api/v1/conflicts", json=body, headers=panel_staff).status_code == 201
     candidate = {
         "key": "c-9",
         "name": "王明",
         "work_unit": "单位 3",
         "nominator_resident_ids": [nominator.id],
     }
-    base, seen = _frozen_with_candidate(client, staff, candidate)
+    base, seen = _frozen_with_candidate(client, panel_staff, candidate)
 
     expected = same_unit | {nominator.pseudonym, cousin.pseudonym, housemate.pseudonym}
     assert residents[4].pseudonym not in expected  # declared against someone who is not a candidate
@@ -260,14 +252,14 @@ def test_freezing_excludes_every_conflict_with_a_candidate_and_records_why(
     assert "declared_household" in conflicts[housemate.pseudonym]["reasons"]
     assert all("same_work_unit" in conflicts[p]["reasons"] for p in same_unit)
 
-    members = client.get(f"{base}/members?include_pool=true", headers=staff).json()
+    members = client.get(f"{base}/members?include_pool=true", headers=panel_staff).json()
     tickets = {m["pseudonym"]: m["ticket"] for m in members}
     assert {m["pseudonym"] for m in members if m["status"] == "excluded"} == expected
-    record = client.get(f"{base}/record", headers=staff).json()
+    record = client.get(f"{base}/record", headers=panel_staff).json()
     assert sorted(record["exclusions"]) == sorted(tickets[p] for p in expected)
-    drawn = client.post(f"{base}/draw", json={"seed_parts": SEED_PARTS}, headers=staff).json()
+    drawn = client.post(f"{base}/draw", json={"seed_parts": SEED_PARTS}, headers=panel_staff).json()
     assert drawn["status"] == "drawn"
-    seated = client.get(f"{base}/members", headers=staff).json()
+    seated = client.get(f"{base}/members", headers=panel_staff).json()
     assert not {m["pseudonym"] for m in seated} & expected
 
     freeze = db.execute(select(AuditEntry).where(AuditEntry.action == "panel.freeze")).scalar_one()
@@ -282,7 +274,7 @@ def test_freezing_excludes_every_conflict_with_a_candidate_and_records_why(
 
 
 def test_the_candidates_of_a_panel_can_come_from_a_source_the_app_is_given(
-    app: Litestar, client: TestClient[Litestar], staff: dict[str, str], db: Session
+    app: Litestar, client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
     nominators = [r.id for r in _residents(db)[:3]]
     asked: list[int] = []
@@ -292,24 +284,26 @@ def test_the_candidates_of_a_panel_can_come_from_a_source_the_app_is_given(
         return [CandidateFacts(key="c-5", nominator_resident_ids=frozenset(nominators))]
 
     app.state["candidate_source"] = selections  # how the selections domain plugs in
-    made = client.post("/api/v1/panels", json={"title": "评审团", "size": 12}, headers=staff)
+    made = client.post("/api/v1/panels", json={"title": "评审团", "size": 12}, headers=panel_staff)
     base = f"/api/v1/panels/{made.json()['id']}"
-    assert client.get(f"{base}/feasibility", headers=staff).json()["eligible"] == 297
-    frozen = client.post(f"{base}/freeze", headers=staff).json()
+    assert client.get(f"{base}/feasibility", headers=panel_staff).json()["eligible"] == 297
+    frozen = client.post(f"{base}/freeze", headers=panel_staff).json()
     assert len(frozen["exclusions"]["conflicts"]) == 3
     assert {tuple(c["reasons"]) for c in frozen["exclusions"]["conflicts"]} == {("nominator",)}
     assert asked == [made.json()["id"]] * 2
 
 
-def test_a_candidate_key_given_twice_is_refused(client: TestClient[Litestar], staff: dict[str, str]) -> None:
-    made = client.post("/api/v1/panels", json={"title": "评审团", "size": 12}, headers=staff)
+def test_a_candidate_key_given_twice_is_refused(
+    client: TestClient[Litestar], panel_staff: dict[str, str]
+) -> None:
+    made = client.post("/api/v1/panels", json={"title": "评审团", "size": 12}, headers=panel_staff)
     base = f"/api/v1/panels/{made.json()['id']}"
     twice = {"candidates": [{"key": "c-1"}, {"key": "c-1", "work_unit": "x"}]}
-    refused = client.put(f"{base}/exclusions", json=twice, headers=staff)
+    refused = client.put(f"{base}/exclusions", json=twice, headers=panel_staff)
     assert (refused.status_code, refused.json()["field"]) == (400, "candidates")
     bad = client.put(
         f"{base}/exclusions",
         json={"candidates": [{"key": "c-1", "nominator_resident_ids": [0]}]},
-        headers=staff,
+        headers=panel_staff,
     )
     assert bad.status_code == 400

@@ -23,20 +23,20 @@ from engage.queues import QueueName, queue
 from engage.residents.models import Resident
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import LiveServer
-from tests.support import csrf_token, organizer, sign_in, token_for
-from tests.test_panels import QUOTAS, SEED_PARTS, add_volunteers, assert_quotas_met
-from workers import context
+from tests.factories import (
+    QUOTAS,
+    SEED_PARTS,
+    add_volunteers,
+    assert_quotas_met,
+    csrf_token,
+    organizer,
+    sign_in,
+    token_for,
+)
+from tests.support import LiveServer
 from workers import panels as panel_jobs
 
 DEADLINE = "2200-01-01T00:00:00+08:00"
-
-
-@pytest.fixture
-def staff(client: TestClient[Litestar], settings: Settings, db: Session) -> dict[str, str]:
-    add_volunteers(db)
-    context.use(settings)  # the jobs below run in this process, on the test's database
-    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
 
 
 def _panel(client: TestClient[Litestar], headers: dict[str, str], **extra: Any) -> str:
@@ -68,9 +68,9 @@ def test_the_reminder_comes_a_day_before_the_deadline_or_halfway_when_closer() -
 
 
 def test_inviting_schedules_the_reminder_and_the_lapse(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
-    panel_id, _ = _invited_panel(client, staff)
+    panel_id, _ = _invited_panel(client, panel_staff)
     assert settings.redis_url
     registry = ScheduledJobRegistry(queue=queue(settings.redis_url, QueueName.DEFAULT))
     deadline = datetime.fromisoformat(DEADLINE)
@@ -79,9 +79,9 @@ def test_inviting_schedules_the_reminder_and_the_lapse(
 
 
 def test_reminders_go_once_to_those_still_invited(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
-    panel_id, _ = _invited_panel(client, staff)
+    panel_id, _ = _invited_panel(client, panel_staff)
     seated = [m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED]
     answered = seated[0]
     answered.status = MemberStatus.CONFIRMED.value  # replied 1 already
@@ -103,9 +103,9 @@ def test_reminders_go_once_to_those_still_invited(
 
 
 def test_the_lapse_job_replaces_the_silent_keeping_every_quota(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
-    panel_id, base = _invited_panel(client, staff)
+    panel_id, base = _invited_panel(client, panel_staff)
     confirmed = next(m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED)
     confirmed.status = MemberStatus.CONFIRMED.value
     db.commit()
@@ -123,7 +123,7 @@ def test_the_lapse_job_replaces_the_silent_keeping_every_quota(
     assert statuses["replaced"] == 54 and statuses["confirmed"] == 1
     stand_ins = [m for m in members if m.replacement_for_id is not None]
     assert invitations == len(stand_ins) == statuses["invited"] > 0
-    record = client.get(f"{base}/record", headers=staff).json()
+    record = client.get(f"{base}/record", headers=panel_staff).json()
     seated = [m for m in members if m.status in ("invited", "confirmed", "attended", "drawn")]
     if len(seated) == record["panel_size"]:
         assert_quotas_met(members, record)
@@ -134,7 +134,7 @@ def test_the_lapse_job_replaces_the_silent_keeping_every_quota(
 
 
 def test_the_cap_leaves_out_a_resident_who_already_served(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
     veteran = db.execute(select(Resident).order_by(Resident.id)).scalars().first()
     assert veteran is not None
@@ -151,18 +151,18 @@ def test_the_cap_leaves_out_a_resident_who_already_served(
     db.add(earlier)
     db.commit()
 
-    uncapped = _panel(client, staff)
-    assert client.get(f"{uncapped}/feasibility", headers=staff).json()["eligible"] == 300
-    base = _panel(client, staff, max_prior_service=1)
-    assert client.get(base, headers=staff).json()["max_prior_service"] == 1
-    assert client.get(f"{base}/feasibility", headers=staff).json()["eligible"] == 299
-    assert client.post(f"{base}/freeze", headers=staff).status_code == 200
+    uncapped = _panel(client, panel_staff)
+    assert client.get(f"{uncapped}/feasibility", headers=panel_staff).json()["eligible"] == 300
+    base = _panel(client, panel_staff, max_prior_service=1)
+    assert client.get(base, headers=panel_staff).json()["max_prior_service"] == 1
+    assert client.get(f"{base}/feasibility", headers=panel_staff).json()["eligible"] == 299
+    assert client.post(f"{base}/freeze", headers=panel_staff).status_code == 200
 
-    members = client.get(f"{base}/members?include_pool=true", headers=staff).json()
+    members = client.get(f"{base}/members?include_pool=true", headers=panel_staff).json()
     mine = next(m for m in members if m["pseudonym"] == veteran.pseudonym)
     assert mine["status"] == "excluded" and mine["service_count"] == 1
     assert [m["pseudonym"] for m in members if m["status"] == "excluded"] == [veteran.pseudonym]
-    record = client.get(f"{base}/record", headers=staff).json()
+    record = client.get(f"{base}/record", headers=panel_staff).json()
     assert record["exclusions"] == [mine["ticket"]]
     panel = db.get(Panel, int(base.rsplit("/", 1)[1]))
     db.refresh(panel)
@@ -203,9 +203,9 @@ def _post_form(client: TestClient[Litestar], page: str, action: str, **fields: s
 
 
 def test_staff_freeze_draw_and_invite_from_the_panel_page(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
-    panel_id = _small_panel(client, staff)
+    panel_id = _small_panel(client, panel_staff)
     sign_in(client, "chen@district.gov.cn", organizer(settings, "chen@district.gov.cn", "organizer"))
     page = f"/organizer/panels/{panel_id}"
     assert "五里河改造评审团" in client.get("/organizer/panels").text
@@ -232,16 +232,16 @@ def test_staff_freeze_draw_and_invite_from_the_panel_page(
 
 
 def test_auditors_read_the_panel_pages_without_buttons(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
-    panel_id = _small_panel(client, staff)
+    panel_id = _small_panel(client, panel_staff)
     sign_in(client, "audit@district.gov.cn", organizer(settings, "audit@district.gov.cn", "auditor"))
     page = f"/organizer/panels/{panel_id}"
     shown = client.get(page)
     assert shown.status_code == 200 and "五里河改造评审团" in shown.text
     assert "<form" not in shown.text.split("<main", 1)[-1].replace('action="/logout"', "")
     assert _post_form(client, "/organizer", f"{page}/freeze").status_code == 403  # a valid token, still no
-    assert client.get(f"/api/v1/panels/{panel_id}", headers=staff).json()["status"] == "draft"
+    assert client.get(f"/api/v1/panels/{panel_id}", headers=panel_staff).json()["status"] == "draft"
 
 
 @pytest.mark.browser

@@ -5,7 +5,6 @@ fails at freeze answers 422 naming the problem; categories appear in words on th
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -27,82 +26,27 @@ from engage.panels.seats.schedule import REMIND_BEFORE
 from engage.queues import QueueName, queue
 from engage.residents.models import Resident
 from engage.settings import Settings
-from engage.sms.models import SmsMessage
 from engage.sms.segments import count_segments
 from engage.sms.texts import render
-from tests.conftest import LiveServer
-from tests.support import csrf_token, organizer, sign_in, token_for
-from tests.test_panels import SEED_PARTS, add_volunteers
-from workers import context
+from tests.factories import (
+    PANEL_DEADLINE,
+    PANEL_LINK,
+    SEED_PARTS,
+    SMALL_PANEL_QUOTAS,
+    add_volunteers,
+    csrf_token,
+    draft_small_panel,
+    invited_panel,
+    organizer,
+    panel_link_token,
+    panel_members,
+    press_panel_link,
+    sign_in,
+    texts_to_resident,
+    token_for,
+)
+from tests.support import LiveServer
 from workers import panels as panel_jobs
-
-DEADLINE = "2200-01-01T00:00:00+08:00"
-QUOTAS = [
-    {"category": "participant_type", "feature": "expert", "min": 2, "max": 3},
-    {"category": "gender", "feature": "female", "min": 5, "max": 7},
-    {"category": "community", "feature": "wulihe", "min": 0, "max": 12},
-    {"category": "age_band", "feature": "60-74", "min": 0, "max": 12},
-]
-TOKEN = re.compile(r"/j/([0-9a-z]+-[A-Za-z0-9_-]{12})")
-
-
-@pytest.fixture
-def staff(client: TestClient[Litestar], settings: Settings, db: Session) -> dict[str, str]:
-    add_volunteers(db)
-    context.use(settings)  # the reminder job runs in this process, on the test's database
-    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
-
-
-def _draft(
-    client: TestClient[Litestar], headers: dict[str, str], quotas: list[dict[str, Any]] = QUOTAS
-) -> str:
-    made = client.post(
-        "/api/v1/panels",
-        json={
-            "title": "五里河改造评审团",
-            "size": 12,
-            "event_date": "2026-12-10 09:00",
-            "place": "区政务中心三楼",
-            "reply_deadline": DEADLINE,
-        },
-        headers=headers,
-    )
-    assert made.status_code == 201, made.text
-    base = f"/api/v1/panels/{made.json()['id']}"
-    assert client.put(f"{base}/quotas", json={"quotas": quotas}, headers=headers).status_code == 200
-    return base
-
-
-def _invited(client: TestClient[Litestar], headers: dict[str, str]) -> tuple[int, str]:
-    base = _draft(client, headers)
-    assert client.post(f"{base}/freeze", headers=headers).status_code == 200
-    assert client.post(f"{base}/draw", json={"seed_parts": SEED_PARTS}, headers=headers).status_code == 200
-    assert client.post(f"{base}/invite", headers=headers).json() == {"texts": 12}
-    return int(base.rsplit("/", 1)[1]), base
-
-
-def _members(db: Session, panel_id: int) -> list[PanelMember]:
-    db.expire_all()
-    return list(db.execute(select(PanelMember).where(PanelMember.panel_id == panel_id)).scalars())
-
-
-def _texts_to(db: Session, resident_id: int | None) -> list[str]:
-    resident = db.get(Resident, resident_id)
-    assert resident is not None and resident.phone
-    rows = db.execute(select(SmsMessage).where(SmsMessage.to == resident.phone).order_by(SmsMessage.id))
-    return [m.body for m in rows.scalars()]
-
-
-def _link_token(db: Session, member: PanelMember) -> str:
-    found = TOKEN.search(_texts_to(db, member.resident_id)[0])
-    assert found, "the invitation has no link"
-    return found.group(1)
-
-
-def _press(client: TestClient[Litestar], token: str, answer: str) -> Any:
-    return client.post(
-        f"/j/{token}", data={"answer": answer, "_csrf_token": csrf_token(client, f"/j/{token}")}
-    )
 
 
 def test_a_token_names_one_member_and_any_change_breaks_it() -> None:
@@ -139,11 +83,11 @@ def test_the_invitation_with_its_link_fits_in_two_texts_in_chinese_and_three_in_
 
 
 def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
-    app: Litestar, client: TestClient[Litestar], staff: dict[str, str], db: Session
+    app: Litestar, client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
-    panel_id, _ = _invited(client, staff)
-    member = next(m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED)
-    token = _link_token(db, member)
+    panel_id, _ = invited_panel(client, panel_staff)
+    member = next(m for m in panel_members(db, panel_id) if m.status == MemberStatus.INVITED)
+    token = panel_link_token(db, member)
     with TestClient(app=app, base_url="http://testserver.local") as phone:  # no session, no sign-in
         page = phone.get(f"/j/{token}", headers={"Accept-Language": "en"})
         assert page.status_code == 200
@@ -159,20 +103,22 @@ def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
         phone.cookies.delete("session")  # the page works on the CSRF cookie alone
         assert phone.post(f"/j/{token}", data={"answer": "confirm"}).status_code == 403  # no CSRF token
 
-        bad = _press(phone, token, "maybe")
+        bad = press_panel_link(phone, token, "maybe")
         assert bad.status_code == 400
-        confirmed = _press(phone, token, "confirm")
+        confirmed = press_panel_link(phone, token, "confirm")
         assert confirmed.status_code == 200 and 'value="withdraw"' in confirmed.text
         db.expire_all()
         code = db.get(PanelMember, member.id).reply_code  # type: ignore[union-attr]
         assert code and code in confirmed.text
-        assert _press(phone, token, "confirm").status_code == 200  # again: nothing changes
+        assert press_panel_link(phone, token, "confirm").status_code == 200  # again: nothing changes
         confirms = db.execute(select(AuditEntry).where(AuditEntry.action == "panel.confirm")).scalars().all()
         assert [(e.actor, e.details["via"]) for e in confirms] == [(f"resident:{member.pseudonym}", "web")]
-        assert any(code in body for body in _texts_to(db, member.resident_id)[1:])  # the code by text too
+        assert any(
+            code in body for body in texts_to_resident(db, member.resident_id)[1:]
+        )  # the code by text too
 
         kept = csrf_token(phone, f"/j/{token}")
-        withdrawn = _press(phone, token, "withdraw")
+        withdrawn = press_panel_link(phone, token, "withdraw")
         assert withdrawn.status_code == 200 and 'value="withdraw"' not in withdrawn.text
         used = phone.get(f"/j/{token}", headers={"Accept-Language": "zh-CN"})
         resident = db.get(Resident, member.resident_id)
@@ -185,76 +131,77 @@ def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
         late = phone.post(f"/j/{token}", data={"answer": "confirm", "_csrf_token": kept})
         assert late.status_code == 410
 
-    members = {m.id: m for m in _members(db, panel_id)}
+    members = {m.id: m for m in panel_members(db, panel_id)}
     assert members[member.id].status == MemberStatus.WITHDRAWN
     stand_in = next(m for m in members.values() if m.replacement_for_id == member.id)
-    assert stand_in.status == MemberStatus.INVITED and len(_texts_to(db, stand_in.resident_id)) == 1
+    assert stand_in.status == MemberStatus.INVITED and len(texts_to_resident(db, stand_in.resident_id)) == 1
     withdrawals = db.execute(select(AuditEntry).where(AuditEntry.action == "panel.withdrawn")).scalars().all()
     assert [e.details["via"] for e in withdrawals] == ["web"]
 
 
 def test_a_decline_on_the_page_brings_in_a_reserve_and_closed_links_say_why(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
-    panel_id, base = _invited(client, staff)
-    first, second = [m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED][:2]
-    token = _link_token(db, first)
-    declined = _press(client, token, "decline")
+    panel_id, base = invited_panel(client, panel_staff)
+    first, second = [m for m in panel_members(db, panel_id) if m.status == MemberStatus.INVITED][:2]
+    token = panel_link_token(db, first)
+    declined = press_panel_link(client, token, "decline")
     assert declined.status_code == 200
     switched = {"Cookie": "lang=en"}  # the page's language switch, over the resident's Chinese
     assert client.get(f"/j/{token}", headers=switched).status_code == 410
     assert "You declined" in client.get(f"/j/{token}", headers=switched).text
-    members = _members(db, panel_id)
+    members = panel_members(db, panel_id)
     assert Counter(m.status for m in members)[MemberStatus.INVITED] == 12  # a reserve took the seat
     assert next(m for m in members if m.id == first.id).status == MemberStatus.DECLINED
 
     for tampered in (token[:-1] + ("x" if token[-1] != "x" else "y"), "abc", f"{token}0"):
         broken = client.get(f"/j/{tampered}", headers={"Accept-Language": "en"})
         assert broken.status_code == 404 and "This link does not work" in broken.text
-    assert client.post(f"{base}/close", headers=staff).status_code == 200
-    closed = client.get(f"/j/{_link_token(db, second)}", headers=switched)
+    assert client.post(f"{base}/close", headers=panel_staff).status_code == 200
+    closed = client.get(f"/j/{panel_link_token(db, second)}", headers=switched)
     assert closed.status_code == 410 and "closed" in closed.text
 
 
 def test_a_replacement_invited_after_the_reminder_run_still_gets_a_reminder(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session, settings: Settings
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, settings: Settings
 ) -> None:
-    panel_id, base = _invited(client, staff)
+    panel_id, base = invited_panel(client, panel_staff)
     assert panel_jobs.send_reminders(panel_id) == 12
-    leaving = next(m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED)
-    assert client.post(f"{base}/members/{leaving.id}/withdraw", headers=staff).status_code == 200
-    stand_in = next(m for m in _members(db, panel_id) if m.replacement_for_id == leaving.id)
+    leaving = next(m for m in panel_members(db, panel_id) if m.status == MemberStatus.INVITED)
+    assert client.post(f"{base}/members/{leaving.id}/withdraw", headers=panel_staff).status_code == 200
+    stand_in = next(m for m in panel_members(db, panel_id) if m.replacement_for_id == leaving.id)
     assert stand_in.reminded_at is None
 
     assert settings.redis_url
     jobs = queue(settings.redis_url, QueueName.DEFAULT)
     job_id = f"panel-{panel_id}-reminders-{stand_in.id}"
     when = ScheduledJobRegistry(queue=jobs).get_scheduled_time(job_id)
-    assert when == datetime.fromisoformat(DEADLINE) - REMIND_BEFORE
+    assert when == datetime.fromisoformat(PANEL_DEADLINE) - REMIND_BEFORE
     assert (
         Job.fetch(job_id, connection=jobs.connection, serializer=jobs.serializer).perform() == 1
     )  # the job as the worker runs it
-    texts = _texts_to(db, stand_in.resident_id)
+    texts = texts_to_resident(db, stand_in.resident_id)
     assert len(texts) == 2 and ("提醒" in texts[1] or "Reminder" in texts[1])
-    assert TOKEN.search(texts[1])  # the reminder carries the same link
+    assert PANEL_LINK.search(texts[1])  # the reminder carries the same link
     assert panel_jobs.send_reminders(panel_id) == 0  # still one reminder each
 
 
 def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session, settings: Settings
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, settings: Settings
 ) -> None:
-    base = _draft(
-        client, staff, [{"category": "participant_type", "feature": "expert", "min": 10, "max": 10}]
+    base = draft_small_panel(
+        client, panel_staff, [{"category": "participant_type", "feature": "expert", "min": 10, "max": 10}]
     )
     experts = db.execute(select(Resident.id).where(Resident.participant_type == "expert")).scalars().all()
     candidate = {"key": "c-1", "name": "王某", "nominator_resident_ids": sorted(experts)[:15]}
     assert (
-        client.put(f"{base}/exclusions", json={"candidates": [candidate]}, headers=staff).status_code == 200
+        client.put(f"{base}/exclusions", json={"candidates": [candidate]}, headers=panel_staff).status_code
+        == 200
     )
-    refused = client.post(f"{base}/freeze", headers=staff)
+    refused = client.post(f"{base}/freeze", headers=panel_staff)
     assert refused.status_code == 422, refused.text
     assert refused.json()["field"] == "quotas" and "participant_type/expert" in refused.json()["detail"]
-    assert client.get(base, headers=staff).json()["status"] == "draft"
+    assert client.get(base, headers=panel_staff).json()["status"] == "draft"
 
     panel_id = base.rsplit("/", 1)[1]
     sign_in(client, "chen@district.gov.cn", organizer(settings, "chen@district.gov.cn", "organizer"))
@@ -268,27 +215,27 @@ def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
 
 
 def test_a_solver_failure_at_freeze_is_a_422_not_a_500(
-    client: TestClient[Litestar], staff: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: TestClient[Litestar], panel_staff: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def failing(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("LP ended with Time limit reached")
 
     # The solver cannot be made to fail on demand; the lottery's entry point stands in for it.
     monkeypatch.setattr("engage.panels.services.prepare", failing)
-    base = _draft(client, staff)
-    refused = client.post(f"{base}/freeze", headers=staff)
+    base = draft_small_panel(client, panel_staff)
+    refused = client.post(f"{base}/freeze", headers=panel_staff)
     assert refused.status_code == 422
     assert refused.json()["field"] == "algorithm" and "Time limit reached" in refused.json()["detail"]
-    assert client.get(base, headers=staff).json()["status"] == "draft"
+    assert client.get(base, headers=panel_staff).json()["status"] == "draft"
     monkeypatch.setattr("engage.panels.services.check_feasibility", failing)
-    checked = client.get(f"{base}/feasibility", headers=staff)
+    checked = client.get(f"{base}/feasibility", headers=panel_staff)
     assert (checked.status_code, checked.json()["field"]) == (422, "algorithm")
 
 
 def test_categories_and_values_appear_in_words_on_the_organizer_and_public_pages(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
-    panel_id, _ = _invited(client, staff)
+    panel_id, _ = invited_panel(client, panel_staff)
     sign_in(client, "chen@district.gov.cn", organizer(settings, "chen@district.gov.cn", "organizer"))
     for path in (f"/organizer/panels/{panel_id}", f"/panels/{panel_id}"):
         english = client.get(path, headers={"Accept-Language": "en"}).text
@@ -311,13 +258,13 @@ def test_categories_and_values_appear_in_words_on_the_organizer_and_public_pages
 
 
 def test_the_public_record_page_opens_once_frozen(
-    client: TestClient[Litestar], staff: dict[str, str]
+    client: TestClient[Litestar], panel_staff: dict[str, str]
 ) -> None:
-    base = _draft(client, staff)
+    base = draft_small_panel(client, panel_staff)
     panel_id = base.rsplit("/", 1)[1]
     assert client.get(f"/panels/{panel_id}", headers={"Accept-Language": "en"}).status_code == 404
-    assert client.post(f"{base}/freeze", headers=staff).status_code == 200
-    commitment = client.get(base, headers=staff).json()["commitment"]
+    assert client.post(f"{base}/freeze", headers=panel_staff).status_code == 200
+    commitment = client.get(base, headers=panel_staff).json()["commitment"]
     shown = client.get(f"/panels/{panel_id}", headers={"Accept-Language": "en"})
     assert shown.status_code == 200 and commitment in shown.text
     assert f"/panels/{panel_id}/record.json" in shown.text and "+86" not in shown.text
@@ -345,16 +292,16 @@ def test_the_invitation_link_page_on_a_phone(
                 "size": 12,
                 "event_date": "2026-12-10 09:00",
                 "place": "区政务中心三楼",
-                "reply_deadline": DEADLINE,
+                "reply_deadline": PANEL_DEADLINE,
             },
         )
         panel_id = made.json()["id"]
-        api.put(f"/api/v1/panels/{panel_id}/quotas", json={"quotas": QUOTAS})
+        api.put(f"/api/v1/panels/{panel_id}/quotas", json={"quotas": SMALL_PANEL_QUOTAS})
         assert api.post(f"/api/v1/panels/{panel_id}/freeze").status_code == 200
         assert api.post(f"/api/v1/panels/{panel_id}/draw", json={"seed_parts": SEED_PARTS}).status_code == 200
         assert api.post(f"/api/v1/panels/{panel_id}/invite").status_code == 200
-    member = next(m for m in _members(db, panel_id) if m.status == MemberStatus.INVITED)
-    token = _link_token(db, member)
+    member = next(m for m in panel_members(db, panel_id) if m.status == MemberStatus.INVITED)
+    token = panel_link_token(db, member)
     # The page speaks the resident's recorded language, whatever the browser asks for.
     db.execute(
         update(Resident)
@@ -378,4 +325,4 @@ def test_the_invitation_link_page_on_a_phone(
     db.expire_all()
     panel = db.get(Panel, panel_id)
     assert panel is not None
-    assert next(m for m in _members(db, panel_id) if m.id == member.id).status == MemberStatus.WITHDRAWN
+    assert next(m for m in panel_members(db, panel_id) if m.id == member.id).status == MemberStatus.WITHDRAWN

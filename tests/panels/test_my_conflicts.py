@@ -13,13 +13,11 @@ from engage.audit.models import AuditEntry
 from engage.panels.models import DeclaredConflict
 from engage.residents.models import Resident
 from engage.settings import Settings
-from tests.test_signup_web import district, post, sign_up
-
-__all__ = ["district"]  # the fixture: two communities
+from tests.factories import post, sign_up
 
 
 def test_a_resident_declares_and_removes_a_conflict_on_their_page(
-    district: None, settings: Settings, client: TestClient[Litestar], db: Session
+    signup_district: None, settings: Settings, client: TestClient[Litestar], db: Session
 ) -> None:
     assert client.get("/me/conflicts", follow_redirects=False).headers["location"] == "/signin"
     sign_up(client, settings)

@@ -12,22 +12,20 @@ from sqlalchemy.orm import Session
 
 from engage.residents.models import Resident, VerificationCode
 from engage.settings import Settings
-from tests.conftest import run_jobs
-from tests.test_signup_web import (
-    E164,
-    PHONE,
-    PROFILE,
+from tests.factories import (
+    SIGNUP_E164,
+    SIGNUP_PHONE,
+    SIGNUP_PROFILE,
     count,
-    district,  # noqa: F401  (a fixture)
-    english,  # noqa: F401  (a fixture)
     forget_code_limits,
     last_code,
     post,
     request_code,
     sign_up,
 )
+from tests.support import run_jobs
 
-pytestmark = pytest.mark.usefixtures("district")
+pytestmark = pytest.mark.usefixtures("signup_district", "english")
 
 
 def _attempts(db: Session) -> int:
@@ -35,7 +33,7 @@ def _attempts(db: Session) -> int:
     return int(db.execute(select(VerificationCode.attempts)).scalar_one())
 
 
-def _texts_to(settings: Settings, phone: str = E164) -> int:
+def _texts_to(settings: Settings, phone: str = SIGNUP_E164) -> int:
     run_jobs(settings)
     return settings.outbox_path.read_text().count(phone)
 
@@ -109,7 +107,7 @@ def test_nothing_is_ticked_for_the_resident_and_answers_are_checked_before_savin
 ) -> None:
     request_code(client)
     post(client, "/join/code", {"code": last_code(settings)})
-    post(client, "/join/profile", PROFILE)
+    post(client, "/join/profile", SIGNUP_PROFILE)
     roles = client.get("/join/roles").text
     assert " checked" not in roles
     data = {"roles": ["subscriber"], "consent_subscriber": "yes"}
@@ -132,7 +130,10 @@ def test_nothing_is_ticked_for_the_resident_and_answers_are_checked_before_savin
     assert 'href="/join/profile#name"' in check and 'href="/join/roles"' in check
     assert count(db, Resident) == 0
     # Changing an answer comes back to the check page, not through every step again.
-    assert post(client, "/join/profile", dict(PROFILE, name="王秀兰")).headers["location"] == "/join/check"
+    assert (
+        post(client, "/join/profile", dict(SIGNUP_PROFILE, name="王秀兰")).headers["location"]
+        == "/join/check"
+    )
     assert "王秀兰" in client.get("/join/check").text
     assert post(client, "/join/check", {}).headers["location"] == "/join/done"
     done = client.get("/join/done").text
@@ -149,7 +150,7 @@ def test_a_returning_resident_signs_in_and_lands_on_a_summary(
     forget_code_limits(settings)
     assert client.get("/me", follow_redirects=False).headers["location"] == "/signin"
     assert "Sign in to my page" in client.get("/signin").text
-    assert post(client, "/signin", {"phone": PHONE}).headers["location"] == "/join/code"
+    assert post(client, "/signin", {"phone": SIGNUP_PHONE}).headers["location"] == "/join/code"
     assert "Step" not in client.get("/join/code").text  # signing in is no sign-up step
     assert post(client, "/join/code", {"code": last_code(settings)}).headers["location"] == "/me"
     me = client.get("/me").text
@@ -163,7 +164,7 @@ def test_signing_in_with_an_unknown_number_continues_as_a_sign_up(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    post(client, "/signin", {"phone": PHONE})
+    post(client, "/signin", {"phone": SIGNUP_PHONE})
     assert (
         post(client, "/join/code", {"code": last_code(settings)}).headers["location"] == "/join/profile?new=1"
     )
@@ -175,7 +176,9 @@ def test_a_failed_change_on_my_page_keeps_what_was_typed(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
     sign_up(client, settings)
-    refused = post(client, "/me/profile", dict(PROFILE, name="", work_unit="某街道"), form_page="/me/profile")
+    refused = post(
+        client, "/me/profile", dict(SIGNUP_PROFILE, name="", work_unit="某街道"), form_page="/me/profile"
+    )
     assert refused.status_code == 400
     assert 'id="name-error"' in refused.text and 'value="某街道"' in refused.text
     assert "autofocus" in refused.text  # the error summary takes the focus

@@ -20,12 +20,15 @@ from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import run_jobs
-from tests.support import csrf_token
-from tests.test_panels_links import _invited, _link_token, _members, _press, staff
+from tests.factories import (
+    csrf_token,
+    invited_panel,
+    panel_link_token,
+    panel_members,
+    press_panel_link,
+)
+from tests.support import run_jobs
 from workers import panels as panel_jobs
-
-__all__ = ["staff"]  # the fixture: 300 volunteers (every fourth reads English) and an organizer's token
 
 BROWSER = {"en": "zh-CN,zh;q=0.9", "zh_CN": "en-GB,en;q=0.9"}  # each browser asks for the other language
 HTML_LANG = {"en": '<html lang="en"', "zh_CN": '<html lang="zh-Hans-CN"'}
@@ -50,7 +53,7 @@ def texts_to(db: Session, resident: Resident) -> list[str]:
 def one_each(db: Session, panel_id: int) -> dict[str, tuple[PanelMember, Resident]]:
     """An invited member who reads English and one who reads Chinese."""
     chosen: dict[str, tuple[PanelMember, Resident]] = {}
-    for member in _members(db, panel_id):
+    for member in panel_members(db, panel_id):
         resident = db.get(Resident, member.resident_id)
         if member.status == MemberStatus.INVITED and resident is not None:
             chosen.setdefault(resident.locale, (member, resident))
@@ -78,9 +81,9 @@ NOTICE = "%(title)s: %(body)s Details: %(link)s"
 
 
 def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
-    client: TestClient[Litestar], staff: dict[str, str], settings: Settings, db: Session
+    client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
-    panel_id, _base = _invited(client, staff)
+    panel_id, _base = invited_panel(client, panel_staff)
     chosen = one_each(db, panel_id)
 
     # The panel: invitation, reminder, the link page and the confirmation it texts.
@@ -88,17 +91,17 @@ def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
     for locale, (member, resident) in chosen.items():
         invitation, reminder = texts_to(db, resident)
         assert reads(invitation, locale, INVITE) and reads(reminder, locale, REMINDER), (invitation, reminder)
-        token = _link_token(db, member)
+        token = panel_link_token(db, member)
         page = client.get(f"/j/{token}", headers={"Accept-Language": BROWSER[locale]})
         assert HTML_LANG[locale] in page.text
         client.headers["Accept-Language"] = BROWSER[locale]
-        assert HTML_LANG[locale] in _press(client, token, "confirm").text
+        assert HTML_LANG[locale] in press_panel_link(client, token, "confirm").text
         assert reads(texts_to(db, resident)[-1], locale, CONFIRMED)
 
     # A rating invitation and its link page.
     campaign = client.post(
         "/api/v1/evaluations",
-        headers=staff,
+        headers=panel_staff,
         json={
             "title_zh": "便民服务测评",
             "title_en": "Service windows",
@@ -118,11 +121,13 @@ def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
         }
         assert (
             client.post(
-                f"/api/v1/evaluations/{campaign['id']}/contacts", json=contact, headers=staff
+                f"/api/v1/evaluations/{campaign['id']}/contacts", json=contact, headers=panel_staff
             ).status_code
             == 201
         )
-    assert client.post(f"/api/v1/evaluations/{campaign['id']}/invite", headers=staff).json() == {"texts": 2}
+    assert client.post(f"/api/v1/evaluations/{campaign['id']}/invite", headers=panel_staff).json() == {
+        "texts": 2
+    }
     for locale, (_member, resident) in chosen.items():
         invitation = texts_to(db, resident)[-1]
         assert reads(invitation, locale, *RATE, n=2), invitation
@@ -138,7 +143,7 @@ def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
     db.commit()
     notice = client.post(
         "/api/v1/notices",
-        headers=staff,
+        headers=panel_staff,
         json={
             "kind": NoticeKind.PROCESS.value,
             "title_zh": "评审团名单",
@@ -147,7 +152,10 @@ def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
             "body_en": "The jury list is public.",
         },
     ).json()
-    assert client.post(f"/api/v1/notices/{notice['id']}/publish", json={}, headers=staff).status_code == 200
+    assert (
+        client.post(f"/api/v1/notices/{notice['id']}/publish", json={}, headers=panel_staff).status_code
+        == 200
+    )
     run_jobs(settings)
     for locale, (_member, resident) in chosen.items():
         text = texts_to(db, resident)[-1]
@@ -156,7 +164,7 @@ def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
 
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
 def test_the_sign_in_code_and_the_residents_own_pages_speak_their_language(
-    client: TestClient[Litestar], staff: dict[str, str], db: Session, locale: str
+    client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, locale: str
 ) -> None:
     resident = db.execute(select(Resident).where(Resident.locale == locale).limit(1)).scalar_one()
     client.headers["Accept-Language"] = BROWSER[locale]

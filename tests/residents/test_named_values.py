@@ -14,7 +14,7 @@ from engage.audit.models import AuditEntry
 from engage.panels.models import Panel
 from engage.residents.models import Community, Resident
 from engage.settings import Settings
-from tests.support import csrf_token, organizer, sign_in, token_for
+from tests.factories import csrf_token, organizer, sign_in, token_for
 
 HEADER = "name,phone,community,participant_type,expertise,work_unit,gender,age_band"
 

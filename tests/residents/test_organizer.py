@@ -26,8 +26,8 @@ from engage.residents.models import (
 from engage.residents.roster import community_lookup, parse_roster, reject_registered
 from engage.settings import Settings
 from engage.sms.models import OptOut, SmsMessage
-from tests.conftest import LiveServer, run_jobs
-from tests.support import csrf_token, organizer, sign_in, token_for
+from tests.factories import csrf_token, organizer, sign_in, token_for
+from tests.support import LiveServer, run_jobs
 
 HEADER = "name,phone,community,participant_type,expertise,work_unit,gender,age_band"
 COMMUNITIES = [("wulihe", "五里河社区", "Wulihe"), ("dongxing", "东兴社区", "Dongxing")]
@@ -61,7 +61,7 @@ def _resident(
 
 
 @pytest.fixture
-def district(db: Any) -> dict[str, Resident]:
+def four_residents(db: Any) -> dict[str, Resident]:
     """Four residents in two communities, one with a withdrawn judge role, one not yet confirmed."""
     ids = _communities(db)
     people = {
@@ -134,7 +134,7 @@ def _resident_count(db: Any) -> int:
 def test_list_filters_by_role_community_type_and_confirmation(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     everyone = _api(client, token, "")
@@ -151,7 +151,7 @@ def test_list_filters_by_role_community_type_and_confirmation(
 def test_withdrawn_role_no_longer_counts(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     assert "赵敏" not in _names(_api(client, token, "", role="judge"))
@@ -164,7 +164,7 @@ def test_withdrawn_role_no_longer_counts(
 def test_phone_filter_finds_the_one_resident_whatever_the_format(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],
+    four_residents: dict[str, Resident],
     typed: str,  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
@@ -187,7 +187,7 @@ def test_phone_filter_finds_the_one_resident_whatever_the_format(
 def test_bad_filters_are_refused_naming_the_field(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],
+    four_residents: dict[str, Resident],
     params: dict[str, str],
     field: str,  # type: ignore[type-arg]
 ) -> None:
@@ -204,7 +204,7 @@ def test_bad_filters_are_refused_naming_the_field(
 def test_counts_by_every_attribute_with_filters(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "aud@x.cn", "auditor")  # counting reads; auditors may
     assert _api(client, token, "/counts", by="community").json() == {"dongxing": 2, "wulihe": 2}
@@ -219,7 +219,7 @@ def test_counts_by_every_attribute_with_filters(
 def test_unknown_count_attribute_is_a_400_naming_by(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     response = _api(client, token, "/counts", by="income")
@@ -240,14 +240,14 @@ def test_one_resident_shows_profile_roles_subscriptions_and_history_newest_first
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     from engage.audit.services import record
 
-    li = district["li"]
+    li = four_residents["li"]
     record(db, "system", "resident.verify", "resident", li.pseudonym, {})
     record(db, "system", "resident.role_added", "resident", li.pseudonym, {"role": "judge"})
-    record(db, "system", "resident.verify", "resident", district["zhang"].pseudonym, {})
+    record(db, "system", "resident.verify", "resident", four_residents["zhang"].pseudonym, {})
     db.commit()
     token = token_for(settings, "aud@x.cn", "auditor")
     shown = _api(client, token, f"/{li.id}").json()
@@ -260,7 +260,7 @@ def test_one_resident_shows_profile_roles_subscriptions_and_history_newest_first
     assert shown["roles"][0]["withdrawn_at"] is None
     assert shown["subscriptions"] == [{"kind": "community", "value": "wulihe"}]
     assert [e["action"] for e in shown["history"]] == ["resident.role_added", "resident.verify"]
-    zhao = _api(client, token, f"/{district['zhao'].id}").json()
+    zhao = _api(client, token, f"/{four_residents['zhao'].id}").json()
     assert [r["withdrawn_at"] is not None for r in zhao["roles"]] == [True, False]
 
 
@@ -277,7 +277,7 @@ def test_phones_are_masked_unless_revealed(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     listed = _api(client, token, "").json()
@@ -290,14 +290,14 @@ def test_a_revealed_list_is_audited_once_per_resident_shown_without_the_number(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     shown = _api(client, token, "", community="wulihe", reveal="true").json()
     assert {r["phone"] for r in shown["residents"]} == {"+8613800138001", "+8613800138002"}
     views = _phone_views(db)
     assert sorted(v.subject_id for v in views) == sorted(
-        [district["li"].pseudonym, district["zhang"].pseudonym]
+        [four_residents["li"].pseudonym, four_residents["zhang"].pseudonym]
     )
     assert {(v.subject_type, v.actor) for v in views} == {("resident", views[0].actor)}
     assert views[0].actor.startswith("organizer:")
@@ -308,10 +308,10 @@ def test_revealing_one_resident_is_audited_and_shows_in_their_history(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "admin@x.cn", "admin")
-    zhang = district["zhang"]
+    zhang = four_residents["zhang"]
     shown = _api(client, token, f"/{zhang.id}", reveal="true").json()
     assert (shown["phone"], shown["phone_revealed"]) == ("+8613800138002", True)
     assert shown["history"][0]["action"] == "resident.phone_view"
@@ -323,11 +323,11 @@ def test_auditor_may_read_but_not_reveal_numbers(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "aud@x.cn", "auditor")
     assert _api(client, token, "").status_code == 200
-    for path in ("", f"/{district['li'].id}", "/export"):
+    for path in ("", f"/{four_residents['li'].id}", "/export"):
         refused = _api(client, token, path, reveal="true")
         assert refused.status_code == 403, path
         assert "organizer" in refused.json()["detail"]
@@ -348,7 +348,7 @@ def test_export_is_excel_ready_csv_with_masked_numbers(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "aud@x.cn", "auditor")
     response = _api(client, token, "/export", role="judge")
@@ -367,7 +367,7 @@ def test_revealed_export_shows_numbers_and_audits_each(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     rows = _rows(_api(client, token, "/export", community="dongxing", reveal="true"))
@@ -542,7 +542,7 @@ def test_a_number_that_is_already_registered_is_a_row_error_naming_the_resident(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     token = token_for(settings, "o@x.cn", "organizer")
     roster = f"{HEADER}\n新人,13900139001,wulihe,deputy_pc,,,,\n李娜,138 0013 8001,wulihe,deputy_pc,,,,\n"
@@ -550,10 +550,10 @@ def test_a_number_that_is_already_registered_is_a_row_error_naming_the_resident(
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert (error["row"], error["field"]) == (3, "phone")
-    assert district["li"].pseudonym in error["message"]
+    assert four_residents["li"].pseudonym in error["message"]
     assert _resident_count(db) == 4
     db.expire_all()
-    assert db.get(Resident, district["li"].id).participant_type == "resident"  # untouched
+    assert db.get(Resident, four_residents["li"].id).participant_type == "resident"  # untouched
 
 
 @pytest.mark.parametrize(
@@ -624,7 +624,7 @@ def _signed_in(settings: Settings, client: TestClient, role: str) -> None:  # ty
 def test_residents_page_lists_masked_numbers_with_filters_and_counts(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],
+    four_residents: dict[str, Resident],
     language: str,
     heading: str,
     type_label: str,
@@ -648,7 +648,7 @@ def test_residents_page_lists_masked_numbers_with_filters_and_counts(
 def test_residents_page_shows_a_bad_filter_next_to_its_field(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     _signed_in(settings, client, "organizer")
     page = client.get("/organizer/residents", params={"phone": "12345"}, headers={"Accept-Language": "en"})
@@ -660,7 +660,7 @@ def test_residents_page_shows_a_bad_filter_next_to_its_field(
 def test_page_export_is_masked_csv(
     settings: Settings,
     client: TestClient,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     _signed_in(settings, client, "auditor")
     english = {"Accept-Language": "en"}
@@ -674,10 +674,10 @@ def test_show_number_button_reveals_and_audits(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     _signed_in(settings, client, "organizer")
-    li = district["li"]
+    li = four_residents["li"]
     page = client.get(f"/organizer/residents/{li.id}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "+86138****8001" in page.text
@@ -698,10 +698,10 @@ def test_auditor_sees_no_show_number_button_and_cannot_post_one(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     _signed_in(settings, client, "auditor")
-    li = district["li"]
+    li = four_residents["li"]
     page = client.get(f"/organizer/residents/{li.id}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "/reveal" not in page.text
@@ -770,7 +770,7 @@ def test_residents_page_on_a_phone(
     live_server: LiveServer,
     settings: Settings,
     db: Any,
-    district: dict[str, Resident],
+    four_residents: dict[str, Resident],
     phone_page: Any,
     output_dir: Path,
     language: str,
@@ -816,11 +816,11 @@ def test_phone_filter_needs_the_reveal_role_and_each_lookup_is_audited(
     settings: Settings,
     client: TestClient,
     db: Any,
-    district: dict[str, Resident],  # type: ignore[type-arg]
+    four_residents: dict[str, Resident],  # type: ignore[type-arg]
 ) -> None:
     """S4: an auditor unmasked a full number through the phone filter in 501 lookups, unaudited."""
     auditor = token_for(settings, "aud@x.cn", "auditor")
-    number = district["zhang"].phone
+    number = four_residents["zhang"].phone
     assert number is not None
     for path in ("", "/counts", "/export"):
         params = {"phone": number, **({"by": "community"} if path == "/counts" else {})}
@@ -835,7 +835,7 @@ def test_phone_filter_needs_the_reveal_role_and_each_lookup_is_audited(
     assert _names(_api(client, organizer_token, "", phone="+8613900009999")) == set()
     entries = _lookups(db)
     assert [(e.action, e.subject_id) for e in entries] == [
-        ("resident.phone_view", district["zhang"].pseudonym),
+        ("resident.phone_view", four_residents["zhang"].pseudonym),
         ("resident.phone_lookup", "none"),
     ]
     assert all(

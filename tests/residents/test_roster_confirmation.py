@@ -19,8 +19,8 @@ from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.residents.models import Community, Resident, ResidentRole
 from engage.settings import Settings
-from tests.conftest import make_settings, run_jobs
-from tests.support import csrf_token, token_for
+from tests.factories import csrf_token, token_for
+from tests.support import make_settings, run_jobs
 
 HEADER = "name,phone,community,participant_type,expertise,work_unit,gender,age_band"
 ROSTER = f"{HEADER}\n刘洋,13900139001,wulihe,expert,城市规划,,,\n周红,13900139002,wulihe,deputy_pc,,,,\n"

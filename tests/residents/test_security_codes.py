@@ -18,7 +18,7 @@ from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.residents.models import Community, Resident, VerificationCode
 from engage.settings import Settings
-from tests.conftest import make_settings, run_jobs
+from tests.support import make_settings, run_jobs
 
 
 def _code(settings: Settings, phone: str) -> str:

@@ -18,9 +18,16 @@ from sqlalchemy.orm import Session
 from engage.db import Base
 from engage.notices.objections.models import Objection
 from engage.settings import Settings
-from tests.conftest import ROOT, SECRET, run_jobs
-from tests.test_objections import appointment, file, staff  # noqa: F401
-from tests.test_signup_web import E164, PHONE, district, forget_code_limits, post, sign_up  # noqa: F401
+from tests.factories import (
+    SIGNUP_E164,
+    SIGNUP_PHONE,
+    appointment,
+    file_objection,
+    forget_code_limits,
+    post,
+    sign_up,
+)
+from tests.support import ROOT, SECRET, run_jobs
 
 NAME = "王秀英"  # the name sign_up registers
 
@@ -35,8 +42,8 @@ def _rows_holding(db: Session, needles: list[str]) -> list[str]:
 
 
 def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key(
-    district: None,  # noqa: F811
-    staff: dict[str, str],  # noqa: F811
+    signup_district: None,
+    notice_staff: dict[str, str],
     settings: Settings,
     client: TestClient[Litestar],
     db: Session,
@@ -44,18 +51,20 @@ def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key
 ) -> None:
     """S10: a named objection kept the name and number; Redis kept keys naming the number for 24 h."""
     sign_up(client, settings)
-    notice = appointment(client, staff)
+    notice = appointment(client, notice_staff)
     forget_code_limits(settings)
-    sent = client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": PHONE})
+    sent = client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": SIGNUP_PHONE})
     assert sent.status_code == 202, sent.text
     run_jobs(settings)
     bodies = [
-        json.loads(line)["body"] for line in settings.outbox_path.read_text().splitlines() if E164 in line
+        json.loads(line)["body"]
+        for line in settings.outbox_path.read_text().splitlines()
+        if SIGNUP_E164 in line
     ]
     code = [found.group(1) for body in bodies if (found := re.search(r"(?<!\d)(\d{6})(?!\d)", body))][-1]
-    filed = file(client, notice["id"], name=NAME, phone=PHONE, code=code)
+    filed = file_objection(client, notice["id"], name=NAME, phone=SIGNUP_PHONE, code=code)
     assert filed.status_code == 201, filed.text
-    digits = E164.removeprefix("+86")
+    digits = SIGNUP_E164.removeprefix("+86")
     assert _rows_holding(db, [digits, NAME])  # the scan finds them before: it is not vacuous
 
     assert post(client, "/me/delete", {}, form_page="/me/delete").status_code == 200
@@ -71,7 +80,7 @@ def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key
 
 
 def test_privacy_report_lists_what_is_held_about_a_number_and_nothing_after_deletion(
-    district: None,  # noqa: F811
+    signup_district: None,
     settings: Settings,
     client: TestClient[Litestar],
 ) -> None:
@@ -97,11 +106,11 @@ def test_privacy_report_lists_what_is_held_about_a_number_and_nothing_after_dele
         assert result.returncode == 0, result.stderr
         return {line.split("\t")[0]: int(line.split("\t")[1]) for line in result.stdout.splitlines()}
 
-    held = report(PHONE)
+    held = report(SIGNUP_PHONE)
     assert held["residents"] == 1 and held["verification_codes"] == 1 and held["resident_roles"] >= 1
     assert held["sms_messages"] >= 1
     assert post(client, "/me/delete", {}, form_page="/me/delete").status_code == 200
-    after = report(PHONE)
+    after = report(SIGNUP_PHONE)
     assert after == {
         "residents": 0,
         "verification_codes": 0,

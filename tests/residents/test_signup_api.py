@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engage.residents.models import Community, Resident
 from engage.settings import Settings
-from tests.conftest import run_jobs
+from tests.support import run_jobs
 
 REGISTRATION = {
     "name": "Li Ming",
@@ -29,7 +29,7 @@ REGISTRATION = {
 
 
 @pytest.fixture(autouse=True)
-def district(db: Session, client: TestClient) -> None:  # type: ignore[type-arg]
+def wulihe_in_english(db: Session, client: TestClient) -> None:  # type: ignore[type-arg]
     db.add(Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"))
     db.commit()
     client.headers["Accept-Language"] = "en"

@@ -3,8 +3,6 @@ with a screenshot of every step under the test run's output folder."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from engage.residents.models import Community, Resident
 from engage.settings import Settings
-from tests.conftest import LiveServer, run_jobs
+from tests.factories import fits_a_phone, texted_code
+from tests.support import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -34,35 +33,6 @@ TEXTS = {
         "done": "You are registered",
     },
 }
-
-
-def _code_from_outbox(settings: Settings, phone: str) -> str:
-    run_jobs(settings)
-    bodies = [
-        json.loads(line)["body"] for line in settings.outbox_path.read_text().splitlines() if phone in line
-    ]
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", bodies[-1]).group(1)  # type: ignore[union-attr]
-
-
-CONTRAST = (Path(__file__).parent / "js" / "contrast.js").read_text()
-
-
-def _fits_a_phone(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    assert page.evaluate(CONTRAST) == []
-    small = page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, label.choice')]
-            .filter(el => el.offsetParent !== null)
-            .filter(el => !(el.tagName === 'INPUT' && (el.type === 'checkbox' || el.type === 'radio')))
-            .map(el => [el.outerHTML.slice(0, 80), el.getBoundingClientRect().height])
-            .filter(([, h]) => h < 44)"""
-    )
-    assert small == []
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-            .filter(el => !(el.labels && el.labels.length)).map(el => el.name)"""
-    )
-    assert unlabelled == []
 
 
 @pytest.mark.parametrize(("language", "phone"), [("zh-CN", "13800138000"), ("en", "13900139000")])
@@ -89,7 +59,7 @@ def test_new_resident_signs_up_on_a_phone(
     shots.mkdir(exist_ok=True)
 
     def shot(name: str) -> None:
-        _fits_a_phone(page)
+        fits_a_phone(page)
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
     page.goto(live_server.url + "/")
@@ -103,7 +73,7 @@ def test_new_resident_signs_up_on_a_phone(
 
     assert page.locator("#code").get_attribute("autocomplete") == "one-time-code"
     assert page.locator("#code").get_attribute("inputmode") == "numeric"
-    page.fill("#code", _code_from_outbox(settings, phone))
+    page.fill("#code", texted_code(settings, phone))
     shot("2-code")
     with page.expect_navigation():
         page.click(f"button:has-text('{words['continue']}')")
@@ -148,9 +118,9 @@ def test_pages_are_usable_at_320_px_and_in_large_text(
     page = context.new_page()
     page.set_extra_http_headers({"Accept-Language": "zh-CN"})
     page.goto(live_server.url + "/join")
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.click("text=大字号")
     assert page.locator("html").get_attribute("class") == "large"
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / "join-320-large-zh-CN.png"), full_page=True)
     context.close()

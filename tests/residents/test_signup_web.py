@@ -3,113 +3,38 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engage.app import create_app
 from engage.audit.services import verify
-from engage.residents.models import Community, Resident, ResidentRole, Subscription, VerificationCode
+from engage.residents.models import Resident, ResidentRole, Subscription, VerificationCode
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import make_settings, run_jobs
+from tests.factories import (
+    SIGNUP_E164,
+    SIGNUP_PHONE,
+    SIGNUP_PROFILE,
+    count,
+    forget_code_limits,
+    last_code,
+    post,
+    request_code,
+    sign_up,
+)
+from tests.support import make_settings
 
-PHONE = "138 0013 8000"
-E164 = "+8613800138000"
-PROFILE = {
-    "name": "王秀英",
-    "community": "wulihe",
-    "age_band": "60-74",
-    "gender": "female",
-    "occupation": "retired",
-    "participant_type": "resident",
-    "expertise": "",
-    "work_unit": "",
-}
-
-
-@pytest.fixture
-def district(db: Session) -> None:
-    db.add_all(
-        [
-            Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"),
-            Community(code="nanta", name_zh="南塔社区", name_en="Nanta"),
-        ]
-    )
-    db.commit()
-
-
-@pytest.fixture(autouse=True)
-def english(client: TestClient) -> None:  # type: ignore[type-arg]
-    """Pages answer in English here; the Chinese pages have their own tests."""
-    client.headers["Accept-Language"] = "en"
-
-
-def forget_code_limits(settings: Settings) -> None:
-    """As if the per-number windows had passed (they are minutes to a day long)."""
-    import redis
-
-    connection = redis.Redis.from_url(str(settings.redis_url))
-    for key in connection.scan_iter("engage:rl:code:*"):
-        connection.delete(key)
-
-
-def _csrf(client: TestClient, path: str) -> str:  # type: ignore[type-arg]
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text)
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-def post(client: TestClient, path: str, data: dict[str, Any], form_page: str | None = None) -> Any:  # type: ignore[type-arg]
-    payload = dict(data, _csrf_token=_csrf(client, form_page or path))
-    return client.post(path, data=payload, follow_redirects=False)
-
-
-def last_code(settings: Settings, phone: str = E164) -> str:
-    run_jobs(settings)
-    texts = [json.loads(line) for line in settings.outbox_path.read_text().splitlines()]
-    mine = [text["body"] for text in texts if text["to"] == phone]
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", mine[-1]).group(1)  # type: ignore[union-attr]
-
-
-def request_code(client: TestClient, phone: str = PHONE) -> Any:  # type: ignore[type-arg]
-    return post(client, "/join", {"phone": phone})
-
-
-def sign_up(
-    client: TestClient,
-    settings: Settings,
-    phone: str = PHONE,
-    roles: tuple[str, ...] = ("judge", "subscriber"),
-) -> Any:  # type: ignore[type-arg]
-    assert request_code(client, phone).status_code in (302, 303)
-    code = last_code(settings, "+86" + phone.replace(" ", ""))
-    assert post(client, "/join/code", {"code": code}).status_code in (302, 303)
-    assert post(client, "/join/profile", PROFILE).status_code in (302, 303)
-    data: dict[str, Any] = {
-        "roles": list(roles),
-        "notice_kinds": ["appointment", "final_result"],
-        "communities": ["wulihe"],
-    }
-    data.update({f"consent_{role}": "yes" for role in roles})
-    checked = post(client, "/join/roles", data)
-    assert checked.headers["location"] == "/join/check"
-    return post(client, "/join/check", {})
-
-
-def count(db: Session, model: Any) -> int:
-    db.expire_all()
-    return int(db.execute(select(func.count()).select_from(model)).scalar_one())
+pytestmark = pytest.mark.usefixtures("english")  # pages answer in English here
 
 
 def test_resident_signs_up_with_phone_code_profile_roles_and_consent(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
@@ -118,7 +43,7 @@ def test_resident_signs_up_with_phone_code_profile_roles_and_consent(
     assert done.headers["location"] == "/join/done"
     resident = db.execute(select(Resident)).scalar_one()
     assert (resident.phone, resident.name, resident.age_band, resident.source) == (
-        E164,
+        SIGNUP_E164,
         "王秀英",
         "60-74",
         "web",
@@ -134,7 +59,7 @@ def test_resident_signs_up_with_phone_code_profile_roles_and_consent(
 
 
 def test_code_is_stored_only_as_a_keyed_hash(
-    district: None, settings: Settings, client: TestClient, db: Session
+    signup_district: None, settings: Settings, client: TestClient, db: Session
 ) -> None:  # type: ignore[type-arg]
     request_code(client)
     code = last_code(settings)
@@ -153,7 +78,7 @@ def test_code_is_stored_only_as_a_keyed_hash(
     ],
 )
 def test_bad_numbers_get_a_clear_message_and_send_nothing(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,
@@ -167,14 +92,19 @@ def test_bad_numbers_get_a_clear_message_and_send_nothing(
     assert count(db, VerificationCode) == 0 and count(db, SmsMessage) == 0
 
 
-def test_bad_number_message_is_in_the_pages_language(district: None, client: TestClient) -> None:  # type: ignore[type-arg]
+def test_bad_number_message_is_in_the_pages_language(signup_district: None, client: TestClient) -> None:  # type: ignore[type-arg]
     client.headers["Accept-Language"] = "zh-CN"
     response = post(client, "/join", {"phone": "024 2345 6789"})
     assert "固定电话" in response.text
 
 
 def test_foreign_number_is_refused_unless_its_region_is_allowed(
-    district: None, settings: Settings, client: TestClient, database_url: str, redis_url: str, tmp_path: Path
+    signup_district: None,
+    settings: Settings,
+    client: TestClient,
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
 ) -> None:  # type: ignore[type-arg]
     """S5: codes went to UK, US and Nigerian mobiles (SMS pumping)."""
     client.headers["Accept-Language"] = "en"
@@ -186,12 +116,12 @@ def test_foreign_number_is_refused_unless_its_region_is_allowed(
 
 
 def test_known_and_unknown_numbers_get_the_same_answer(
-    district: None, settings: Settings, client: TestClient
+    signup_district: None, settings: Settings, client: TestClient
 ) -> None:  # type: ignore[type-arg]
     sign_up(client, settings)
     client.cookies.clear()
     forget_code_limits(settings)
-    known = request_code(client, PHONE)
+    known = request_code(client, SIGNUP_PHONE)
     client.cookies.clear()
     unknown = request_code(client, "139 1234 5678")
     assert (known.status_code, known.headers["location"]) == (
@@ -202,7 +132,7 @@ def test_known_and_unknown_numbers_get_the_same_answer(
 
 
 def test_duplicate_number_signs_in_to_my_page_instead_of_registering_twice(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
@@ -219,7 +149,7 @@ def test_duplicate_number_signs_in_to_my_page_instead_of_registering_twice(
 
 
 def test_five_wrong_codes_burn_it_and_the_sixth_try_finds_it_burned(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
@@ -235,7 +165,9 @@ def test_five_wrong_codes_burn_it_and_the_sixth_try_finds_it_burned(
     assert count(db, Resident) == 0
 
 
-def test_expired_code_is_refused(district: None, settings: Settings, client: TestClient, db: Session) -> None:  # type: ignore[type-arg]
+def test_expired_code_is_refused(
+    signup_district: None, settings: Settings, client: TestClient, db: Session
+) -> None:  # type: ignore[type-arg]
     request_code(client)
     code = last_code(settings)
     expires = db.execute(select(VerificationCode.expires_at)).scalar_one()
@@ -245,7 +177,9 @@ def test_expired_code_is_refused(district: None, settings: Settings, client: Tes
     assert response.status_code == 400 and "no longer valid" in response.text
 
 
-def test_used_code_cannot_be_used_again(district: None, settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+def test_used_code_cannot_be_used_again(
+    signup_district: None, settings: Settings, client: TestClient
+) -> None:  # type: ignore[type-arg]
     request_code(client)
     code = last_code(settings)
     assert post(client, "/join/code", {"code": code}).headers["location"] == "/join/profile"
@@ -257,7 +191,7 @@ def test_used_code_cannot_be_used_again(district: None, settings: Settings, clie
 
 
 def test_per_number_limit_answers_429_with_retry_after(
-    district: None, settings: Settings, client: TestClient
+    signup_district: None, settings: Settings, client: TestClient
 ) -> None:  # type: ignore[type-arg]
     assert request_code(client).status_code in (302, 303)
     second = request_code(client)
@@ -267,10 +201,9 @@ def test_per_number_limit_answers_429_with_retry_after(
 
 
 def test_per_ip_limit_answers_429_with_retry_after(
-    district: None, database_url: str, redis_url: str, tmp_path: Any
+    signup_district: None, database_url: str, redis_url: str, tmp_path: Any
 ) -> None:
     from engage.app import create_app
-    from tests.conftest import make_settings
 
     limited = make_settings(database_url, redis_url, tmp_path / "var", CODE_REQUESTS_PER_IP_PER_HOUR="3")
     with TestClient(app=create_app(limited), base_url="http://testserver.local") as client:
@@ -281,14 +214,14 @@ def test_per_ip_limit_answers_429_with_retry_after(
 
 
 def test_missing_consent_names_the_role_and_stores_nothing(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
 ) -> None:
     request_code(client)
     post(client, "/join/code", {"code": last_code(settings)})
-    post(client, "/join/profile", PROFILE)
+    post(client, "/join/profile", SIGNUP_PROFILE)
     response = post(client, "/join/roles", {"roles": ["judge", "evaluator"], "consent_judge": "yes"})
     assert response.status_code == 400
     assert 'id="consent_evaluator-error"' in response.text
@@ -296,32 +229,32 @@ def test_missing_consent_names_the_role_and_stores_nothing(
 
 
 def test_unknown_community_is_refused_and_nothing_is_stored(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
 ) -> None:
     request_code(client)
     post(client, "/join/code", {"code": last_code(settings)})
-    response = post(client, "/join/profile", dict(PROFILE, community="atlantis"))
+    response = post(client, "/join/profile", dict(SIGNUP_PROFILE, community="atlantis"))
     assert response.status_code == 400 and "Unknown community" in response.text
     assert count(db, Resident) == 0
 
 
-def test_expert_must_name_a_field(district: None, settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
+def test_expert_must_name_a_field(signup_district: None, settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     request_code(client)
     post(client, "/join/code", {"code": last_code(settings)})
-    response = post(client, "/join/profile", dict(PROFILE, participant_type="expert"))
+    response = post(client, "/join/profile", dict(SIGNUP_PROFILE, participant_type="expert"))
     assert response.status_code == 400 and 'id="expertise-error"' in response.text
 
 
-def test_profile_steps_need_a_verified_phone(district: None, client: TestClient) -> None:  # type: ignore[type-arg]
+def test_profile_steps_need_a_verified_phone(signup_district: None, client: TestClient) -> None:  # type: ignore[type-arg]
     assert client.get("/join/profile", follow_redirects=False).headers["location"] == "/join"
     assert client.get("/me", follow_redirects=False).headers["location"] == "/signin"
 
 
 def test_resident_withdraws_from_a_role_and_changes_subscriptions(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
@@ -343,11 +276,11 @@ def test_resident_withdraws_from_a_role_and_changes_subscriptions(
 
 
 def test_resident_changes_their_profile(
-    district: None, settings: Settings, client: TestClient, db: Session
+    signup_district: None, settings: Settings, client: TestClient, db: Session
 ) -> None:  # type: ignore[type-arg]
     sign_up(client, settings)
     saved = post(
-        client, "/me/profile", dict(PROFILE, name="王秀兰", community="nanta"), form_page="/me/profile"
+        client, "/me/profile", dict(SIGNUP_PROFILE, name="王秀兰", community="nanta"), form_page="/me/profile"
     )
     assert (saved.status_code, saved.headers["location"]) == (303, "/me?saved=profile")
     db.expire_all()
@@ -355,7 +288,7 @@ def test_resident_changes_their_profile(
 
 
 def test_deleting_ones_data_removes_it_everywhere_and_the_audit_chain_verifies(
-    district: None,
+    signup_district: None,
     settings: Settings,
     client: TestClient,
     db: Session,  # type: ignore[type-arg]
@@ -367,7 +300,7 @@ def test_deleting_ones_data_removes_it_everywhere_and_the_audit_chain_verifies(
     db.expire_all()
     assert count(db, Resident) == 0 and count(db, ResidentRole) == 0 and count(db, Subscription) == 0
     assert count(db, VerificationCode) == 0
-    assert db.execute(select(SmsMessage).where(SmsMessage.to == E164)).first() is None
+    assert db.execute(select(SmsMessage).where(SmsMessage.to == SIGNUP_E164)).first() is None
     from engage.audit.models import AuditEntry
 
     for entry in db.execute(select(AuditEntry)).scalars():

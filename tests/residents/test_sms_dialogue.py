@@ -373,7 +373,10 @@ async def test_an_expired_dialogue_is_gone_and_reported_once_in_its_language(red
         )
         assert await store.take_lapsed("+8613800138000") is None  # still open
         await redis.pexpire(store.key("+8613800138000"), 1)
-        await asyncio.sleep(0.05)
+        for _ in range(100):  # until Redis reports the key expired (-2), at most a second
+            if await redis.pttl(store.key("+8613800138000")) == -2:
+                break
+            await asyncio.sleep(0.01)
         assert await store.load("+8613800138000") is None
         assert await store.take_lapsed("+8613800138000") == "zh_CN"
         assert await store.take_lapsed("+8613800138000") is None

@@ -16,7 +16,7 @@ from engage.db import utcnow
 from engage.residents.models import Community, Resident, ResidentRole
 from engage.residents.roster import community_lookup, parse_roster
 from engage.settings import Settings
-from tests.support import csrf_token, organizer, sign_in
+from tests.factories import csrf_token, organizer, sign_in
 
 COMMUNITIES = [("wulihe", "五里河社区", "Wulihe"), ("dongxing", "东兴社区", "Dongxing")]
 CHINESE_ROSTER = "\r\n".join(

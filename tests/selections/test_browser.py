@@ -20,9 +20,8 @@ from engage.selections.models import AssessmentCount, InterviewScore, Invitation
 from engage.selections.stages.assessment import token_hash
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.conftest import LiveServer
-from tests.test_pages_browser import _no_horizontal_scroll
-from tests.test_signup_browser import _fits_a_phone
+from tests.factories import fits_a_phone, no_horizontal_scroll
+from tests.support import LiveServer
 
 pytestmark = pytest.mark.browser
 LANGUAGES = [
@@ -77,7 +76,7 @@ def test_an_evaluator_votes_and_a_juror_scores_on_a_phone(
     before = sum(c.count for c in db.execute(select(AssessmentCount)).scalars())
     page.goto(f"{live_server.url}/b/{token}")
     assert page.locator("h1").inner_text() == ballot_h1
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / f"ballot-{language}.png"), full_page=True)
     fieldsets = page.locator("fieldset.rate")
     count = fieldsets.count()
@@ -117,7 +116,7 @@ def test_an_evaluator_votes_and_a_juror_scores_on_a_phone(
     token = next(t for t in sheets if token_hash(t) == juror.token_hash)
     page.goto(f"{live_server.url}/s/{token}")
     assert page.locator("h1").inner_text() == sheet_h1
-    _fits_a_phone(page)
+    fits_a_phone(page)
     page.screenshot(path=str(output_dir / f"scoring-{language}.png"), full_page=True)
     inputs = page.locator("form input[type=number]")
     total = inputs.count()
@@ -145,6 +144,6 @@ def test_an_evaluator_votes_and_a_juror_scores_on_a_phone(
 
     # The public page of the finished selection, every stage filled in.
     page.goto(f"{live_server.url}/selections/{demo.finished_id}")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     page.screenshot(path=str(output_dir / f"selection-page-{language}.png"), full_page=True)
     assert page.locator("section").count() >= 7

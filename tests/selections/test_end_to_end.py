@@ -32,47 +32,19 @@ from engage.residents.models import (
 )
 from engage.selections.models import AssessmentCount, InterviewScore, Nomination, Post
 from engage.sms.models import SmsMessage
-from tests.conftest import run_jobs
-from tests.test_panels import District, create_panel, district, phones_by_pseudonym  # noqa: F401
+from tests.factories import (
+    PanelDistrict,
+    create_panel,
+    phones_by_pseudonym,
+    selection_body,
+)
+from tests.support import run_jobs
 from workers import context
 from workers.notices import close_period
 
-START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-RUBRIC = [
-    {"code": "knowledge", "name_zh": "专业知识", "name_en": "Knowledge", "max_points": 50},
-    {"code": "communication", "name_zh": "沟通表达", "name_en": "Communication", "max_points": 50},
-]
-STAGES = ["nomination", "assessment", "speech", "interview", "result", "public_notice"]
-
-
-def timetable() -> list[dict[str, str]]:
-    return [
-        {
-            "kind": kind,
-            "opens_at": (START + timedelta(days=3 * i)).isoformat(),
-            "closes_at": (START + timedelta(days=3 * i + 2)).isoformat(),
-        }
-        for i, kind in enumerate(STAGES)
-    ]
-
-
-def selection_body(posts: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "title_zh": "沈河区街道副主任公开选拔",
-        "title_en": "Shenhe street deputy directors: open selection",
-        "unit": "沈河区五里河街道",
-        "unit_category": "street",
-        "eligibility_zh": "本区户籍，35周岁以下，大学本科以上学历",
-        "eligibility_en": "Registered in the district, under 35, a university degree",
-        "posts": posts,
-        "stages": timetable(),
-        "rubric": RUBRIC,
-        "rules": {"jury_weights": {"expert": "1/2", "deputy": "1/5", "resident": "3/10"}},
-    }
-
 
 class Api:
-    def __init__(self, site: District) -> None:
+    def __init__(self, site: PanelDistrict) -> None:
         self.d = site
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -128,8 +100,8 @@ def points_for(juror_index: int, candidate_index: int) -> dict[str, int]:
     }
 
 
-def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:  # noqa: F811
-    api, db, settings = Api(district), district.db, district.settings
+def test_a_selection_runs_from_posts_to_appointment(panel_district: PanelDistrict) -> None:
+    api, db, settings = Api(panel_district), panel_district.db, panel_district.settings
     residents = list(db.execute(select(Resident).order_by(Resident.id)).scalars())
     subscribers = residents[200:230]
     give_role(db, subscribers, ResidentRoleKind.SUBSCRIBER)
@@ -155,7 +127,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     published = api.ok("POST", f"/selections/{sid}/publish")
     assert published["status"] == "published" and published["posts_notice_id"]
     run_jobs(settings)
-    notice_texts = [m.body for p in subscribers for m in district.fake.messages_to(p.phone)]
+    notice_texts = [m.body for p in subscribers for m in panel_district.fake.messages_to(p.phone)]
     assert len(notice_texts) == 30 and all("1" in t for t in notice_texts)
 
     # 2. Nomination: 150 residents and deputies name someone for each post (300 nominations).
@@ -340,7 +312,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     assert audited[ids["孙强"]]["rate"] == "4/5" and audited[ids["孙强"]]["passes"] is True
     run_jobs(settings)
     result_texts = [
-        m.body for p in subscribers for m in district.fake.messages_to(p.phone) if "冯雪" in m.body
+        m.body for p in subscribers for m in panel_district.fake.messages_to(p.phone) if "冯雪" in m.body
     ]
     assert len(result_texts) == 30  # the stage result notice names who is out, and why
 
@@ -374,11 +346,11 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     assert all(r["advances"] for r in ranking_a) and len(ranking_a) == 2
 
     # 6. The interview: a 55-member grand jury drawn, invited and confirmed by SMS reply.
-    panel_id = create_panel(district)
+    panel_id = create_panel(panel_district)
     # Linked before the freeze: the candidates' conflicts (here: whoever nominated 王建国) keep those
     # residents out of the pool.
     api.ok("PUT", f"/selections/{sid}/panel", json={"panel_id": panel_id})
-    assert district.api("POST", f"/{panel_id}/freeze").status_code == 200
+    assert panel_district.api("POST", f"/{panel_id}/freeze").status_code == 200
     db.expire_all()
     wang_nominators = {
         n.resident_id for n in db.execute(select(Nomination).where(Nomination.nominee_id == wang)).scalars()
@@ -389,21 +361,21 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     conflicted_pool = {c["pseudonym"] for c in frozen.exclusions["conflicts"]}
     assert {pseudonym_of[r] for r in wang_nominators} <= conflicted_pool
     assert (
-        district.api(
+        panel_district.api(
             "POST", f"/{panel_id}/draw", json={"seed_parts": ["witness: 4711", "notary: 0815"]}
         ).status_code
         == 200
     )
-    assert district.api("POST", f"/{panel_id}/invite").json() == {"texts": 55}
+    assert panel_district.api("POST", f"/{panel_id}/invite").json() == {"texts": 55}
     run_jobs(settings)
     phones = phones_by_pseudonym(db)
-    seated = [m for m in district.members(panel_id) if m.status == "invited"]
+    seated = [m for m in panel_district.members(panel_id) if m.status == "invited"]
     for member in seated:
-        district.fake.send_inbound(
-            f"{district.url}/webhooks/twilio/inbound", phones[member.pseudonym], "+8610690000", "1"
+        panel_district.fake.send_inbound(
+            f"{panel_district.url}/webhooks/twilio/inbound", phones[member.pseudonym], "+8610690000", "1"
         )
     run_jobs(settings)
-    seated_members = [m for m in district.members(panel_id) if m.status == "confirmed"]
+    seated_members = [m for m in panel_district.members(panel_id) if m.status == "confirmed"]
     assert len(seated_members) == 55
     assert not {pseudonym_of[r] for r in wang_nominators} & {m.pseudonym for m in seated_members}
     api.ok("POST", f"/selections/{sid}/stages/interview/open")
@@ -495,7 +467,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     opened = api.ok("POST", f"/selections/{sid}/stages/public_notice/open")
     run_jobs(settings)
     for subscriber in subscribers:
-        bodies = [m.body for m in district.fake.messages_to(subscriber.phone)]
+        bodies = [m.body for m in panel_district.fake.messages_to(subscriber.phone)]
         assert any("最终结果" in b or "final result" in b for b in bodies)
         assert any("任前公示" in b or "appointment notice" in b for b in bodies)
 
@@ -520,7 +492,7 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     texts = [
         m.body
         for p in subscribers
-        for m in district.fake.messages_to(p.phone)
+        for m in panel_district.fake.messages_to(p.phone)
         if "任前公示" in m.body or "appointment notice" in m.body
     ]
     assert len(texts) == len(subscribers) and any("任前公示" in body for body in texts)
@@ -644,9 +616,9 @@ def test_a_selection_runs_from_posts_to_appointment(district: District) -> None:
     assert page.status_code == 200 and "冯雪" in page.text and "77.50" in page.text
 
 
-def test_the_speech_stage_refuses_a_short_list(district: District) -> None:  # noqa: F811
+def test_the_speech_stage_refuses_a_short_list(panel_district: PanelDistrict) -> None:
     """1.5 candidates per seat: 2 seats need 3 candidates; with 2 the stage stays shut and says why."""
-    api, db = Api(district), district.db
+    api, db = Api(panel_district), panel_district.db
     residents = list(db.execute(select(Resident).order_by(Resident.id)).scalars())
     give_role(db, residents[:3], ResidentRoleKind.EVALUATOR)
     sid = api.ok(

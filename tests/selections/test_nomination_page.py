@@ -3,8 +3,6 @@ with a clear message once the nomination has closed; nothing changes then."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,38 +12,16 @@ from engage.residents.models import Resident
 from engage.selections import services
 from engage.selections.models import Nomination, Nominee, StageKind
 from engage.settings import Settings
-from tests.test_panels import district as district_with_texts  # noqa: F401
-from tests.test_signup_web import district, post, sign_up  # noqa: F401
-
-
-def _open_selection(db: Session, settings: Settings) -> tuple[int, int]:
-    start = datetime.now(UTC)
-    spec = services.SelectionSpec(
-        title_zh="街道副主任公开选拔",
-        title_en="Street deputy director",
-        unit="五里河街道",
-        unit_category="street",
-        posts=[services.PostSpec("副主任", "Deputy director", 1)],
-        stages=[
-            services.StageSpec(kind.value, start + timedelta(days=2 * i), start + timedelta(days=2 * i + 1))
-            for i, kind in enumerate(StageKind)
-        ],
-        rubric=[{"code": "overall", "max_points": 100}],
-    )
-    selection = services.create_selection(db, "test", spec)
-    services.publish(db, "test", selection.id, settings)
-    services.open_stage(db, "test", selection.id, StageKind.NOMINATION, settings)
-    db.commit()
-    return selection.id, selection.posts[0].id
+from tests.factories import open_selection, post, sign_up
 
 
 def test_a_resident_nominates_from_the_phone_page_and_changes_it(
-    district: None,  # noqa: F811
+    signup_district: None,
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
     db: Session,
 ) -> None:
-    selection_id, post_id = _open_selection(db, settings)
+    selection_id, post_id = open_selection(db, settings)
     path = f"/selections/{selection_id}/nominate"
     assert client.get(path, follow_redirects=False).headers["location"] == "/join"  # signed out
     sign_up(client, settings)
@@ -83,13 +59,13 @@ def test_a_resident_nominates_from_the_phone_page_and_changes_it(
 
 
 def test_a_nomination_is_audited_by_the_residents_pseudonym(
-    district: None,  # noqa: F811
+    signup_district: None,
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
     db: Session,
 ) -> None:
     """S17: nominations were audited as resident:<numeric id>, which any organizer can resolve."""
-    selection_id, post_id = _open_selection(db, settings)
+    selection_id, post_id = open_selection(db, settings)
     sign_up(client, settings)
     path = f"/selections/{selection_id}/nominate"
     assert post(client, path, {"post_id": str(post_id), f"name-{post_id}": "李明"}).status_code in (302, 303)

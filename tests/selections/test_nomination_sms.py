@@ -9,13 +9,12 @@ from sqlalchemy import select
 from engage.residents.models import Resident
 from engage.selections import services
 from engage.selections.models import Nomination, Nominee, StageKind
-from tests.test_panels import District, district  # noqa: F401
-from tests.test_selection_nomination_page import _open_selection
+from tests.factories import PanelDistrict, open_selection
 
 
-def test_a_resident_without_a_smartphone_nominates_by_text(district: District) -> None:  # noqa: F811
-    site = district
-    selection_id, post_id = _open_selection(site.db, site.settings)
+def test_a_resident_without_a_smartphone_nominates_by_text(panel_district: PanelDistrict) -> None:
+    site = panel_district
+    selection_id, post_id = open_selection(site.db, site.settings)
     resident = (
         site.db.execute(select(Resident).where(Resident.participant_type == "resident")).scalars().first()
     )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engage.selections.models import Applicant, Selection
 from engage.settings import Settings
-from tests.support import csrf_token, organizer, sign_in
+from tests.factories import csrf_token, organizer, sign_in
 
 FORM = {
     "title_zh": "街道副主任公开选拔",

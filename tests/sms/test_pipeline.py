@@ -11,8 +11,8 @@ from engage.audit.models import AuditEntry
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import TWILIO_SERVICE, run_jobs
-from tests.support import token_for
+from tests.factories import token_for
+from tests.support import TWILIO_SERVICE, run_jobs
 from workers.sms import send_message
 
 

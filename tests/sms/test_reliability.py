@@ -30,9 +30,8 @@ from engage.sms import quiet
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.rate import SendRate
 from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import ROOT, SECRET, make_settings, run_jobs, twilio_environment
-from tests.support import process_environment
-from tests.test_notices import Plan, add_residents, phone
+from tests.factories import Plan, add_subscribers, phone, token_for
+from tests.support import ROOT, SECRET, make_settings, process_environment, run_jobs, twilio_environment
 from workers import context, reconcile
 from workers import fanout as fanout_jobs
 
@@ -165,7 +164,7 @@ def quiet_settings(settings: Settings) -> Settings:
 def test_a_notice_published_at_night_holds_its_texts_until_morning(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_residents(db, [Plan(phone(1)), Plan(phone(2))])
+    add_subscribers(db, [Plan(phone(1)), Plan(phone(2))])
     notice = notice_row(db)
     context.use(quiet_settings(gateway_settings))
     night = at_shanghai(22, 15).astimezone(UTC)
@@ -189,7 +188,7 @@ def test_a_notice_published_at_night_holds_its_texts_until_morning(
 def test_an_urgent_notice_is_texted_even_at_night(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_residents(db, [Plan(phone(1))])
+    add_subscribers(db, [Plan(phone(1))])
     notice = notice_row(db, urgent=True)
     context.use(quiet_settings(gateway_settings))
     night = at_shanghai(23, 45).astimezone(UTC)
@@ -202,7 +201,7 @@ def test_an_urgent_notice_is_texted_even_at_night(
 def test_a_batch_retried_into_the_night_waits_for_morning(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_residents(db, [Plan(phone(1))])
+    add_subscribers(db, [Plan(phone(1))])
     notice = notice_row(db)
     fanout_jobs.fan_out(notice.id)  # daytime (no quiet hours yet): texts queued, batch enqueued
     context.use(quiet_settings(gateway_settings))
@@ -239,7 +238,7 @@ def age_claims(db: Session, notice_id: int, seconds: int = 60) -> None:
 def test_a_text_whose_answer_was_lost_is_found_at_the_gateway_not_sent_again(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    add_residents(db, [Plan(phone(1)), Plan(phone(2))])
+    add_subscribers(db, [Plan(phone(1)), Plan(phone(2))])
     notice = notice_row(db)
     fake_twilio.hang_next(1, seconds=4, store=True)  # accepted, but the answer outlasts the timeout
     fanout_jobs.fan_out(notice.id)
@@ -266,7 +265,7 @@ def test_a_text_whose_answer_was_lost_is_found_at_the_gateway_not_sent_again(
 def test_a_claimed_text_the_gateway_never_saw_is_sent_once_more(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    add_residents(db, [Plan(phone(1)), Plan(phone(2))])
+    add_subscribers(db, [Plan(phone(1)), Plan(phone(2))])
     notice = notice_row(db)
     fake_twilio.hang_next(1, seconds=4, store=False)  # the request never took
     fanout_jobs.fan_out(notice.id)
@@ -283,7 +282,7 @@ def test_a_claimed_text_the_gateway_never_saw_is_sent_once_more(
 def test_a_batch_without_progress_is_queued_again(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    add_residents(db, [Plan(phone(n)) for n in range(1, 4)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(1, 4)])
     notice = notice_row(db)
     fanout_jobs.fan_out(notice.id)
     rows = texts(db, notice.id)
@@ -303,7 +302,7 @@ def test_a_batch_without_progress_is_queued_again(
 def test_permanent_refusals_are_not_retried(
     gateway_settings: Settings, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    add_residents(db, [Plan(phone(n)) for n in range(1, 5)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(1, 5)])
     fake_twilio.fail_for(phone(1), 21211)
     fake_twilio.fail_for(phone(2), 21614)
     notice = notice_row(db)
@@ -381,7 +380,7 @@ def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly
     tmp_path: Path,
 ) -> None:
     count = 600
-    add_residents(db, [Plan(phone(n)) for n in range(count)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(count)])
     notice = notice_row(db)
     assert gateway_settings.redis_url
     fake_twilio.latency = 0.3  # a slow gateway: many sends are in flight when the worker dies
@@ -395,7 +394,14 @@ def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly
     first.wait(10)
     at_kill = texts(db, notice.id)
     assert any(t.status == MessageStatus.QUEUED for t in at_kill), "killed too late: nothing left"
-    time.sleep(0.5)  # the sends in flight at the kill reach the fake (accepted, answer lost)
+
+    def answered_every_request() -> bool:
+        """Every send the fake received has been accepted (it answers after its latency): the sends in
+        flight at the kill have landed, their answers lost."""
+        sends = [r for r in fake_twilio.requests if r.method == "POST"]
+        return len(sends) == len(fake_twilio.messages)
+
+    wait_for(answered_every_request, 30, "the sends in flight at the kill to reach the fake")
     unrecorded = [t for t in texts(db, notice.id) if t.status == MessageStatus.SENDING]
 
     fresh = start_worker(worker_environment, log)
@@ -419,7 +425,6 @@ def test_publishing_at_night_answers_when_the_texts_will_go_and_urgent_ones_go_n
 
     from engage.app import create_app
     from engage.notices import services
-    from tests.support import token_for
 
     settings = make_settings(database_url, redis_url, tmp_path / "var", SMS_QUIET_HOURS="21:00-08:00")
     night = at_shanghai(22, 15).astimezone(UTC)

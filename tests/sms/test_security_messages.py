@@ -17,8 +17,8 @@ from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.settings import Settings
 from engage.sms.models import OptOut, SmsMessage
-from tests.conftest import make_settings
-from tests.support import token_for
+from tests.factories import token_for
+from tests.support import make_settings
 
 
 def _send(client: TestClient, token: str, to: str, body: str = "测试") -> tuple[int, dict[str, object]]:  # type: ignore[type-arg]
