@@ -1,7 +1,8 @@
 """What tests in more than one module build or do, in one place: organizers and their tokens, a resident
 signed up through the pages, residents inserted in bulk, notices, objections, panels, evaluations and
 selections made through the API, and the checks every phone page must pass. Fixtures live in the
-conftest.py files; test modules import helpers from here and never from each other (tests/test_layout.py)."""
+conftest.py files; test modules import helpers from here and never from each other
+(tests/app/test_tests_mirror_the_domains.py checks it)."""
 
 from __future__ import annotations
 
