@@ -30,14 +30,17 @@ from engage.accounts.web.api import MeController
 from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
+from engage.evaluations import sms_replies as evaluation_replies
 from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
 from engage.health.web.api import healthz
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
+from engage.links import GuessingGuard
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
+from engage.notices.objections.services import forget_objector
 from engage.notices.objections.web.api import ObjectionController, PublicObjectionApi
 from engage.notices.objections.web.public import ObjectionPages, OrganizerObjectionPages
 from engage.notices.web.api import NoticeController
@@ -45,27 +48,30 @@ from engage.notices.web.organizer import OrganizerNoticePages
 from engage.notices.web.public import NoticePages
 from engage.panels.conflicts.web.api import DeclaredConflictController
 from engage.panels.conflicts.web.public import MyConflictPages
+from engage.panels.seats import sms_replies as panel_replies
 from engage.panels.seats.web.public import InvitationLinkPages
 from engage.panels.web.api import PanelController
 from engage.panels.web.organizer import PanelPages
 from engage.panels.web.public import PublicPanelFiles, PublicPanelPages
 from engage.queues import connection_options
+from engage.residents import sms_signup
 from engage.residents.communities.web.api import CommunityController, VocabularyApi
 from engage.residents.communities.web.organizer import CommunityPages
 from engage.residents.web import api as organizer_api
 from engage.residents.web import organizer as organizer_pages
 from engage.residents.web.public import JoinPages, MePages
 from engage.residents.web.public_api import SignupApi
-from engage.selections.candidates import candidate_facts
+from engage.selections import sms_replies as selection_replies
+from engage.selections.candidates import candidate_facts, notice_origin
 from engage.selections.web.api import ParticipationApi, SelectionController
 from engage.selections.web.organizer import SelectionPages
 from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
 from engage.settings import ROOT, Settings
+from engage.sms import inbound
 from engage.sms.web.api import MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
-from engage.sms.web.public_api import twilio_inbound
-from engage.sms.web.status import twilio_status
+from engage.sms.web.public_api import twilio_inbound, twilio_status
 from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
 from engage.web.headers import before_send_hook
@@ -130,6 +136,17 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         datetime.fromisoformat(text).astimezone(settings.tz).strftime(fmt) if text else ""
     )
     return JinjaTemplateEngine.from_environment(environment)
+
+
+def make_dispatcher() -> inbound.Dispatcher:
+    """Every handler of incoming texts, in one place. A feature that waits for replies adds a line."""
+    dispatcher = inbound.Dispatcher()
+    inbound.register_basics(dispatcher)  # STOP / TD / 退订, START, HELP / 帮助, the help fallback
+    sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
+    panel_replies.register(dispatcher)  # 1 / 2 answering a grand-jury panel invitation
+    selection_replies.register(dispatcher)  # 推荐 / NOMINATE <post> <name>: a nomination
+    evaluation_replies.register(dispatcher)  # digits rating a service (after panel replies)
+    return dispatcher
 
 
 def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
@@ -222,13 +239,25 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
                 "db_sessions": async_session_factory(engine),
                 "redis": redis,
                 "redis_url": resolved_redis_url,
-                # The panel service asks the selections domain for a panel's candidates at freeze.
+                # Lower domains ask higher ones through these, never by importing them: the panel
+                # service asks for a panel's candidates at freeze, the notice page for its selection,
+                # "delete my data" for every table that stores a number, the SMS webhook for the
+                # handlers of incoming texts.
                 "candidate_source": candidate_facts,
+                "notice_origin": notice_origin,
+                "erasers": (forget_objector,),
+                "dispatcher": make_dispatcher(),
             }
         ),
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
-        middleware=[ChooseLocale(), RedisGate(), session_config.middleware, IdentifyOrganizer()],
+        middleware=[
+            ChooseLocale(),
+            RedisGate(),
+            GuessingGuard(),
+            session_config.middleware,
+            IdentifyOrganizer(),
+        ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import OperationalError
 
+# Every mapped class, so a flush can resolve any foreign key whatever this process imported first.
+import engage.models  # noqa: F401
 from engage import jobs
 from engage.errors import EngageError
 from engage.settings import ConfigError, Settings, load_settings
@@ -191,7 +193,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_calendar_check(settings: Settings, args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from engage.notices.calendar import CalendarError, load_calendar
+    from engage.calendar import CalendarError, load_calendar
     from engage.notices.period import calendar_path
 
     path = Path(args.file) if args.file else calendar_path(settings)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from gettext import c2py
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, negotiate_locale
 from babel.messages.pofile import read_po
@@ -120,3 +121,54 @@ def use_locale(locale: str) -> Iterator[None]:
         yield
     finally:
         current_locale.reset(token)
+
+
+def update_catalogues(template: Path, folder: Path) -> dict[str, int]:
+    """`make messages`: bring every catalogue of `folder` (one .po file per domain) up to date with the
+    extracted `template`. Texts no catalogue holds yet join messages.po untranslated; texts the code no
+    extractor does not find are counted as `unused` and kept (a text translated at run time, such as an
+    error's detail, is never extracted); every entry found gets the template's locations."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    with template.open("rb") as handle:
+        extracted = read_po(handle)
+    wanted = {message.id: message for message in extracted if message.id}
+    counts = {"added": 0, "unused": 0, "untranslated": 0}
+    seen: set[Any] = set()
+    paths = sorted(folder.glob("*.po"))
+    for path in paths:
+        with path.open("rb") as handle:
+            catalogue: Catalog = read_po(handle, locale=folder.parent.name)
+        for message in list(catalogue):
+            if not message.id:
+                continue
+            source = wanted.get(message.id)
+            if source is None:
+                counts["unused"] += 1
+                continue
+            seen.add(message.id)
+            message.locations = list(source.locations)
+            counts["untranslated"] += not message.string or message.string == ("", "")
+        with path.open("wb") as handle:
+            write_po(handle, catalogue, width=100, omit_header=False)
+    missing = [source for key, source in wanted.items() if key not in seen]
+    if missing:
+        main = folder / "messages.po"
+        with main.open("rb") as handle:
+            catalogue = read_po(handle, locale=folder.parent.name)
+        for source in missing:
+            catalogue.add(
+                source.id, string="" if isinstance(source.id, str) else ("", ""), locations=source.locations
+            )
+        with main.open("wb") as handle:
+            write_po(handle, catalogue, width=100, omit_header=False)
+        counts["added"] = len(missing)
+    return counts
+
+
+if __name__ == "__main__":
+    import sys
+
+    result = update_catalogues(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(", ".join(f"{name}: {value}" for name, value in result.items()))

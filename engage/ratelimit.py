@@ -47,3 +47,13 @@ async def hit_all(redis: Redis, limits: list[tuple[str, int, int]]) -> int | Non
         if int(replies[2 * i]) > limit
     ]
     return max(waits) if waits else None
+
+
+async def over(redis: Redis, key: str, limit: int) -> int | None:
+    """Whether `key` has already reached `limit` in its window, without counting a hit: the seconds
+    until the window ends, or None."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.get(f"engage:rl:{key}")
+        pipe.ttl(f"engage:rl:{key}")
+        count, ttl = await pipe.execute()
+    return max(int(ttl), 1) if count is not None and int(count) >= limit else None

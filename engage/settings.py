@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     code_checks_per_ip_per_hour: int = Field(default=60, ge=1)
     # Longest text a template may render to, in SMS segments (each one is billed); see engage.sms.segments.
     sms_max_segments: int = Field(default=3, ge=1)
-    # Public notice periods (engage.notices.calendar): the default length in working days, the end of
+    # Public notice periods (engage.calendar): the default length in working days, the end of
     # office hours (HH:MM, local) at which a period closes, and the working-day calendar file (None: the
     # bundled engage/data/workdays-cn.csv). A calendar file that does not parse stops the boot.
     notice_period_days: int = Field(default=5, ge=1, le=60)
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # Texts a second per sender (Messaging Service or number), shared by every worker through Redis.
     # Ask Twilio what the sender is allowed: 1 for a long code, 100 for a short code or a service pool.
     sms_rate_per_second: float = Field(default=100.0, gt=0, le=100_000)
-    # Non-urgent notices are not texted in these local hours ("" texts at any hour); see engage.sms.quiet.
+    # Non-urgent notices are not texted in these local hours ("" texts at any hour); see engage.quiet_hours.
     sms_quiet_hours: str = "21:00-08:00"
     # Regions (ISO codes, comma-separated) whose numbers texts typed by hand may go to: a raw message
     # to another country is refused (SMS pumping, docs/security.md).
@@ -161,7 +161,7 @@ class Settings(BaseSettings):
     @field_validator("sms_quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
-        from engage.sms.quiet import parse_window
+        from engage.quiet_hours import parse_window
 
         parse_window(value)  # raises ValueError naming the expected form
         return value.strip()
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     @field_validator("notice_period_closes")
     @classmethod
     def _time_of_day(cls, value: str) -> str:
-        from engage.notices.calendar import parse_close_time
+        from engage.calendar import parse_close_time
 
         parse_close_time(value)
         return value.strip()
@@ -186,7 +186,7 @@ class Settings(BaseSettings):
     @field_validator("workday_calendar")
     @classmethod
     def _calendar_parses(cls, value: Path | None) -> Path | None:
-        from engage.notices.calendar import CalendarError, load_calendar
+        from engage.calendar import CalendarError, load_calendar
 
         if value is not None:
             try:

@@ -25,7 +25,6 @@ from twilio.request_validator import RequestValidator
 from engage.accounts.services import create_organizer, create_token
 from engage.audit.models import AuditEntry
 from engage.db import make_sync_engine, sync_session
-from engage.notices.kinds import NoticeKind
 from engage.panels.models import PanelMember
 from engage.residents.models import (
     AGE_BANDS,
@@ -37,7 +36,9 @@ from engage.residents.models import (
     Source,
     Subscription,
 )
+from engage.residents.notice_kinds import NoticeKind
 from engage.selections import services as selection_services
+from engage.selections import stages as selection_stages
 from engage.selections.models import StageKind
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
@@ -735,7 +736,7 @@ def open_selection(db: Session, settings: Settings) -> tuple[int, int]:
     )
     selection = selection_services.create_selection(db, "test", spec)
     selection_services.publish(db, "test", selection.id, settings)
-    selection_services.open_stage(db, "test", selection.id, StageKind.NOMINATION, settings)
+    selection_stages.open_stage(db, "test", selection.id, StageKind.NOMINATION, settings)
     db.commit()
     return selection.id, selection.posts[0].id
 

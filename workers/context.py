@@ -6,6 +6,8 @@ from functools import cache
 
 from sqlalchemy import Engine
 
+# Every mapped class, so a flush can resolve any foreign key whatever this process imported first.
+import engage.models  # noqa: F401
 from engage.db import make_sync_engine
 from engage.settings import Settings, load_settings
 from engage.sms.gateway import SmsGateway

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from engage import jobs
 from engage.audit.services import SYSTEM, record
 from engage.db import sync_session, utcnow
-from engage.notices import fanout, progress
+from engage.notices import fanout, lifecycle, progress
 from engage.notices.deliveries.rules import OPTED_OUT_MESSAGE
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.progress import BatchRef
@@ -88,12 +88,10 @@ def _quiet_until(notice: Notice) -> datetime | None:
 
 
 def _publish_if_due(session: Session, notice: Notice) -> bool:
-    if notice.status == NoticeStatus.SCHEDULED and (
-        notice.publish_at is None or notice.publish_at <= utcnow()
-    ):
-        notice.status = NoticeStatus.PUBLISHED
-        notice.published_at = utcnow()
-        record(session, SYSTEM, "notice.publish", "notice", notice.id, {"scheduled": True})
+    change = lifecycle.publish_due(notice, utcnow())
+    if change is not None:
+        change.apply(notice)
+        record(session, SYSTEM, change.action, "notice", notice.id, change.details)
     return notice.status == NoticeStatus.PUBLISHED
 
 

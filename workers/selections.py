@@ -14,7 +14,7 @@ from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import EngageError
 from engage.jobs import dispatch
-from engage.selections import services
+from engage.selections import services, stages
 from engage.selections.models import Stage, StageKind, StageStatus
 from workers import context
 
@@ -57,10 +57,10 @@ def _tick_in_english(selection_id: int, kind: str, *, close_now: bool) -> str:
             if stage.status == StageStatus.PENDING and previous and previous[0].status != StageStatus.CLOSED:
                 return f"waiting for {previous[0].kind}"
             if stage.status == StageStatus.PENDING and stage.opens_at <= now:
-                _, after = services.open_stage(session, SYSTEM, selection_id, kind, settings)
+                _, after = stages.open_stage(session, SYSTEM, selection_id, kind, settings)
                 done = "opened"
             elif stage.status == StageStatus.OPEN and (close_now or stage.closes_at <= now):
-                _, after = services.close_stage(session, SYSTEM, selection_id, kind, settings)
+                _, after = stages.close_stage(session, SYSTEM, selection_id, kind, settings)
                 done = "closed"
             else:
                 return "nothing due"

@@ -137,25 +137,8 @@ async def record_async(
     subject_id: str | int,
     details: dict[str, Any] | None = None,
 ) -> Appended:
-    """record() for async sessions: the same steps, awaited."""
-    await session.flush()
-    connection = await session.connection()
-    database = connection.engine.url
-    prev = _remembered.get(database) or (await connection.execute(_READ_TIP)).scalar_one()
-    for _ in range(_TRIES):
-        entry = _entry(prev, actor, action, subject_type, subject_id, details)
-        moves = {"prev": prev, "tip": entry["hash"]}
-        if connection.dialect.name == "postgresql":
-            entry_id = (await connection.execute(_ADVANCE_AND_INSERT, {**moves, **_prefixed(entry)})).scalar()
-        elif (await connection.execute(_ADVANCE, moves)).rowcount == 1:
-            entry_id = (await connection.execute(_NEW_ENTRY, entry)).scalar_one()
-        else:
-            entry_id = None
-        if entry_id is not None:
-            _remembered[database] = entry["hash"]
-            return Appended(entry_id, entry["hash"])
-        prev = (await connection.execute(_READ_TIP)).scalar_one()
-    raise HeadKeptMoving(f"the audit head moved {_TRIES} times during one append")
+    """record() from async code: the same function, run on the session's connection (written once)."""
+    return await session.run_sync(lambda sync: record(sync, actor, action, subject_type, subject_id, details))
 
 
 def _links(session: Session, batch: int = 1000) -> Iterator[Link]:

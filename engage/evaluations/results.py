@@ -25,8 +25,8 @@ from engage.evaluations.models import Campaign, CommentStatus, Rating, RatingSta
 from engage.evaluations.rules import stats
 from engage.evaluations.services import get_campaign
 from engage.notices import services as notices
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice
+from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
 
 

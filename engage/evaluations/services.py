@@ -8,9 +8,7 @@ Audit entries name campaigns, subjects and contacts by id; never a resident's nu
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -26,6 +24,7 @@ from engage.evaluations.models import Campaign, Mode, ServiceContact, Subject
 from engage.evaluations.rules import stats
 from engage.i18n import LOCALE_NAMES, current_locale
 from engage.i18n import gettext as _
+from engage.links import LinkKind, new_token, token_hash, url
 from engage.phones import normalise
 from engage.residents.models import Community, Resident
 from engage.settings import Settings
@@ -92,14 +91,8 @@ class ImportRejected(InvalidInput):
         self.rows = rows
 
 
-def token_hash(token: str) -> str:
-    """Personal links carry 128 random bits, so a plain SHA-256 is enough to keep them unusable from
-    a copy of the database."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def link_for(settings: Settings, token: str) -> str:
-    return f"{settings.public_base_url}/e/{token}"
+    return url(settings.public_base_url, LinkKind.RATING, token)
 
 
 async def get_campaign(db: AsyncSession, campaign_id: int) -> Campaign:
@@ -480,8 +473,7 @@ async def invite(db: AsyncSession, settings: Settings, actor: str, campaign_id: 
     )
     messages = []
     for contact, resident in rows.all():
-        token = secrets.token_urlsafe(16)
-        contact.token_hash = token_hash(token)
+        token, contact.token_hash = new_token()
         contact.invited_at = now
         locale = "en" if resident.locale == "en" else "zh_CN"
         body = invitation_text(

@@ -5,9 +5,9 @@ See docs/lottery.md for the algorithms, the commit-reveal draw and the record fo
 
 from engage.lottery.csvio import parse_pool, parse_quotas, read_pool, read_quotas
 from engage.lottery.distribution import Distribution
-from engage.lottery.errors import InfeasibleQuotas, LotteryError, MalformedInput
+from engage.lottery.errors import LotteryError, MalformedInput
 from engage.lottery.fair import fair_distribution
-from engage.lottery.feasibility import FeasibilityReport, QuotaChange, check_feasibility
+from engage.lottery.feasibility import FeasibilityReport, InfeasibleQuotas, QuotaChange, check_feasibility
 from engage.lottery.model import Person, Pool, Quota, group_profiles
 from engage.lottery.record import VerifyResult, verify
 from engage.lottery.reserve import NoReplacement, replacement

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from engage.lottery.errors import LotteryError
 from engage.lottery.model import Pool, Profiles, Quota, categories_of, group_profiles
 from engage.lottery.pricing import PanelFinder, quiet_highs
 
@@ -153,3 +154,14 @@ def check_feasibility(
     if not problems:
         problems = ["the quotas of different categories conflict with each other for this pool"]
     return FeasibilityReport(False, k, eligible, tuple(problems), change or (), within_flex)
+
+
+class InfeasibleQuotas(LotteryError):
+    """No panel of the requested size meets every quota with this pool.
+
+    `report` holds the whole explanation: the conflicting quotas and the smallest relaxation.
+    """
+
+    def __init__(self, report: FeasibilityReport) -> None:
+        super().__init__(report.explanation())
+        self.report = report

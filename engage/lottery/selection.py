@@ -15,9 +15,8 @@ from typing import Any, Literal
 
 from engage.lottery.canonical import canonical_json, pool_sha256
 from engage.lottery.distribution import Distribution
-from engage.lottery.errors import InfeasibleQuotas
 from engage.lottery.fair import fair_distribution
-from engage.lottery.feasibility import FeasibilityReport, check_feasibility
+from engage.lottery.feasibility import FeasibilityReport, InfeasibleQuotas, check_feasibility
 from engage.lottery.legacy import LegacyDraw, frequencies
 from engage.lottery.model import Pool, Quota, group_profiles
 from engage.lottery.randomness import Stream

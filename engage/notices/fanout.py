@@ -17,11 +17,11 @@ from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from engage import quiet_hours as quiet
 from engage.db import utcnow
 from engage.notices.models import Audience, Notice
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind, Subscription, SubscriptionKind
 from engage.settings import Settings
-from engage.sms import quiet
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.texts import render
 

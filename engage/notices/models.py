@@ -42,7 +42,7 @@ class Notice(Base):
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Urgent notices are texted at any hour; the others wait out the quiet hours (engage.sms.quiet).
+    # Urgent notices are texted at any hour; the others wait out the quiet hours (engage.quiet_hours).
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set while the texts wait for the quiet hours to end: when the fan-out will run.
     texts_held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,8 +10,8 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+from engage.calendar import WorkingCalendar, load_calendar, parse_close_time
 from engage.db import utcnow
-from engage.notices.calendar import WorkingCalendar, load_calendar, parse_close_time
 from engage.notices.objections.models import NoticePeriod
 from engage.settings import ROOT, Settings
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,7 @@ from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
-from engage.notices import fanout
+from engage.notices import fanout, lifecycle
 from engage.notices.models import PUBLIC_STATUSES, Audience, Notice, NoticeStatus
 from engage.notices.objections import periods as period_services
 from engage.settings import Settings
@@ -154,23 +153,10 @@ async def publish(
     """draft -> published now, or -> scheduled when publish_at is in the future. The caller commits
     nothing more and enqueues the fan-out afterwards."""
     notice = await get_notice(db, notice_id)
-    if notice.status != NoticeStatus.DRAFT:
-        raise Conflict("status", f"only a draft can be published; this notice is {notice.status}")
+    change = lifecycle.publish(notice, utcnow(), settings, publish_at)
     check_texts(notice, settings)  # the signature or the address may have changed since the draft
-    now = utcnow()
-    notice.publish_at = publish_at or now
-    if publish_at is not None and publish_at > now:
-        notice.status = NoticeStatus.SCHEDULED
-    else:
-        notice.status = NoticeStatus.PUBLISHED
-        notice.published_at = now
-        notice.texts_held_until = fanout.texts_held_until(notice, now, settings)
-    details: dict[str, Any] = {"status": notice.status, "publish_at": notice.publish_at.isoformat()}
-    if notice.urgent:
-        details["urgent"] = True
-    if notice.texts_held_until is not None:
-        details["texts_held_until"] = notice.texts_held_until.isoformat()
-    await record_async(db, actor, "notice.publish", "notice", notice.id, details)
+    change.apply(notice)
+    await record_async(db, actor, change.action, "notice", notice.id, change.details)
     await period_services.open_period(db, actor, notice, settings)  # the caller schedules its close
     await db.commit()
     return notice
@@ -178,11 +164,9 @@ async def publish(
 
 async def close(db: AsyncSession, actor: str, notice_id: int) -> Notice:
     notice = await get_notice(db, notice_id)
-    if notice.status != NoticeStatus.PUBLISHED:
-        raise Conflict("status", f"only a published notice can be closed; this notice is {notice.status}")
-    notice.status = NoticeStatus.CLOSED
-    notice.closed_at = utcnow()
-    await record_async(db, actor, "notice.close", "notice", notice.id)
+    change = lifecycle.close(notice, utcnow())
+    change.apply(notice)
+    await record_async(db, actor, change.action, "notice", notice.id)
     await db.commit()
     return notice
 

@@ -15,19 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engage.lottery import Person, Pool, Quota
-from engage.residents.models import ParticipantType
-
-CATEGORIES = ("participant_type", "community", "gender", "age_band")
-UNKNOWN = "unknown"
-PARTICIPANT_GROUPS = ("resident", "deputy", "expert")
-DEPUTY_TYPES = {ParticipantType.DEPUTY_PC, ParticipantType.DEPUTY_PARTY, ParticipantType.DEPUTY_CPPCC}
-
-
-def participant_group(participant_type: str) -> str:
-    """Deputies of every congress count as one group in the quotas."""
-    if participant_type in DEPUTY_TYPES:
-        return "deputy"
-    return "expert" if participant_type == ParticipantType.EXPERT else "resident"
+from engage.residents.categories import UNKNOWN, participant_group
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from engage.lottery.record import draw_from
 from engage.panels import pool as pools
 from engage.panels.conflicts import rules as conflicts
 from engage.panels.models import DeclaredConflict, MemberStatus, Panel, PanelMember, PanelStatus
-from engage.residents.models import AGE_BANDS, GENDERS, Community, Resident, ResidentRole, ResidentRoleKind
+from engage.residents.categories import quota_values
+from engage.residents.models import Community, Resident, ResidentRole, ResidentRoleKind
 
 MAX_SEED_PARTS = 10
 log = logging.getLogger(__name__)
@@ -105,16 +106,6 @@ async def create_panel(
     await audit(db, actor, "panel.create", panel, size=size, algorithm=algorithm)
     await db.commit()
     return await get_panel(db, panel.id)
-
-
-def quota_values(community_codes: Sequence[str]) -> dict[str, list[str]]:
-    """The values a quota row may name, per category; `unknown` counts those who did not say."""
-    return {
-        "participant_type": list(pools.PARTICIPANT_GROUPS),
-        "community": [*sorted(community_codes), pools.UNKNOWN],
-        "gender": [*GENDERS, pools.UNKNOWN],
-        "age_band": [*AGE_BANDS, pools.UNKNOWN],
-    }
 
 
 def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int, values: Mapping[str, Sequence[str]]) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engage.notices.kinds import NoticeKind
 from engage.residents.labels import N_
 from engage.residents.models import AGE_BANDS, GENDERS, OCCUPATION_GROUPS, ParticipantType, ResidentRoleKind
+from engage.residents.notice_kinds import NoticeKind
 from engage.web import text
 
 NAME_MAX = 50

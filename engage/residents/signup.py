@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,6 @@ from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
-from engage.notices.objections.models import Objection
 from engage.queues import QueueName
 from engage.residents import codes
 from engage.residents import signup_sql as sql
@@ -394,7 +394,12 @@ async def update_choices(db: AsyncSession, resident: Resident, choices: Choices)
     await db.commit()
 
 
-async def delete_resident(db: AsyncSession, resident: Resident) -> str:
+Eraser = Callable[[AsyncSession, str], Awaitable[None]]
+"""Forgets a phone number in another domain's tables (objections filed by name): create_app hands the list
+in, so residents need not know who else stores numbers."""
+
+
+async def delete_resident(db: AsyncSession, resident: Resident, erasers: Sequence[Eraser] = ()) -> str:
     """Remove the person: their row, roles, subscriptions, codes, and their number and texts from the
     message log; objections they filed by name become anonymous (the objection stays part of the
     notice's record, the name and number go). What remains is the audit trail under a pseudonym that
@@ -402,7 +407,8 @@ async def delete_resident(db: AsyncSession, resident: Resident) -> str:
     pseudonym, phone = resident.pseudonym, resident.phone
     if phone:
         await db.execute(delete(VerificationCode).where(VerificationCode.phone == phone))
-        await db.execute(update(Objection).where(Objection.phone == phone).values(name=None, phone=None))
+        for erase in erasers:
+            await erase(db, phone)
         await db.execute(
             update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
         )

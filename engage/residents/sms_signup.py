@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.audit.services import record_async
 from engage.db import utcnow
 from engage.keys import Purpose
-from engage.notices.kinds import NoticeKind
 from engage.residents import sms_dialogue
 from engage.residents.models import (
     CONSENT_VERSION,
@@ -32,6 +31,7 @@ from engage.residents.models import (
     Subscription,
     SubscriptionKind,
 )
+from engage.residents.notice_kinds import NoticeKind
 from engage.residents.signup import confirm
 from engage.residents.sms_dialogue import CommunityChoice, Dialogue, Registration
 from engage.sms.inbound import Dispatcher, InboundContext

@@ -1,6 +1,6 @@
-"""The candidates of the selection a grand-jury panel serves, as the panel's conflict rules need them:
-work unit, and the residents who nominated them. Plugged into the panel service at freeze (the app
-puts `candidate_facts` into its state as the `candidate_source`)."""
+"""What the selections domain tells other domains, handed over by create_app through the app state: the
+candidates of the selection a panel serves, with work unit and nominators, for the panel's conflict rules at
+freeze (`candidate_source`), and the selection a notice belongs to, for the notice page (`notice_origin`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engage.panels.conflicts.rules import CandidateFacts
 from engage.panels.models import Panel
-from engage.selections.models import Applicant, ApplicantStatus, Nomination, Selection
+from engage.selections.models import Applicant, ApplicantStatus, Nomination, Selection, Stage
 
 
 def candidate_key(applicant: Applicant) -> str:
@@ -56,3 +56,12 @@ def facts(session: Session, panel_id: int) -> list[CandidateFacts]:
 async def candidate_facts(db: AsyncSession, panel: Panel) -> Sequence[CandidateFacts]:
     panel_id = panel.id
     return await db.run_sync(lambda session: facts(session, panel_id))
+
+
+async def notice_origin(db: AsyncSession, notice_id: int) -> int | None:
+    """The selection a notice belongs to (its posts notice, or a stage's), so the notice page can link it.
+    Handed to the notices domain by create_app, like `candidate_facts` to the panels."""
+    by_stage = select(Stage.selection_id).where(Stage.notice_id == notice_id)
+    by_posts = select(Selection.id).where(Selection.posts_notice_id == notice_id)
+    found = (await db.execute(by_stage.union(by_posts).limit(1))).scalar_one_or_none()
+    return int(found) if found is not None else None

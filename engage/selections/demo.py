@@ -23,7 +23,7 @@ from engage.notices.objections.models import NoticePeriod
 from engage.panels import services as panels
 from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
-from engage.selections import services
+from engage.selections import services, stages
 from engage.selections.models import ApplicantStatus, ConsentStatus, InvitationStage, Selection, StageKind
 from engage.selections.rules.config import EVALUATOR_GROUPS
 from engage.selections.stages import assessment as balloting
@@ -163,7 +163,7 @@ def _start(
 ) -> Selection:
     selection = services.create_selection(session, ACTOR, spec)
     services.publish(session, ACTOR, selection.id, settings)
-    services.open_stage(session, ACTOR, selection.id, StageKind.NOMINATION, settings)
+    stages.open_stage(session, ACTOR, selection.id, StageKind.NOMINATION, settings)
     nominators = [
         r
         for r in _verified_with(session, ResidentRoleKind.SUBSCRIBER)
@@ -174,7 +174,7 @@ def _start(
             name = rng.choices(names, weights=range(len(names) * 3, 0, -3))[0]
             entry = nominating.NominationIn(post.id, name, "五里河街道", "群众基础好")
             nominating.nominate(session, resident.id, selection.id, entry)
-    services.close_stage(session, ACTOR, selection.id, StageKind.NOMINATION, settings)
+    stages.close_stage(session, ACTOR, selection.id, StageKind.NOMINATION, settings)
     for tally in nominating.tallies(session, selection.id):
         if tally.name in ("王建国", "张伟"):
             nominating.record_consent(session, ACTOR, selection.id, tally.nominee_id, ConsentStatus.GIVEN)
@@ -195,7 +195,7 @@ def _start(
         [balloting.Invitee(r.id, EVALUATOR_GROUPS[i % 3]) for i, r in enumerate(evaluators)],
         settings,
     )
-    services.open_stage(session, ACTOR, selection.id, StageKind.ASSESSMENT, settings)
+    stages.open_stage(session, ACTOR, selection.id, StageKind.ASSESSMENT, settings)
     return selection
 
 
@@ -248,7 +248,7 @@ def _to_interview(
 ) -> Selection:
     selection = _start(session, settings, rng, spec)
     _vote(session, selection, rng, share=1.0)
-    services.close_stage(session, ACTOR, selection.id, StageKind.ASSESSMENT, settings)
+    stages.close_stage(session, ACTOR, selection.id, StageKind.ASSESSMENT, settings)
 
     raters = _verified_with(session, ResidentRoleKind.EVALUATOR)[30:36]
     balloting.invite(
@@ -259,7 +259,7 @@ def _to_interview(
         [balloting.Invitee(r.id, "staff" if i % 2 else "resident") for i, r in enumerate(raters)],
         settings,
     )
-    services.open_stage(session, ACTOR, selection.id, StageKind.SPEECH, settings)
+    stages.open_stage(session, ACTOR, selection.id, StageKind.SPEECH, settings)
     active = services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)
     strength = {a.id: rng.randint(70, 90) for a in active}
     for token in _tokens(session, "r"):
@@ -267,10 +267,10 @@ def _to_interview(
         if ballot.selection.id == selection.id:
             points = {a.id: min(100, strength[a.id] + rng.randint(-6, 6)) for a in ballot.applicants}
             balloting.submit_speech_scores(session, token, points)
-    services.close_stage(session, ACTOR, selection.id, StageKind.SPEECH, settings)
+    stages.close_stage(session, ACTOR, selection.id, StageKind.SPEECH, settings)
 
     interviews.link_panel(session, ACTOR, selection.id, panel_id)
-    services.open_stage(session, ACTOR, selection.id, StageKind.INTERVIEW, settings)
+    stages.open_stage(session, ACTOR, selection.id, StageKind.INTERVIEW, settings)
     return selection
 
 
@@ -296,14 +296,14 @@ def _finished(session: Session, settings: Settings, rng: random.Random, panel_id
             for a in sheet.candidates
         }
         interviews.submit(session, token, scores)
-    services.close_stage(session, ACTOR, selection.id, StageKind.INTERVIEW, settings)
+    stages.close_stage(session, ACTOR, selection.id, StageKind.INTERVIEW, settings)
     _checked_in(session, selection.id, panel_id)
-    services.open_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
-    services.close_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
+    stages.open_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
+    stages.close_stage(session, ACTOR, selection.id, StageKind.RESULT, settings)
     published = selection.stage(StageKind.PUBLIC_NOTICE).opens_at  # on the (past) timetable
-    services.open_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
+    stages.open_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
     _period_over(session, settings, selection, published)
-    services.close_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
+    stages.close_stage(session, ACTOR, selection.id, StageKind.PUBLIC_NOTICE, settings)
     return selection.id
 
 

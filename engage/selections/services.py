@@ -4,7 +4,7 @@ Each returns what must happen after the commit (texts and notices to enqueue) in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,13 +16,12 @@ from engage.audit.services import record
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
-from engage.notices import fanout
+from engage.notices import fanout, lifecycle
 from engage.notices import period as periods
-from engage.notices.calendar import CalendarError
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.models import NoticePeriod, Objection, ObjectionStatus
 from engage.notices.services import check_texts
+from engage.residents.notice_kinds import NoticeKind
 from engage.selections.models import (
     STAGE_ORDER,
     Applicant,
@@ -198,15 +197,15 @@ def issue_notice(
         body_en="",
         audience=Audience.KIND,
         community_codes=[],
-        status=NoticeStatus.PUBLISHED,
+        status=NoticeStatus.DRAFT,
         created_by=actor,
     )
     session.add(notice)
     session.flush()
     write_body(notice, bodies, settings)
-    now = now or _now()
-    notice.publish_at = notice.published_at = now
-    record(session, actor, "notice.publish", "notice", notice.id, {"kind": kind, "status": notice.status})
+    change = lifecycle.publish(notice, now or _now(), settings, kind=kind)
+    change.apply(notice)
+    record(session, actor, change.action, "notice", notice.id, change.details)
     if kind == NoticeKind.APPOINTMENT:
         open_notice_period(session, actor, settings, notice)
     return notice
@@ -233,22 +232,21 @@ def open_notice_period(session: Session, actor: str, settings: Settings, notice:
     district's calendar (the same rules as a notice published by hand; engage.notices.period)."""
     assert notice.published_at is not None
     days = settings.notice_period_days
-    closes = appointment_period_closes(settings, notice.published_at)
-    period = NoticePeriod(
-        notice_id=notice.id, days=days, extended_days=0, opens_at=notice.published_at, closes_at=closes
-    )
+    change = lifecycle.open_period(days, notice.published_at, periods.calendar_for(settings))
+    period = NoticePeriod(notice_id=notice.id, days=days, extended_days=0)
+    change.apply(period)
     session.add(period)
-    details = {"days": days, "opens_at": notice.published_at.isoformat(), "closes_at": closes.isoformat()}
-    record(session, actor, "notice.period_open", "notice", notice.id, details)
+    record(session, actor, change.action, "notice", notice.id, change.details)
     return period
 
 
 def appointment_period_closes(settings: Settings, published_at: datetime) -> datetime:
     """When the period of an appointment notice published at `published_at` closes."""
-    try:
-        return periods.calendar_for(settings).add_working_days(published_at, settings.notice_period_days)
-    except CalendarError as error:
-        raise Conflict("period_days", str(error)) from None
+    days = settings.notice_period_days
+    closes: datetime = lifecycle.open_period(days, published_at, periods.calendar_for(settings)).fields[
+        "closes_at"
+    ]
+    return closes
 
 
 def _now() -> datetime:
@@ -411,117 +409,11 @@ def active_counts(session: Session, selection_id: int) -> dict[int, int]:
     return {int(post_id): int(count) for post_id, count in rows.all()}
 
 
-# The stage machine. Each stage kind may add a check before opening and work when opening or closing;
-# the hooks are registered by the modules that own them (nominating, balloting, interviews, outcome).
-OpenHook = Callable[[Session, str, Selection, Settings], After]
-CloseHook = Callable[[Session, str, Selection, Settings], After]
-OPEN_HOOKS: dict[str, OpenHook] = {}
-CLOSE_HOOKS: dict[str, CloseHook] = {}
-
-
-def _load_hooks() -> None:
-    # The stage modules register their hooks on import; import them here so a job that only knows
-    # this module still runs every hook.
-    pass
-
-
-def _previous(selection: Selection, stage: Stage) -> Stage | None:
-    earlier = [s for s in selection.stages if s.position < stage.position]
-    return earlier[-1] if earlier else None
-
-
-def open_stage(
-    session: Session, actor: str, selection_id: int, kind: str, settings: Settings
-) -> tuple[Selection, After]:
-    _load_hooks()
-    selection = get_selection(session, selection_id, for_update=True)
-    stage = _stage(selection, kind)
-    if selection.status != SelectionStatus.PUBLISHED:
-        raise Conflict(
-            "status", _("The selection is %(status)s; publish it first.") % {"status": selection.status}
-        )
-    if stage.status != StageStatus.PENDING:
-        raise Conflict(
-            "stage", _("The %(stage)s stage is already %(status)s.") % {"stage": kind, "status": stage.status}
-        )
-    previous = _previous(selection, stage)
-    if previous is not None and previous.status != StageStatus.CLOSED:
-        raise Conflict(
-            "stage",
-            _("The %(previous)s stage must close before the %(stage)s stage opens.")
-            % {"previous": previous.kind, "stage": kind},
-        )
-    after = OPEN_HOOKS[kind](session, actor, selection, settings) if kind in OPEN_HOOKS else After()
-    stage.status = StageStatus.OPEN
-    stage.opened_at = _now()
-    record(session, actor, "selection.stage.open", "selection", selection.id, {"stage": kind})
-    return selection, after
-
-
-def close_stage(
-    session: Session, actor: str, selection_id: int, kind: str, settings: Settings
-) -> tuple[Selection, After]:
-    _load_hooks()
-    selection = get_selection(session, selection_id, for_update=True)
-    stage = _stage(selection, kind)
-    if stage.status != StageStatus.OPEN:
-        raise Conflict(
-            "stage",
-            _("The %(stage)s stage is %(status)s, not open.") % {"stage": kind, "status": stage.status},
-        )
-    after = CLOSE_HOOKS[kind](session, actor, selection, settings) if kind in CLOSE_HOOKS else After()
-    stage.status = StageStatus.CLOSED
-    stage.closed_at = _now()
-    record(session, actor, "selection.stage.close", "selection", selection.id, {"stage": kind})
-    if kind == StageKind.PUBLIC_NOTICE:
-        selection.status = SelectionStatus.FINISHED
-        record(session, actor, "selection.finish", "selection", selection.id)
-    return selection, after
-
-
-def _stage(selection: Selection, kind: str) -> Stage:
+def stage_of(selection: Selection, kind: str) -> Stage:
     try:
         return selection.stage(StageKind(kind))
     except (KeyError, ValueError):
         raise InvalidInput("stage", f"no stage {kind!r}; stages are {', '.join(STAGE_ORDER)}") from None
-
-
-def reschedule_stage(
-    session: Session, actor: str, selection_id: int, kind: str, opens_at: datetime, closes_at: datetime
-) -> tuple[Selection, After]:
-    """New dates for a stage that has not closed (an open stage keeps its opening). The order of the
-    timetable must still hold; the new edges are scheduled after the commit."""
-    selection = get_selection(session, selection_id, for_update=True)
-    stage = _stage(selection, kind)
-    if stage.status == StageStatus.CLOSED:
-        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
-    if stage.status == StageStatus.OPEN and kind == StageKind.PUBLIC_NOTICE:
-        raise Conflict(
-            "closes_at",
-            _("The public notice stage runs with its notice period; extend or suspend that instead."),
-        )
-    if stage.status == StageStatus.OPEN and opens_at != stage.opens_at:
-        raise Conflict("opens_at", _("An open stage keeps its opening time; change its closing time only."))
-    specs = [
-        StageSpec(s.kind, opens_at, closes_at)
-        if s.kind == kind
-        else StageSpec(s.kind, s.opens_at, s.closes_at)
-        for s in selection.stages
-    ]
-    _check_stages(specs)
-    stage.opens_at, stage.closes_at = opens_at, closes_at
-    record(
-        session,
-        actor,
-        "selection.stage.reschedule",
-        "selection",
-        selection.id,
-        {"stage": kind, "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
-    )
-    after = After()
-    if selection.status == SelectionStatus.PUBLISHED:
-        after.schedule += [(opens_at, selection.id, kind), (closes_at, selection.id, kind)]
-    return selection, after
 
 
 def open_stages(session: Session, selection_id: int) -> list[str]:

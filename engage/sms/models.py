@@ -8,11 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.db import Base, UTCDateTime, utcnow
 
-# The tables that notice_id and resident_id point at must be mapped whenever a message is flushed,
-# even in a process (the CLI, a worker) that imported nothing else.
-from engage.notices import models as _notices  # noqa: F401
-from engage.residents import models as _residents  # noqa: F401
-
 
 class MessageStatus(StrEnum):
     QUEUED = "queued"  # committed; a job is enqueued after the commit, or the sweeper enqueues one

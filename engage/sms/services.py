@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from engage import quiet_hours as quiet
 from engage.audit.services import record, record_async
 from engage.errors import Conflict, InvalidInput
 from engage.keys import Purpose
 from engage.phones import normalise
 from engage.residents.models import Resident
 from engage.settings import Settings
-from engage.sms import opt_outs, quiet
+from engage.sms import opt_outs
 from engage.sms.models import SmsMessage
 
 MAX_BODY = 1600  # Twilio's limit for one message body
@@ -45,11 +46,7 @@ def queue_message(session: Session, actor: str, to: str, body: str, region: str)
 async def queue_message_async(
     session: AsyncSession, actor: str, to: str, body: str, region: str
 ) -> SmsMessage:
-    message = build_message(to, body, region)
-    session.add(message)
-    await session.flush()
-    await record_async(session, actor, "sms.queue", "sms_message", message.id, {"length": len(message.body)})
-    return message
+    return await session.run_sync(lambda sync: queue_message(sync, actor, to, body, region))
 
 
 def recipient_pseudonym(settings: Settings, phone: str, resident: Resident | None) -> str:

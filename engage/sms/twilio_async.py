@@ -14,7 +14,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from engage.sms.gateway import GatewayError, SendResult
-from engage.sms.twilio_gateway import gateway_errors, rewrite_twilio_url, send_result
+from engage.sms.twilio_errors import gateway_errors, rewrite_twilio_url, send_result
 
 
 class AsyncBaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]

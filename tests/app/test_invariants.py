@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engage.calendar import WorkingCalendar
 from engage.i18n import translated, use_locale
 from engage.keys import Purpose
 from engage.notices import fanout
-from engage.notices.calendar import WorkingCalendar
 from engage.notices.objections.models import ObjectionStatus
 from engage.notices.objections.web.public import STATE_LABELS, STATUS_LABELS
 from engage.notices.period import PeriodState, calendar_for

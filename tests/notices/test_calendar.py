@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engage.notices.calendar import CalendarError, WorkingCalendar, load_calendar, parse_calendar
+from engage.calendar import CalendarError, WorkingCalendar, load_calendar, parse_calendar
 from engage.notices.period import BUNDLED_CALENDAR
 from engage.settings import ConfigError, load_settings
 

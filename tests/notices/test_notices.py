@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from engage.audit.models import AuditEntry
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice
 from engage.residents.models import Resident
+from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.segments import Encoding, count_segments

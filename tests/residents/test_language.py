@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage import i18n
-from engage.notices.kinds import NoticeKind
 from engage.panels.models import MemberStatus, PanelMember
 from engage.residents.models import Resident, ResidentRole
+from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from tests.factories import (

@@ -18,8 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from engage.audit.models import AuditEntry
 from engage.keys import Purpose
-from engage.notices.kinds import NoticeKind
 from engage.residents.models import CONSENT_VERSION, Source
+from engage.residents.notice_kinds import NoticeKind
 from engage.residents.sms_signup import dialogue_key
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.testing.fake_twilio import FakeTwilio

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engage.links import token_hash
 from engage.panels.models import PanelMember
 from engage.residents.models import Resident
 from engage.seed import seed_demo
 from engage.selections.demo import interview_open, seed_selections
 from engage.selections.models import AssessmentCount, InterviewScore, Invitation, Juror
-from engage.selections.stages.assessment import token_hash
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from tests.factories import fits_a_phone, no_horizontal_scroll

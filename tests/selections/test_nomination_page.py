@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
 from engage.residents.models import Resident
-from engage.selections import services
+from engage.selections import stages
 from engage.selections.models import Nomination, Nominee, StageKind
 from engage.settings import Settings
 from tests.factories import open_selection, post, sign_up
@@ -43,7 +43,7 @@ def test_a_resident_nominates_from_the_phone_page_and_changes_it(
     assert [(n.reason, nominee.name) for n, nominee in rows] == [("", "张华")]
     assert "张华" in client.get(path, headers={"Accept-Language": "zh-CN"}).text
 
-    services.close_stage(db, "test", selection_id, StageKind.NOMINATION, settings)
+    stages.close_stage(db, "test", selection_id, StageKind.NOMINATION, settings)
     db.commit()
     late = post(
         client,

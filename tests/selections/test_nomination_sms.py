@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engage.residents.models import Resident
-from engage.selections import services
+from engage.selections import stages
 from engage.selections.models import Nomination, Nominee, StageKind
 from tests.factories import PanelDistrict, open_selection
 
@@ -37,7 +37,7 @@ def test_a_resident_without_a_smartphone_nominates_by_text(panel_district: Panel
     nowhere = site.text(resident.phone, "推荐 999999 王五")
     assert len(nowhere) == 1 and "999999" in nowhere[0]
 
-    services.close_stage(site.db, "test", selection_id, StageKind.NOMINATION, site.settings)
+    stages.close_stage(site.db, "test", selection_id, StageKind.NOMINATION, site.settings)
     site.db.commit()
     late = site.text(resident.phone, f"推荐 {post_id} 王五")
     assert len(late) == 1 and ("已结束" in late[0] or "closed" in late[0])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engage.errors import EngageError
 from engage.queues import QueueName, queue
-from engage.selections import services
+from engage.selections import services, stages
 from engage.selections.models import StageKind
 from engage.settings import Settings
 from workers import context
@@ -94,7 +94,7 @@ def test_a_stage_is_rescheduled_within_the_timetable_and_its_new_edges_are_sched
     services.publish(db, "test", selection_id, settings)
     db.commit()
     later = start + timedelta(minutes=30)
-    _, after = services.reschedule_stage(
+    _, after = stages.reschedule_stage(
         db, "test", selection_id, "nomination", later, later + timedelta(minutes=20)
     )
     db.commit()
@@ -108,7 +108,7 @@ def test_a_stage_is_rescheduled_within_the_timetable_and_its_new_edges_are_sched
     assert services.get_selection(db, selection_id).stage("nomination").opens_at == later
     # Overlapping the next stage is refused and changes nothing.
     try:
-        services.reschedule_stage(db, "test", selection_id, "nomination", later, start + timedelta(hours=3))
+        stages.reschedule_stage(db, "test", selection_id, "nomination", later, start + timedelta(hours=3))
     except EngageError as error:
         assert error.field == "stages[1].opens_at"
     else:

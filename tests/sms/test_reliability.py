@@ -22,11 +22,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engage import jobs
+from engage import quiet_hours as quiet
 from engage.notices import progress
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.progress import BatchRef
 from engage.settings import Settings
-from engage.sms import quiet
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.sms.rate import SendRate
 from engage.testing.fake_twilio import FakeTwilio

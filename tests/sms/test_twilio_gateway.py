@@ -15,7 +15,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from engage.sms.gateway import GatewayError
-from engage.sms.twilio_gateway import TwilioGateway, rewrite_twilio_url
+from engage.sms.twilio_errors import rewrite_twilio_url
+from engage.sms.twilio_gateway import TwilioGateway
 from engage.testing.fake_twilio import FakeTwilio
 
 ACCOUNT_SID = "AC" + "1" * 32

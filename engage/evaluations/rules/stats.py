@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+
+from engage.fractions import NotAFraction, OutOfRange, parse_fraction
 
 SCALE = (1, 2, 3, 4, 5)
 SATISFIED_FROM = 4
@@ -82,20 +83,12 @@ def summarise(ratings: Iterable[Sequence[int]], questions: int) -> Summary:
 
 def parse_threshold(raw: str) -> Fraction:
     """ "2/3", "0.8" or "80%" as an exact fraction between 0 and 1 (ValueError otherwise)."""
-    text = raw.strip()
     try:
-        if text.endswith("%"):
-            value = Fraction(Decimal(text[:-1].strip())) / 100
-        elif "/" in text:
-            numerator, _, denominator = text.partition("/")
-            value = Fraction(int(numerator.strip()), int(denominator.strip()))
-        else:
-            value = Fraction(Decimal(text))
-    except (ValueError, ZeroDivisionError, InvalidOperation):
+        return parse_fraction(raw)
+    except NotAFraction:
         raise ValueError(f"{raw!r} is not a fraction such as 2/3, 0.8 or 80%") from None
-    if not 0 <= value <= 1:
-        raise ValueError(f"{raw!r} is not between 0 and 1")
-    return value
+    except OutOfRange:
+        raise ValueError(f"{raw!r} is not between 0 and 1") from None
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.audit.services import record_async
+from engage.calendar import CalendarError
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
+from engage.notices import lifecycle
 from engage.notices import period as periods
-from engage.notices.calendar import CalendarError
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice, NoticeStatus
 from engage.notices.objections.models import NoticePeriod
 from engage.notices.period_events import PeriodEvent, announce
+from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
 
 MAX_DAYS = 60  # of a period, an extension or a resumption, in working days
@@ -59,13 +60,9 @@ async def open_period(
         return None
     opens = notice.published_at or notice.publish_at  # published now, or at the scheduled time
     assert opens is not None
-    try:
-        closes = periods.calendar_for(settings).add_working_days(opens, current.days)
-    except CalendarError as error:
-        raise Conflict("period_days", str(error)) from None
-    current.opens_at, current.closes_at = opens, closes
-    details = {"days": current.days, "opens_at": opens.isoformat(), "closes_at": closes.isoformat()}
-    await record_async(db, actor, "notice.period_open", "notice", notice.id, details)
+    change = lifecycle.open_period(current.days, opens, periods.calendar_for(settings))
+    change.apply(current)
+    await record_async(db, actor, change.action, "notice", notice.id, change.details)
     return current
 
 

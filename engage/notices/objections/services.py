@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage import jobs, ratelimit
@@ -345,3 +345,9 @@ async def answer(
         assert settings.redis_url, "create_app always sets it"
         await jobs.after_commit(settings.redis_url, jobs.After(texts=[message_id]))
     return Answered(objection, current, reschedule)
+
+
+async def forget_objector(db: AsyncSession, phone: str) -> None:
+    """A resident deleted their data: objections they filed by name become anonymous. The objection stays
+    part of the notice's record; the name and number go."""
+    await db.execute(update(Objection).where(Objection.phone == phone).values(name=None, phone=None))

@@ -19,9 +19,9 @@ from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.notices import fanout, services
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.web import api as objections_api
+from engage.residents.notice_kinds import NoticeKind
 from engage.web.deps import DB, MAX_ID, problems
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]

@@ -22,9 +22,9 @@ from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.notices import fanout, services
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Audience
 from engage.notices.objections.web import api as objections_api
+from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
 from engage.web.deps import DB
 

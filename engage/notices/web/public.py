@@ -9,12 +9,10 @@ from litestar import Controller, MediaType, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Template
-from sqlalchemy import select
 
 from engage.i18n import current_locale
 from engage.notices import services
 from engage.notices.objections.web.public import period_context
-from engage.selections.models import Selection, Stage
 from engage.web.deps import DB, MAX_ID
 
 
@@ -35,14 +33,6 @@ class NoticePages(Controller):
     ) -> Template:
         notice = await services.public_notice(db, notice_id)
         box = await period_context(db, state, notice)  # the notice period and its objections, if any
-        selection_id = await _selection_of(db, notice_id)
+        selection_id = await state.notice_origin(db, notice_id)
         context = {"notice": notice, "locale": current_locale.get(), "box": box, "selection_id": selection_id}
         return Template("pages/notices/show.html", context=context)
-
-
-async def _selection_of(db: DB, notice_id: int) -> int | None:
-    """The selection a notice belongs to (its posts notice, or a stage's), so the page can link it."""
-    by_stage = select(Stage.selection_id).where(Stage.notice_id == notice_id)
-    by_posts = select(Selection.id).where(Selection.posts_notice_id == notice_id)
-    found = (await db.execute(by_stage.union(by_posts).limit(1))).scalar_one_or_none()
-    return int(found) if found is not None else None

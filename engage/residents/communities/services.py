@@ -16,10 +16,10 @@ from engage.audit.services import record_async
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.i18n import translated
-from engage.notices.kinds import NoticeKind
-from engage.panels.services import quota_values
 from engage.residents import labels
+from engage.residents.categories import quota_values
 from engage.residents.models import AgeBand, Community, Gender, Occupation, ParticipantType, ResidentRoleKind
+from engage.residents.notice_kinds import NoticeKind
 from engage.web.text import storable
 
 CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")

@@ -17,11 +17,11 @@ from litestar.response import Redirect, Template
 from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale, for_resident
 from engage.i18n import gettext as _
-from engage.notices.kinds import NoticeKind
 from engage.phones import mask, mask_for_reading
 from engage.residents import labels
 from engage.residents.labels import N_
 from engage.residents.models import AGE_BANDS, GENDERS, OCCUPATION_GROUPS, ParticipantType, ResidentRoleKind
+from engage.residents.notice_kinds import NoticeKind
 from engage.residents.profile import Choices, Problems, Profile, check_choices, check_profile
 from engage.residents.signup import (
     CodeSpent,
@@ -508,11 +508,11 @@ class MePages(Controller):
         return Template("pages/me/delete.html", context={"masked": mask(resident.phone or "")})
 
     @post("/me/delete", media_type=MediaType.HTML)
-    async def delete(self, request: Request[Any, Any, Any], db: DB) -> Any:
+    async def delete(self, request: Request[Any, Any, Any], db: DB, state: State) -> Any:
         resident = await self._resident(request, db)
         if resident is None:
             return Redirect("/signin")
-        await delete_resident(db, resident)
+        await delete_resident(db, resident, state.erasers)
         request.clear_session()
         return Template("pages/me/deleted.html")
 

@@ -14,11 +14,11 @@ from engage.errors import Conflict, InvalidInput, UnknownValue
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
-from engage.notices.kinds import NoticeKind
 from engage.phones import mask
 from engage.residents import tokens
 from engage.residents.codes import CODE_LIFETIME
 from engage.residents.models import AgeBand, Gender, Occupation, ParticipantType, ResidentRoleKind
+from engage.residents.notice_kinds import NoticeKind
 from engage.residents.profile import Problems, check_choices, check_profile
 from engage.residents.signup import (
     check_code,

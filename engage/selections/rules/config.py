@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from engage.errors import InvalidInput
+from engage.fractions import NotAFraction, OutOfRange, parse_fraction
 from engage.web.text import storable
 
 JURY_GROUPS = ("expert", "deputy", "resident")
@@ -15,14 +16,13 @@ RATER_GROUPS = ("staff", "resident")
 
 
 def fraction(value: Any, field_name: str, *, low: Fraction, high: Fraction) -> Fraction:
-    """ "4/5", "0.8", 0.8 or 1 as an exact Fraction in [low, high]; anything else names the field."""
+    """`engage.fractions.parse_fraction` in [low, high]; anything else names the field."""
     try:
-        parsed = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
+        return parse_fraction(value, low=low, high=high)
+    except NotAFraction:
         raise InvalidInput(field_name, f"{value!r} is not a number or a fraction like 4/5") from None
-    if not low <= parsed <= high:
-        raise InvalidInput(field_name, f"{value} must lie between {low} and {high}")
-    return parsed
+    except OutOfRange:
+        raise InvalidInput(field_name, f"{value} must lie between {low} and {high}") from None
 
 
 def text(value: Fraction) -> str:

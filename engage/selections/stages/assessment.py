@@ -7,8 +7,6 @@ to a person."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,13 +15,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engage import links
 from engage.audit.services import record
 from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
-from engage.notices.kinds import NoticeKind
+from engage.links import new_token, token_hash
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
+from engage.residents.notice_kinds import NoticeKind
 from engage.selections import services
 from engage.selections.models import (
     Applicant,
@@ -47,18 +47,8 @@ from engage.sms.texts import render
 LINK_PATHS = {InvitationStage.ASSESSMENT: "b", InvitationStage.SPEECH: "r"}
 
 
-def new_token() -> tuple[str, str]:
-    """A link token (128 random bits, URL-safe) and the hash that is all the database keeps."""
-    token = secrets.token_urlsafe(16)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def link(settings: Settings, path: str, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/{path}/{token}"
+    return links.url(settings.public_base_url, path, token)
 
 
 def _is_evaluator(session: Session, resident_id: int | None) -> bool:
@@ -282,7 +272,7 @@ def submit_speech_scores(session: Session, token: str, points: Mapping[int, int]
 # --- the assessment stage -------------------------------------------------------------------------
 
 
-def _open_assessment(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def open_assessment(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     applicants = services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)
     if not applicants:
         raise Conflict("applicants", _("Add the applicants before the assessment opens."))
@@ -328,7 +318,7 @@ def assessment_tallies(session: Session, selection_id: int) -> dict[int, assessm
     }
 
 
-def _close_assessment(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def close_assessment(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     rules = services.rules_of(selection)
     invited, cast = _turnout(session, selection.id, InvitationStage.ASSESSMENT)
     quorum = assessment.quorum_report(invited, cast, assessment.Quorum(rules.quorum))
@@ -434,7 +424,7 @@ def margin_report(session: Session, selection: Selection) -> list[differential.M
     return differential.check_margins(seats, {p: counts.get(p, 0) for p in seats}, rules.margin)
 
 
-def _open_speech(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def open_speech(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     short = [check for check in margin_report(session, selection) if not check.ok]
     if short:
         titles = {post.id: post.title_en for post in selection.posts}
@@ -461,7 +451,7 @@ def advance_count(selection: Selection, post_id: int) -> int:
     return differential.required_candidates(post.seats, services.rules_of(selection).margin)
 
 
-def _close_speech(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def close_speech(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     rules = services.rules_of(selection)
     applicants = services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)
     rows = session.execute(
@@ -553,9 +543,3 @@ def present_weights(weights: Mapping[str, Fraction], present: set[str]) -> dict[
 
 def trim_rule(rules: Rules) -> scoring.TrimRule:
     return scoring.TrimRule(rules.trim_small_max, rules.trim_small, rules.trim_large_share)
-
-
-services.OPEN_HOOKS[StageKind.ASSESSMENT] = _open_assessment
-services.CLOSE_HOOKS[StageKind.ASSESSMENT] = _close_assessment
-services.OPEN_HOOKS[StageKind.SPEECH] = _open_speech
-services.CLOSE_HOOKS[StageKind.SPEECH] = _close_speech

@@ -17,8 +17,9 @@ from engage.db import utcnow
 from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engage.i18n import gettext as _
 from engage.jobs import After
+from engage.links import new_token, token_hash
 from engage.panels.models import MemberStatus, Panel, PanelStatus
-from engage.panels.pool import participant_group
+from engage.residents.categories import participant_group
 from engage.residents.models import Resident
 from engage.selections import services
 from engage.selections.models import (
@@ -32,7 +33,7 @@ from engage.selections.models import (
 )
 from engage.selections.rules import scoring
 from engage.selections.rules.config import Criterion, parse_rubric
-from engage.selections.stages.assessment import link, new_token, present_weights, token_hash, trim_rule
+from engage.selections.stages.assessment import link, present_weights, trim_rule
 from engage.settings import Settings
 from engage.sms.services import queue_message
 from engage.sms.texts import render
@@ -58,7 +59,7 @@ def link_panel(session: Session, actor: str, selection_id: int, panel_id: int) -
     return selection
 
 
-def _open(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def open_interview(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     if selection.panel_id is None:
         raise Conflict("panel_id", _("Link a drawn grand-jury panel before the interview opens."))
     panel = session.get(Panel, selection.panel_id)
@@ -263,7 +264,7 @@ def progress(session: Session, selection_id: int) -> dict[str, int]:
     }
 
 
-def _close(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def close_interview(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     state = progress(session, selection.id)
     if state["outstanding"]:
         raise Conflict(
@@ -379,7 +380,3 @@ def deviation_rows(result: scoring.Result) -> list[dict[str, Any]]:
         }
         for d in result.deviations
     ]
-
-
-services.OPEN_HOOKS[StageKind.INTERVIEW] = _open
-services.CLOSE_HOOKS[StageKind.INTERVIEW] = _close

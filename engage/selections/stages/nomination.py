@@ -238,7 +238,7 @@ def admit(session: Session, actor: str, selection_id: int, nominee_id: int) -> A
     return services.add_applicants(session, actor, selection_id, [spec])[0]
 
 
-def _close(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def close_nomination(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     stage = selection.stage(StageKind.NOMINATION)
     total = session.execute(
         select(func.count()).select_from(Nomination).where(Nomination.selection_id == selection.id)
@@ -246,6 +246,3 @@ def _close(session: Session, actor: str, selection: Selection, settings: Setting
     # The tallies themselves are read live: a consent recorded after the close publishes the name.
     stage.outcome = {"nominations": int(total)}
     return After()
-
-
-services.CLOSE_HOOKS[StageKind.NOMINATION] = _close

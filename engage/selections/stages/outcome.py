@@ -18,10 +18,10 @@ from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.notices import period as periods
 from engage.notices import period_events
-from engage.notices.kinds import NoticeKind
 from engage.notices.models import Notice
 from engage.notices.objections.models import NoticePeriod
 from engage.notices.period_events import PeriodEvent
+from engage.residents.notice_kinds import NoticeKind
 from engage.selections import services
 from engage.selections.models import Applicant, ApplicantStatus, Selection, Stage, StageKind, StageStatus
 from engage.selections.stages import nomination as nominating
@@ -33,7 +33,7 @@ def _interview_posts(selection: Selection) -> list[dict[str, Any]]:
     return list(outcome.get("posts", []))
 
 
-def _open_result(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def open_result(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     """The top `seats` of each post are proposed (拟任), not appointed: the appointment notice's period,
     in which an objection can still stop them, comes first."""
     posts = _interview_posts(selection)
@@ -116,7 +116,7 @@ def _proposed_texts(selection: Selection, proposed: list[Applicant]) -> list[tup
     return [(a.name, posts[a.post_id].title_zh, posts[a.post_id].title_en) for a in proposed]
 
 
-def _open_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def open_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     """The appointment notice names the proposed appointees, links the selection and states when its
     objection period closes: the calendar's answer for this publication moment, computed once and used
     for the text, the period and the stage alike."""
@@ -150,7 +150,7 @@ def _open_public_notice(session: Session, actor: str, selection: Selection, sett
     return After(notices=[notice.id], periods=[(notice.id, closes)])
 
 
-def _close_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
+def close_public_notice(session: Session, actor: str, selection: Selection, settings: Settings) -> After:
     """The selection ends only once the appointment notice's period has run out, unsuspended. Then the
     proposed become appointed, and a notice says so."""
     stage = selection.stage(StageKind.PUBLIC_NOTICE)
@@ -226,9 +226,6 @@ def _on_period_event(
     record(session, actor, f"selection.notice_{event.value}", "selection", stage.selection_id, details)
 
 
-services.OPEN_HOOKS[StageKind.RESULT] = _open_result
-services.CLOSE_HOOKS[StageKind.PUBLIC_NOTICE] = _close_public_notice
-services.OPEN_HOOKS[StageKind.PUBLIC_NOTICE] = _open_public_notice
 period_events.listen(_on_period_event)
 
 

@@ -24,7 +24,7 @@ from engage.keys import Purpose
 from engage.residents import tokens
 from engage.residents.models import Resident
 from engage.residents.web.public_api import TOKEN_PURPOSE
-from engage.selections import services
+from engage.selections import services, stages
 from engage.selections.models import ConsentStatus, InvitationStage, Selection, StageKind
 from engage.selections.stages import assessment as balloting
 from engage.selections.stages import interview as interviews
@@ -307,7 +307,7 @@ class SelectionController(Controller):
         actor = _actor(request)
         if edge not in ("open", "close"):
             raise InvalidInput("edge", "open or close")
-        move = services.open_stage if edge == "open" else services.close_stage
+        move = stages.open_stage if edge == "open" else stages.close_stage
         _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
         await after_commit(state, after)
         return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
@@ -330,7 +330,7 @@ class SelectionController(Controller):
         actor = _actor(request)
         _, after = await run(
             db,
-            lambda s: services.reschedule_stage(s, actor, selection_id, kind, data.opens_at, data.closes_at),
+            lambda s: stages.reschedule_stage(s, actor, selection_id, kind, data.opens_at, data.closes_at),
         )
         await after_commit(state, after)
         return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))

@@ -21,7 +21,7 @@ from engage.audit.services import organizer_actor
 from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
-from engage.selections import labels, services
+from engage.selections import labels, services, stages
 from engage.selections.models import ConsentStatus, StageKind
 from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
@@ -159,7 +159,7 @@ class SelectionPages(Controller):
                 await after_commit(state, after)
             elif what in ("open", "close"):
                 kind = str(form.get("stage") or "")
-                move = services.open_stage if what == "open" else services.close_stage
+                move = stages.open_stage if what == "open" else stages.close_stage
                 _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
                 await after_commit(state, after)
             elif what in ("consent", "refuse"):

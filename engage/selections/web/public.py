@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engage import links
 from engage.errors import EngageError, NotFound
 from engage.i18n import current_locale, for_resident
 from engage.i18n import gettext as _
@@ -275,7 +276,7 @@ class LinkPages(Controller):
 async def _speak_as_holder(db: DB, token: str, stage: InvitationStage | None) -> None:
     """A link's page speaks its holder's language (i18n.for_resident): a ballot's or a speech sheet's
     invited resident, or (stage None) the juror holding an interview sheet."""
-    hashed = balloting.token_hash(token)
+    hashed = links.token_hash(token)
     if stage is None:
         query = (
             select(Resident.locale)

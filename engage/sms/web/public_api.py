@@ -2,7 +2,7 @@
 
 CSRF does not apply here (see create_app): the request proves itself with X-Twilio-Signature, an HMAC
 of our public URL and the posted parameters under the account's auth token. The OpenAPI document lists
-it under "webhooks" (engage.sms.web.webhook_docs): its form fields, the signature rule and its answers.
+it under "webhooks" (engage.sms.webhook_docs): its form fields, the signature rule and its answers.
 """
 
 from __future__ import annotations
@@ -16,38 +16,23 @@ from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
 from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from engage import jobs
+from engage.db import utcnow
 from engage.errors import InvalidInput
-from engage.evaluations import sms_replies as evaluation_replies
 from engage.keys import Purpose
-from engage.panels.seats import sms_replies
 from engage.queues import QueueName
-from engage.residents import sms_signup
-from engage.selections import sms_replies as selection_replies
 from engage.settings import GatewayKind, Settings
-from engage.sms import inbound
-from engage.sms.web import webhook_docs
+from engage.sms import inbound, webhook_docs
+from engage.sms.delivery import STATUS_CALLBACK_PATH, delivery_status, moves_forward
+from engage.sms.models import DeliveryStatus, SmsMessage
 from engage.web.deps import DB, Problem
 
 log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-def make_dispatcher() -> inbound.Dispatcher:
-    """Every handler of incoming texts, in one place. A feature that waits for replies adds a line."""
-    dispatcher = inbound.Dispatcher()
-    inbound.register_basics(dispatcher)  # STOP / TD / 退订, START, HELP / 帮助, the help fallback
-    sms_signup.register(dispatcher)  # JOIN / 参加, the sign-up dialogue, roster confirmation with "1"
-    sms_replies.register(dispatcher)  # 1 / 2 answering a grand-jury panel invitation
-    selection_replies.register(dispatcher)  # 推荐 / NOMINATE <post> <name>: a nomination
-    evaluation_replies.register(dispatcher)  # digits rating a service (after panel replies)
-    return dispatcher
-
-
-DISPATCHER = make_dispatcher()
 
 
 def _signed_url(request: Request[Any, Any, Any], settings: Settings) -> str:
@@ -98,7 +83,7 @@ async def receive_signed(db: DB, state: State, params: dict[str, str]) -> None:
         db,
         state.redis,
         state.settings,
-        DISPATCHER,
+        state.dispatcher,
         message_sid=message_sid,
         sender=params.get("From", ""),
         body=params.get("Body", ""),
@@ -130,3 +115,48 @@ async def twilio_inbound(request: Request[Any, Any, Any], db: DB, state: State) 
     params = await _verified_form(request, state.settings)
     await receive_signed(db, state, params)
     return Response(EMPTY_TWIML, media_type="text/xml", status_code=200)
+
+
+# Delivery reports. POST /webhooks/twilio/status: the gateway's delivery reports for the texts we sent.
+#
+# Signed like the inbound webhook (the same check, from engage.sms.web.public_api) and listed with it under
+# "webhooks" in the OpenAPI document. Idempotent: a report repeats or arrives late without moving a message backwards. A MessageSid
+# we never sent is answered 200 and ignored, so Twilio stops retrying it.
+
+
+log = logging.getLogger(__name__)
+
+
+@post(
+    STATUS_CALLBACK_PATH,
+    status_code=200,
+    media_type="text/plain",
+    tags=["webhooks"],
+    summary="Twilio: a delivery report for a text we sent (signed with X-Twilio-Signature)",
+    description=(
+        "A report never moves a message backwards; one for a text we never sent, or with a status we do "
+        "not know, is answered 200 and ignored, so Twilio stops retrying it. " + webhook_docs.SIGNATURE_RULE
+    ),
+    response_description="an empty body",
+    operation_class=webhook_docs.signed_form(webhook_docs.STATUS_FIELDS, ["MessageSid", "MessageStatus"]),
+    responses={403: webhook_docs.FORBIDDEN},
+)
+async def twilio_status(request: Request[Any, Any, Any], db: DB, state: State) -> Response[str]:
+    params = await _verified_form(request, state.settings)
+    sid = params.get("MessageSid", "").strip()
+    status = delivery_status(params.get("MessageStatus", ""))
+    if not sid or status is None:
+        return Response("", status_code=200)
+    message = (await db.execute(select(SmsMessage).where(SmsMessage.gateway_id == sid))).scalar_one_or_none()
+    if message is None:
+        log.info("status report for unknown message %s: ignored", sid)
+        return Response("", status_code=200)
+    if moves_forward(message.delivery_status, status):
+        message.delivery_status = status.value
+        if status is DeliveryStatus.DELIVERED and message.delivered_at is None:
+            message.delivered_at = utcnow()
+        code = params.get("ErrorCode", "").strip()
+        if code.isdigit() and len(code) < 9:
+            message.error_code = int(code)
+        await db.commit()
+    return Response("", status_code=200)
