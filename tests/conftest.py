@@ -145,7 +145,7 @@ def _worker_database(url: str) -> str:
 def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """REDIS_URL, or an embedded Redis of this run. Each test empties its database, so under
     pytest-xdist worker gwN takes database N places after REDIS_URL's (-n 2 with /11 uses 11 and 12);
-    without REDIS_URL each worker starts its own embedded server."""
+    without REDIS_URL each worker starts its own embedded server (and uses database N on it)."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield _worker_database(url)
@@ -153,7 +153,9 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from engage.redis_embedded import start
 
     url, process = start(tmp_path_factory.mktemp("redis"))
-    yield url
+    # Its own database number too: should two workers' servers ever be given the same port, they
+    # still would not empty each other's data.
+    yield _worker_database(url)
     process.terminate()
     process.wait(10)
 
