@@ -198,8 +198,8 @@ def test_every_objection_text_has_a_chinese_translation() -> None:
         ROOT / "templates" / "pages" / "notices" / "_period.html",
         ROOT / "templates" / "sms" / "objection_filed.txt",
         ROOT / "templates" / "sms" / "objection_answered.txt",
-        ROOT / "engage" / "notices" / "objections.py",
-        ROOT / "engage" / "notices" / "objections_pages.py",
+        ROOT / "engage" / "notices" / "objections" / "services.py",
+        ROOT / "engage" / "notices" / "objections" / "web" / "public.py",
     ]
     call = re.compile(r"""\bN?_\(\s*(?:"([^"]+)"|'([^']+)')""")
     wanted = {a or b for path in sources for a, b in call.findall(path.read_text())}

@@ -178,17 +178,8 @@ async def file_objection(
     await db.flush()
     details = {"reference": objection.reference, "anonymous": phone is None}
     await record_async(db, "public", "objection.file", "notice", notice_id, details)
-    message_id = None
-    if phone:
-        body = render("objection_filed", locale, settings.sms_signature, reference=objection.reference)
-        message = build_message(phone, body, settings.default_region)
-        db.add(message)
-        await db.flush()
-        message_id = message.id
-    await db.commit()
-    if message_id is not None:
-        assert settings.redis_url, "create_app always sets it"
-        await jobs.after_commit(settings.redis_url, jobs.After(texts=[message_id], priority=QueueName.HIGH))
+    body = phone and render("objection_filed", locale, settings.sms_signature, reference=objection.reference)
+    await _commit_and_text(db, settings, phone, body, QueueName.HIGH)
     return objection
 
 
@@ -326,7 +317,7 @@ async def answer(
     objection.status, objection.reply = status.value, reply
     objection.answered_at, objection.answered_by = periods.clock(), actor
     await record_async(db, actor, "objection.answer", "notice", notice_id, details)
-    message_id = None
+    body = None
     if decided and objection.phone is not None:  # a named objector hears of the decision
         link = f"{settings.public_base_url}/objections/{objection.reference}"
         body = render(
@@ -336,14 +327,7 @@ async def answer(
             reference=objection.reference,
             link=link,
         )
-        message = build_message(objection.phone, body, settings.default_region)
-        db.add(message)
-        await db.flush()
-        message_id = message.id
-    await db.commit()
-    if message_id is not None:
-        assert settings.redis_url, "create_app always sets it"
-        await jobs.after_commit(settings.redis_url, jobs.After(texts=[message_id]))
+    await _commit_and_text(db, settings, objection.phone, body, QueueName.DEFAULT)
     return Answered(objection, current, reschedule)
 
 
@@ -351,3 +335,19 @@ async def forget_objector(db: AsyncSession, phone: str) -> None:
     """A resident deleted their data: objections they filed by name become anonymous. The objection stays
     part of the notice's record; the name and number go."""
     await db.execute(update(Objection).where(Objection.phone == phone).values(name=None, phone=None))
+
+
+async def _commit_and_text(
+    db: AsyncSession, settings: Settings, phone: str | None, body: str | None, priority: QueueName
+) -> None:
+    """Commit, with the text to `phone` in the same transaction when there is one, then enqueue it."""
+    message_id = None
+    if phone and body:
+        message = build_message(phone, body, settings.default_region)
+        db.add(message)
+        await db.flush()
+        message_id = message.id
+    await db.commit()
+    if message_id is not None:
+        assert settings.redis_url, "create_app always sets it"
+        await jobs.after_commit(settings.redis_url, jobs.After(texts=[message_id], priority=priority))

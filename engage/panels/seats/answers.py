@@ -76,7 +76,9 @@ async def answer(
     ):
         leaving = MemberStatus.DECLINED if given == Answer.DECLINE else MemberStatus.WITHDRAWN
         member.replied_at = utcnow()
-        outcome.messages = await seats.drop(db, settings, SYSTEM, panel, member, leaving, by=actor, via=via)
+        outcome.messages = await db.run_sync(
+            seats.drop, settings, SYSTEM, panel, member, leaving, by=actor, via=via
+        )
         outcome.changed = True
     outcome.reminders = schedule.replacement_reminders(panel, utcnow())
     return outcome

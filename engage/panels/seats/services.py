@@ -47,9 +47,7 @@ def _invite(
     """Text one seated member; someone we cannot text any more is replaced instead."""
     resident = session.get(Resident, member.resident_id) if member.resident_id is not None else None
     if resident is None or resident.phone is None or resident.sms_opt_out_at is not None:
-        return drop_sync(
-            session, settings, actor, panel, member, MemberStatus.WITHDRAWN, reason="unreachable"
-        )
+        return drop(session, settings, actor, panel, member, MemberStatus.WITHDRAWN, reason="unreachable")
     body = render(
         "panel_invite",
         resident.locale,
@@ -99,7 +97,7 @@ def _next_reserve(panel: Panel, dropout: PanelMember) -> PanelMember | None:
     return next(m for m in reserve if m.pseudonym == chosen)
 
 
-def drop_sync(
+def drop(
     session: Session,
     /,
     settings: Settings,
@@ -115,7 +113,7 @@ def drop_sync(
 
     `by` is who caused the change when that is not `actor` (a resident declining by text: the
     replacement and its invitation are then the system's doing). Written once, sync: the web calls it
-    through `AsyncSession.run_sync` (`drop`), the rq jobs with their own sync session."""
+    through `AsyncSession.run_sync`, the rq jobs with their own sync session."""
     member.status = status.value
     _audit(session, by or actor, f"panel.{status.value}", panel, member=member.pseudonym, **details)
     alternate = _next_reserve(panel, member)
@@ -126,21 +124,6 @@ def drop_sync(
     alternate.replacement_for_id = member.id
     _audit(session, actor, "panel.replace", panel, member=member.pseudonym, replacement=alternate.pseudonym)
     return _invite(session, settings, actor, panel, alternate)
-
-
-async def drop(
-    db: AsyncSession,
-    settings: Settings,
-    actor: str,
-    panel: Panel,
-    member: PanelMember,
-    status: MemberStatus,
-    *,
-    by: str | None = None,
-    **details: Any,
-) -> list[SmsMessage]:
-    """`drop_sync` from async code, in the session's transaction."""
-    return await db.run_sync(drop_sync, settings, actor, panel, member, status, by=by, **details)
 
 
 def member_of(panel: Panel, member_id: int) -> PanelMember:
@@ -166,7 +149,7 @@ async def mark(
     member = member_of(panel, member_id)
     if member.status not in DROPS_FROM[status]:
         raise Conflict("member_id", f"the member is {member.status}; cannot mark them {status.value}")
-    messages = await drop(db, settings, actor, panel, member, status)
+    messages = await db.run_sync(drop, settings, actor, panel, member, status)
     await db.commit()
     return member, messages
 
@@ -190,7 +173,7 @@ def lapse(session: Session, settings: Settings, actor: str, panel: Panel, now: d
     """At the reply deadline: everyone invited who has not answered is replaced (API and rq job)."""
     messages: list[SmsMessage] = []
     for member in lapsing(panel, now):
-        messages += drop_sync(session, settings, actor, panel, member, MemberStatus.REPLACED)
+        messages += drop(session, settings, actor, panel, member, MemberStatus.REPLACED)
     return messages
 
 

@@ -516,7 +516,9 @@ class ParticipationApi(Controller):
         return await run(db, work)
 
     @get(
-        "/ballots/{token:str}", summary="What an evaluator's ballot link opens", responses=problems(400, 404)
+        "/ballots/{token:str}",
+        summary="What an evaluator's ballot link opens",
+        responses=problems(400, 404, 429),
     )
     async def ballot(self, db: DB, token: Token) -> dict[str, Any]:
         return await db.run_sync(
@@ -527,13 +529,13 @@ class ParticipationApi(Controller):
         "/ballots/{token:str}",
         summary="Cast the secret ballot (once)",
         status_code=200,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def cast(self, db: DB, token: Token, data: JSONBody[BallotIn]) -> dict[str, Any]:
         await run(db, lambda s: balloting.cast_ballot(s, token, data.ratings))
         return {"cast": True}
 
-    @get("/speech/{token:str}", summary="What a speech rater's link opens", responses=problems(400, 404))
+    @get("/speech/{token:str}", summary="What a speech rater's link opens", responses=problems(400, 404, 429))
     async def speech(self, db: DB, token: Token) -> dict[str, Any]:
         return await db.run_sync(lambda s: _link_view(balloting.open_link(s, InvitationStage.SPEECH, token)))
 
@@ -541,13 +543,13 @@ class ParticipationApi(Controller):
         "/speech/{token:str}",
         summary="Rate the speeches (once)",
         status_code=200,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def rate_speeches(self, db: DB, token: Token, data: JSONBody[SpeechIn]) -> dict[str, Any]:
         await run(db, lambda s: balloting.submit_speech_scores(s, token, data.points))
         return {"submitted": True}
 
-    @get("/scores/{token:str}", summary="A juror's scoring sheet", responses=problems(400, 404))
+    @get("/scores/{token:str}", summary="A juror's scoring sheet", responses=problems(400, 404, 429))
     async def sheet(self, db: DB, token: Token) -> dict[str, Any]:
         def work(s: Session) -> dict[str, Any]:
             sheet = interviews.open_sheet(s, token)
@@ -571,7 +573,7 @@ class ParticipationApi(Controller):
         "/scores/{token:str}",
         summary="Submit the scores (once)",
         status_code=200,
-        responses=problems(400, 403, 404, 409),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def score(self, db: DB, token: Token, data: JSONBody[ScoresIn]) -> dict[str, Any]:
         await run(db, lambda s: interviews.submit(s, token, data.scores))
