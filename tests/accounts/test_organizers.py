@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from engage.settings import Settings
 from tests.factories import csrf_token, organizer, sign_in, token_for
 
 
+@pytest.mark.slow
 def test_organizer_create_prints_a_password_that_signs_in(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     result = subprocess.run(
@@ -31,6 +33,7 @@ def test_organizer_create_prints_a_password_that_signs_in(settings: Settings, cl
     assert "lin@district.gov.cn" in desk.text
 
 
+@pytest.mark.slow
 def test_token_create_prints_a_bearer_token_for_the_api(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     organizer(settings, "audit@district.gov.cn", "auditor")
     env = {**os.environ, "DATABASE_URL": settings.database_url}
@@ -64,6 +67,7 @@ def test_unknown_token_and_missing_token_get_401(client: TestClient) -> None:  #
     assert response.json()["detail"]
 
 
+@pytest.mark.slow
 def test_auditor_may_read_the_audit_log_but_not_send_messages(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     headers = {"Authorization": f"Bearer {token_for(settings, 'aud@x.cn', 'auditor')}"}
     assert client.get("/api/v1/audit", headers=headers).status_code == 200
@@ -94,6 +98,7 @@ def test_form_post_without_csrf_token_is_refused(settings: Settings, client: Tes
     )
 
 
+@pytest.mark.slow
 def test_login_is_rate_limited_per_email(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     password = organizer(settings, "o@x.cn", "organizer")
     token = csrf_token(client)
@@ -108,6 +113,7 @@ def test_login_is_rate_limited_per_email(settings: Settings, client: TestClient)
     assert int(blocked.headers["Retry-After"]) > 0
 
 
+@pytest.mark.slow
 def test_signing_in_and_out_is_audited(settings: Settings, client: TestClient, db: object) -> None:  # type: ignore[type-arg]
     password = organizer(settings, "o@x.cn", "organizer")
     sign_in(client, "o@x.cn", password)
@@ -170,6 +176,7 @@ def test_audit_filter_with_a_nul_byte_is_a_400_naming_the_field(
     )
 
 
+@pytest.mark.slow
 def test_a_guesser_on_another_address_cannot_lock_the_organizer_out(
     settings: Settings, app: Litestar
 ) -> None:

@@ -116,6 +116,7 @@ def _signed_in(url: str, password: str) -> httpx.Cookies:
         return client.cookies
 
 
+@pytest.mark.slow
 def test_disable_revoke_and_a_new_password_end_access_on_the_next_request_in_both_processes(
     settings: Settings, two_web_processes: list[str]
 ) -> None:
@@ -150,6 +151,7 @@ def test_disable_revoke_and_a_new_password_end_access_on_the_next_request_in_bot
     assert [_desk(a, cookies), _desk(b, cookies)] == [401, 401]
 
 
+@pytest.mark.slow
 def test_bad_token_commands_exit_2_naming_the_field(settings: Settings) -> None:
     """S2: the new commands refuse bad input like the others."""
     organizer(settings, EMAIL, "organizer")
@@ -163,6 +165,7 @@ def test_bad_token_commands_exit_2_naming_the_field(settings: Settings) -> None:
         assert result.returncode == 2 and field in result.stderr, (arguments, result.stderr)
 
 
+@pytest.mark.slow
 def test_tokens_expire_and_a_read_token_cannot_write(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
@@ -189,6 +192,7 @@ def test_tokens_expire_and_a_read_token_cannot_write(
     assert refused.status_code == 403 and "read" in refused.json()["detail"]
 
 
+@pytest.mark.slow
 def test_tokens_made_before_expiries_expire_90_days_after_they_were_made(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -33,6 +34,7 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
     run()
 
 
+@pytest.mark.slow
 def test_every_api_operation_answers_within_its_schema(live_server: LiveServer, settings: Settings) -> None:
     headers = {"Authorization": f"Bearer {token_for(settings, 'admin@fuzz.cn', 'admin')}"}
     schema = schemathesis.openapi.from_url(f"{live_server.url}/schema/openapi.json")

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 
 from engage.app import create_app
 from tests.support import make_settings
 
 
+@pytest.mark.slow
 def test_healthz_answers_ok_when_database_and_redis_answer(client: TestClient) -> None:  # type: ignore[type-arg]
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -25,6 +27,7 @@ def test_healthz_names_redis_when_it_is_down(database_url: str, tmp_path: Path) 
     assert body["status"] == "degraded"
 
 
+@pytest.mark.slow
 def test_healthz_names_the_database_when_it_is_down(redis_url: str, tmp_path: Path) -> None:
     settings = make_settings("postgresql+psycopg://nobody@127.0.0.1:1/none", redis_url, tmp_path)
     with TestClient(app=create_app(settings)) as client:
@@ -34,6 +37,7 @@ def test_healthz_names_the_database_when_it_is_down(redis_url: str, tmp_path: Pa
     assert response.json()["redis"] == "ok"
 
 
+@pytest.mark.slow
 def test_openapi_document_and_browsable_docs_are_served(client: TestClient) -> None:  # type: ignore[type-arg]
     schema = client.get("/schema/openapi.json")
     assert schema.status_code == 200

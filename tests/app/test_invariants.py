@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -183,6 +184,7 @@ def link_texts(configured_base: str, port: int | None) -> tuple[str, list[str]]:
     return configured.public_base_url, texts
 
 
+@pytest.mark.slow
 @given(base=bases)
 def test_every_link_in_a_text_starts_with_the_public_base_url(base: str) -> None:
     public, texts = link_texts(base, None)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from litestar.testing import TestClient
 
 from engage.web.light import manifest
 
 
+@pytest.mark.slow
 def test_pages_are_gzipped_for_browsers_that_accept_it(client: TestClient) -> None:  # type: ignore[type-arg]
     page = client.get("/join", headers={"Accept-Encoding": "gzip", "Accept-Language": "zh-CN"})
     assert page.status_code == 200
@@ -18,6 +20,7 @@ def test_pages_are_gzipped_for_browsers_that_accept_it(client: TestClient) -> No
     assert "content-encoding" not in plain.headers
 
 
+@pytest.mark.slow
 def test_the_stylesheet_has_a_hashed_name_and_a_year_long_cache(client: TestClient) -> None:  # type: ignore[type-arg]
     page = client.get("/", headers={"Accept-Encoding": "identity"})
     [href] = re.findall(r'href="(/static/engage\.[0-9a-f]{10}\.css)"', page.text)
@@ -34,6 +37,7 @@ def test_the_stylesheet_has_a_hashed_name_and_a_year_long_cache(client: TestClie
     assert client.get("/static/../settings.py").status_code == 404
 
 
+@pytest.mark.slow
 def test_the_favicon_is_served(client: TestClient) -> None:  # type: ignore[type-arg]
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200
@@ -41,6 +45,7 @@ def test_the_favicon_is_served(client: TestClient) -> None:  # type: ignore[type
     assert "max-age" in icon.headers["cache-control"]
 
 
+@pytest.mark.slow
 def test_head_answers_like_get_without_a_body(client: TestClient) -> None:  # type: ignore[type-arg]
     for path in ("/", "/join", "/notices", "/selections", "/healthz", "/favicon.ico"):
         got = client.get(path, headers={"Accept-Encoding": "identity"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -31,6 +32,7 @@ def _requests(app: Litestar) -> list[tuple[str, str, bool]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_route_sends_the_security_headers(client: TestClient, app: Litestar) -> None:  # type: ignore[type-arg]
     """S9: no Content-Security-Policy, frame-ancestors, nosniff or Referrer-Policy on any page.
     S15: /b/, /r/, /s/, /e/ pages lacked the no-store and no-referrer that /j/ sends."""
@@ -75,6 +77,7 @@ def test_no_template_or_page_carries_an_inline_script_or_style() -> None:
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_the_api_reference_is_served_without_scripts(client: TestClient) -> None:  # type: ignore[type-arg]
     """S9: /schema included swagger-ui-bundle.js from cdn.jsdelivr.net without integrity."""
     page = client.get("/schema")

@@ -106,6 +106,7 @@ def _complete(database_url: str, redis_url: str, var_dir: Path, token: str, **ke
         return client.post("/api/v1/signup/complete", json=dict(REGISTRATION, token=token)).status_code
 
 
+@pytest.mark.slow
 def test_a_token_signed_with_the_bare_key_is_refused(
     wulihe_community: None, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
@@ -114,6 +115,7 @@ def test_a_token_signed_with_the_bare_key_is_refused(
     assert _complete(database_url, redis_url, tmp_path, forged, SECRET_KEY=STRONG) == 400
 
 
+@pytest.mark.slow
 def test_rotation_keeps_tokens_of_a_fallback_key_valid_until_it_is_dropped(
     wulihe_community: None, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:

@@ -38,6 +38,7 @@ def _engage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
         ({"PUBLIC_BASE_URL": "example.org"}, "PUBLIC_BASE_URL"),
     ],
 )
+@pytest.mark.slow
 def test_misconfiguration_stops_start_up_with_one_line_naming_the_variable(
     env: dict[str, str], variable: str
 ) -> None:
@@ -49,6 +50,7 @@ def test_misconfiguration_stops_start_up_with_one_line_naming_the_variable(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_secret_values_are_not_echoed_in_configuration_errors() -> None:
     result = _engage({"DATABASE_URL": "postgresql://user:hunter2@"}, "db", "upgrade")
     assert "hunter2" not in result.stderr
@@ -89,6 +91,7 @@ def test_production_needs_a_real_secret_key() -> None:
     )
 
 
+@pytest.mark.slow
 def test_help_lists_every_command_with_a_one_line_description() -> None:
     from engage.cli import COMMANDS
 

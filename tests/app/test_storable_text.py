@@ -32,6 +32,7 @@ def _campaign(question: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", BAD)
 def test_unstorable_text_is_refused_naming_the_field(
     settings: Settings,
@@ -51,6 +52,7 @@ def test_unstorable_text_is_refused_naming_the_field(
     assert db.execute(select(func.count()).select_from(Campaign)).scalar_one() == 0
 
 
+@pytest.mark.slow
 def test_an_import_refused_as_a_whole_answers_a_problem_without_rows(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]

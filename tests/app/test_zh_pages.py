@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -64,6 +65,7 @@ def _scan(client: TestClient[Litestar], start: list[str]) -> list[str]:
     return [f"{path}: {problem}" for path, html in crawl(client, start) for problem in problems(html)]
 
 
+@pytest.mark.slow
 def test_public_and_resident_pages_read_as_chinese(
     demo_district: None, settings: Settings, app: Litestar, client: TestClient[Litestar]
 ) -> None:
@@ -77,6 +79,7 @@ def test_public_and_resident_pages_read_as_chinese(
     assert (found := _scan(client, [*RESIDENT_PAGES, "/join/done"])) == [], "\n".join(found)
 
 
+@pytest.mark.slow
 def test_organizer_pages_read_as_chinese(
     demo_district: None, settings: Settings, client: TestClient[Litestar]
 ) -> None:

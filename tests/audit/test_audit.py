@@ -83,6 +83,7 @@ def test_concurrent_appenders_and_a_rolled_back_append_leave_one_unbroken_chain(
         assert "test.rolled_back" not in actions and len(actions) == 61
 
 
+@pytest.mark.slow
 def test_audit_verify_passes_on_an_untouched_log(each_database_url: str) -> None:
     _append(each_database_url, 5)
     result = _audit_verify(each_database_url)
@@ -90,6 +91,7 @@ def test_audit_verify_passes_on_an_untouched_log(each_database_url: str) -> None
     assert "5 entries" in result.stdout
 
 
+@pytest.mark.slow
 def test_hand_edited_audit_row_is_named_by_audit_verify(each_database_url: str) -> None:
     ids = _append(each_database_url, 5)
     engine = make_sync_engine(each_database_url)

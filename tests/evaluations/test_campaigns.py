@@ -65,6 +65,7 @@ def rate_directly(db: Session, campaign_id: int, subject_id: int, scores: list[l
 # -- edit, reschedule, close ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_campaign_is_edited_before_it_opens_and_the_edit_is_audited(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -108,6 +109,7 @@ def test_a_campaign_is_edited_before_it_opens_and_the_edit_is_audited(
     assert len(audit(db, "evaluation.edit")) == 1
 
 
+@pytest.mark.slow
 def test_an_open_campaign_cannot_be_edited_but_its_closing_can_move_and_it_can_close_now(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -169,6 +171,7 @@ def test_the_interval_is_exactly_0_or_1_at_the_ends_of_the_scale(trials: int) ->
         assert between is not None and 0.0 <= between.low <= k / trials <= between.high <= 1.0
 
 
+@pytest.mark.slow
 def test_results_for_0_of_n_and_n_of_n_satisfied_have_interval_ends_of_exactly_0_and_1(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -186,6 +189,7 @@ def test_results_for_0_of_n_and_n_of_n_satisfied_have_interval_ends_of_exactly_0
     assert 0 < found[never]["interval"]["high"] < 1 and 0 < found[always]["interval"]["low"] < 1
 
 
+@pytest.mark.slow
 def test_one_rating_and_one_question_read_as_grammatical_english(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:

@@ -91,6 +91,7 @@ def add_earlier_campaign(db: Session) -> None:
     db.commit()
 
 
+@pytest.mark.slow
 def test_reverse_evaluation_of_1000_residents_with_200_served(
     evaluation_district: EvaluationDistrict,
 ) -> None:
@@ -298,6 +299,7 @@ def sign_in_resident(evaluation_district: EvaluationDistrict, browser: httpx.Cli
 # -- bulk patterns and online evaluations, through the test client ----------------------------------
 
 
+@pytest.mark.slow
 def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -340,6 +342,7 @@ def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
     assert page.text.count("/accept") == 0  # auditors read; they do not review
 
 
+@pytest.mark.slow
 def test_contact_for_an_unverified_or_unknown_number_is_refused_naming_the_field(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -366,6 +369,7 @@ def test_contact_for_an_unverified_or_unknown_number_is_refused_naming_the_field
     assert twice.status_code == 409 and "already recorded" in twice.json()["detail"]
 
 
+@pytest.mark.slow
 def test_invitations_wait_for_the_opening(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings
 ) -> None:
@@ -389,6 +393,7 @@ def test_invitations_wait_for_the_opening(
     assert early.status_code == 409 and "once the evaluation opens" in early.json()["detail"]
 
 
+@pytest.mark.slow
 def test_campaign_with_bad_input_is_refused_naming_the_field(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings
 ) -> None:
@@ -408,6 +413,7 @@ def test_campaign_with_bad_input_is_refused_naming_the_field(
     assert client.post("/api/v1/evaluations", json=campaign_body()).status_code == 401
 
 
+@pytest.mark.slow
 def test_online_evaluation_admits_verified_residents_of_its_communities_only(
     thirty_raters: None, client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -456,6 +462,7 @@ def sign_in_with_console_code(client: TestClient[Litestar], settings: Settings, 
     assert done.status_code in (200, 302, 303), done.text
 
 
+@pytest.mark.slow
 def test_guessing_personal_links_hits_the_rate_limit(
     thirty_raters: None, client: TestClient[Litestar]
 ) -> None:

@@ -57,6 +57,7 @@ def _new_campaign(client: TestClient[Litestar], **change: str) -> object:
     return _post(client, "/organizer/evaluations/new", "/organizer/evaluations/new", **form)
 
 
+@pytest.mark.slow
 def test_organizer_creates_a_campaign_records_and_imports_contacts_and_invites(
     evaluation_staff: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -122,6 +123,7 @@ def test_organizer_creates_a_campaign_records_and_imports_contacts_and_invites(
     assert "100.0%" in detail.text and "34.2%–100.0%" in detail.text  # 2 of 2 answers satisfied
 
 
+@pytest.mark.slow
 def test_comment_is_moderated_and_results_published_from_the_page(
     evaluation_staff: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:
@@ -164,6 +166,7 @@ def test_comment_is_moderated_and_results_published_from_the_page(
     assert public.status_code == 200 and "请回电 [***]" in public.text and "0.0%" in public.text
 
 
+@pytest.mark.slow
 def test_auditors_read_the_pages_but_cannot_write(
     client: TestClient[Litestar], settings: Settings, db: Session
 ) -> None:

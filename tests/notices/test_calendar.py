@@ -157,6 +157,7 @@ def test_settings_refuse_a_calendar_file_that_does_not_parse(tmp_path: Path) -> 
         load_settings({"NOTICE_PERIOD_CLOSES": "half past five"})
 
 
+@pytest.mark.slow
 def test_the_calendar_check_command_names_the_bad_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("2026-01-01,holiday,ok\n2026-01-06,workday,a Tuesday\n", "utf-8")

@@ -8,6 +8,7 @@ import io
 import re
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,7 @@ def sent_and_reported(notice_district: NoticeDistrict, db: Session) -> int:
     return int(notice["id"])
 
 
+@pytest.mark.slow
 def test_counts_and_failures_by_code_show_where_each_text_stands(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -57,6 +59,7 @@ def test_counts_and_failures_by_code_show_where_each_text_stands(
     assert notice_district.api.get("/api/v1/notices/999/deliveries").status_code == 404
 
 
+@pytest.mark.slow
 def test_retry_queues_only_failures_worth_retrying_sends_them_once_and_is_audited(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -87,6 +90,7 @@ def read_csv(content: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
+@pytest.mark.slow
 def test_the_export_masks_numbers_unless_an_organizer_reveals_them_and_that_is_audited(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -113,6 +117,7 @@ def test_the_export_masks_numbers_unless_an_organizer_reveals_them_and_that_is_a
     assert notice_district.api.get(path + "?reveal=maybe").status_code == 400
 
 
+@pytest.mark.slow
 def test_the_organizer_page_shows_counts_and_retries_through_a_form(
     notice_district: NoticeDistrict, db: Session
 ) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
@@ -66,6 +67,7 @@ def should_receive(plan: Plan) -> bool:
     return active and wants_kind and wants_community
 
 
+@pytest.mark.slow
 def test_a_notice_to_2000_residents_reaches_each_opted_in_subscriber_once_and_is_delivered(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -107,6 +109,7 @@ def test_a_notice_to_2000_residents_reaches_each_opted_in_subscriber_once_and_is
 # -- delivery reports ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_delivery_reports_are_signed_idempotent_and_ignore_unknown_messages(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -143,6 +146,7 @@ def test_delivery_reports_are_signed_idempotent_and_ignore_unknown_messages(
 # -- opting out ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_stop_from_a_subscriber_keeps_the_next_notice_from_them(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -181,6 +185,7 @@ def test_an_opt_out_after_the_fan_out_is_honoured_by_the_send(
     assert skipped.status == MessageStatus.FAILED and skipped.gateway_id is None
 
 
+@pytest.mark.slow
 def test_a_21610_answer_opts_the_resident_out_and_is_audited(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -203,6 +208,7 @@ def test_a_21610_answer_opts_the_resident_out_and_is_audited(
     assert [e.details["via"] for e in entries] == ["gateway"]
 
 
+@pytest.mark.slow
 def test_429_and_500_answers_are_retried_and_each_text_goes_out_once(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -227,6 +233,7 @@ def expected_text(settings: Settings, locale: str, title: str, body: str, notice
     return f"{SIGNATURE}{title}：{body}详情：{link}"  # no space after the body's 。
 
 
+@pytest.mark.slow
 def test_the_preview_counts_segments_and_cost_for_each_language(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -253,6 +260,7 @@ def test_the_preview_counts_segments_and_cost_for_each_language(
     assert Decimal(preview["cost"]) == Decimal(preview["price_per_segment"]) * preview["segments"]
 
 
+@pytest.mark.slow
 def test_a_body_longer_than_the_segment_limit_is_refused_naming_field_and_count(
     notice_district: NoticeDistrict, db: Session
 ) -> None:
@@ -279,6 +287,7 @@ def test_a_body_longer_than_the_segment_limit_is_refused_naming_field_and_count(
 # -- states and pages ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_only_published_notices_are_public_pages_and_a_notice_is_published_once(
     notice_district: NoticeDistrict,
 ) -> None:
@@ -305,6 +314,7 @@ def test_only_published_notices_are_public_pages_and_a_notice_is_published_once(
     assert httpx.get(f"{notice_district.url}/notices/{published['id']}").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_scheduled_notice_waits_for_its_time_then_goes_out(
     notice_district: NoticeDistrict, db: Session
 ) -> None:

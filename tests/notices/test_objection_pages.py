@@ -49,6 +49,7 @@ def post_form(client: TestClient[Litestar], path: str, form_path: str, **fields:
         ("zh-CN", ["公示期", "公示中，接受异议", "提出异议", "异议", "成立"]),
     ],
 )
+@pytest.mark.slow
 def test_the_notice_page_shows_the_closing_moment_and_the_countdown(
     client: TestClient[Litestar],
     notice_staff: dict[str, str],
@@ -67,6 +68,7 @@ def test_the_notice_page_shows_the_closing_moment_and_the_countdown(
     assert f'href="/notices/{notice["id"]}/object"' in page
 
 
+@pytest.mark.slow
 def test_a_notice_without_a_period_shows_no_objection_box(
     client: TestClient[Litestar], notice_staff: dict[str, str]
 ) -> None:
@@ -95,6 +97,7 @@ def test_an_anonymous_objection_from_the_page_shows_its_reference(
     assert re.search(r"Objections filed</th><td class=\"n\">1<", counts)
 
 
+@pytest.mark.slow
 def test_a_named_objection_from_the_page_is_filed_after_the_code(
     client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
@@ -148,6 +151,7 @@ def test_the_status_lookup_form_finds_a_reference_as_typed(
     assert unknown.status_code == 404 and "No objection has this reference number." in unknown.text
 
 
+@pytest.mark.slow
 def test_staff_answer_from_the_organizer_page_and_auditors_only_read(
     client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:

@@ -222,6 +222,7 @@ def test_an_anonymous_objection_gets_a_reference_and_a_public_status(
     assert entry.details == {"reference": reference, "anonymous": True}
 
 
+@pytest.mark.slow
 def test_a_named_objection_is_verified_by_code_and_gets_the_reference_by_sms(
     client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
@@ -276,6 +277,7 @@ def test_a_named_objection_is_verified_by_code_and_gets_the_reference_by_sms(
         ),  # none was sent
     ],
 )
+@pytest.mark.slow
 def test_bad_objections_are_refused_naming_the_field(
     client: TestClient[Litestar], notice_staff: dict[str, str], db: Session, body: dict[str, Any], field: str
 ) -> None:
@@ -286,6 +288,7 @@ def test_bad_objections_are_refused_naming_the_field(
     assert objection_count(db) == 0
 
 
+@pytest.mark.slow
 def test_an_objection_without_a_reason_field_is_refused(
     client: TestClient[Litestar], notice_staff: dict[str, str], db: Session
 ) -> None:
@@ -295,6 +298,7 @@ def test_an_objection_without_a_reason_field_is_refused(
     assert objection_count(db) == 0
 
 
+@pytest.mark.slow
 def test_objections_to_notices_that_take_none_are_refused(
     client: TestClient[Litestar], notice_staff: dict[str, str], db: Session
 ) -> None:
@@ -321,6 +325,7 @@ def test_objections_to_notices_that_take_none_are_refused(
     assert objection_count(db) == 0
 
 
+@pytest.mark.slow
 def test_unknown_references_are_not_found(client: TestClient[Litestar]) -> None:
     missing = client.get("/api/v1/objections/OBJ-2026-AAAAAA")
     assert missing.status_code == 404 and missing.json()["field"] == "reference"
@@ -378,6 +383,7 @@ def answer(
     return client.put(f"/api/v1/notices/{notice_id}/objections/{objection_id}", json=body, headers=headers)
 
 
+@pytest.mark.slow
 def test_organizers_answer_each_objection_and_every_answer_is_audited(
     client: TestClient[Litestar], notice_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
@@ -476,6 +482,7 @@ def test_bad_answers_are_refused_naming_the_field(
     assert audit(db, "objection.answer") == []
 
 
+@pytest.mark.slow
 def test_an_upheld_objection_extends_the_period_and_moves_the_closing_job(
     client: TestClient[Litestar],
     notice_staff: dict[str, str],

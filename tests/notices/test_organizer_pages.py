@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ def _post(client: TestClient, path: str, data: dict[str, str]) -> object:  # typ
     )
 
 
+@pytest.mark.slow
 def test_an_organizer_writes_previews_and_publishes_a_notice(
     settings: Settings,
     client: TestClient,
@@ -70,6 +72,7 @@ def test_an_organizer_writes_previews_and_publishes_a_notice(
     assert "Texts: delivery" in client.get(path).text
 
 
+@pytest.mark.slow
 def test_an_auditor_reads_notices_without_buttons(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     client.headers["Accept-Language"] = "en"
     sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))

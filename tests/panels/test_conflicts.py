@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar import Litestar
@@ -160,6 +161,7 @@ def _residents(db: Session) -> list[Resident]:
     return list(db.execute(select(Resident).order_by(Resident.id)).scalars())
 
 
+@pytest.mark.slow
 def test_declared_conflicts_are_recorded_listed_and_removed(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
@@ -220,6 +222,7 @@ def _frozen_with_candidate(
     return base, {"feasibility": feasible, "panel": frozen.json()}
 
 
+@pytest.mark.slow
 def test_freezing_excludes_every_conflict_with_a_candidate_and_records_why(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
@@ -293,6 +296,7 @@ def test_the_candidates_of_a_panel_can_come_from_a_source_the_app_is_given(
     assert asked == [made.json()["id"]] * 2
 
 
+@pytest.mark.slow
 def test_a_candidate_key_given_twice_is_refused(
     client: TestClient[Litestar], panel_staff: dict[str, str]
 ) -> None:

@@ -67,6 +67,7 @@ def test_the_reminder_comes_a_day_before_the_deadline_or_halfway_when_closer() -
     assert reminder_at(deadline, deadline) is None
 
 
+@pytest.mark.slow
 def test_inviting_schedules_the_reminder_and_the_lapse(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
@@ -78,6 +79,7 @@ def test_inviting_schedules_the_reminder_and_the_lapse(
     assert registry.get_scheduled_time(f"panel-{panel_id}-reminders") == deadline - REMIND_BEFORE
 
 
+@pytest.mark.slow
 def test_reminders_go_once_to_those_still_invited(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
@@ -102,6 +104,7 @@ def test_reminders_go_once_to_those_still_invited(
     assert any("请于2200-01-01 00:00前回复" in t.body for t in texts)
 
 
+@pytest.mark.slow
 def test_the_lapse_job_replaces_the_silent_keeping_every_quota(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
@@ -133,6 +136,7 @@ def test_the_lapse_job_replaces_the_silent_keeping_every_quota(
             assert sum(1 for m in seated if m.values[categories.index(category)] == value) <= high
 
 
+@pytest.mark.slow
 def test_the_cap_leaves_out_a_resident_who_already_served(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
@@ -202,6 +206,7 @@ def _post_form(client: TestClient[Litestar], page: str, action: str, **fields: s
     return client.post(action, data=data, follow_redirects=False)
 
 
+@pytest.mark.slow
 def test_staff_freeze_draw_and_invite_from_the_panel_page(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
@@ -231,6 +236,7 @@ def test_staff_freeze_draw_and_invite_from_the_panel_page(
     assert record.status_code == 200 and record.json()["seed_parts"][0]["value"] == SEED_PARTS[0]
 
 
+@pytest.mark.slow
 def test_auditors_read_the_panel_pages_without_buttons(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:

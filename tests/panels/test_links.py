@@ -82,6 +82,7 @@ def test_the_invitation_with_its_link_fits_in_two_texts_in_chinese_and_three_in_
     assert count_segments(english).segments <= 3
 
 
+@pytest.mark.slow
 def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
     app: Litestar, client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
@@ -139,6 +140,7 @@ def test_a_member_confirms_and_withdraws_on_the_link_page_without_signing_in(
     assert [e.details["via"] for e in withdrawals] == ["web"]
 
 
+@pytest.mark.slow
 def test_a_decline_on_the_page_brings_in_a_reserve_and_closed_links_say_why(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
@@ -162,6 +164,7 @@ def test_a_decline_on_the_page_brings_in_a_reserve_and_closed_links_say_why(
     assert closed.status_code == 410 and "closed" in closed.text
 
 
+@pytest.mark.slow
 def test_a_replacement_invited_after_the_reminder_run_still_gets_a_reminder(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, settings: Settings
 ) -> None:
@@ -186,6 +189,7 @@ def test_a_replacement_invited_after_the_reminder_run_still_gets_a_reminder(
     assert panel_jobs.send_reminders(panel_id) == 0  # still one reminder each
 
 
+@pytest.mark.slow
 def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, settings: Settings
 ) -> None:
@@ -214,6 +218,7 @@ def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
     assert "participant_type/expert" in shown.text
 
 
+@pytest.mark.slow
 def test_a_solver_failure_at_freeze_is_a_422_not_a_500(
     client: TestClient[Litestar], panel_staff: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -232,6 +237,7 @@ def test_a_solver_failure_at_freeze_is_a_422_not_a_500(
     assert (checked.status_code, checked.json()["field"]) == (422, "algorithm")
 
 
+@pytest.mark.slow
 def test_categories_and_values_appear_in_words_on_the_organizer_and_public_pages(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
@@ -257,6 +263,7 @@ def test_categories_and_values_appear_in_words_on_the_organizer_and_public_pages
             assert f"<td>{code}</td>" not in english + chinese
 
 
+@pytest.mark.slow
 def test_the_public_record_page_opens_once_frozen(
     client: TestClient[Litestar], panel_staff: dict[str, str]
 ) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
@@ -37,6 +38,7 @@ from tests.factories import (
 from tests.support import ROOT, run_jobs
 
 
+@pytest.mark.slow
 def test_a_55_seat_panel_is_drawn_invited_replaced_and_verified(
     panel_district: PanelDistrict, tmp_path: Path
 ) -> None:
@@ -176,6 +178,7 @@ def _draft(client: TestClient[Litestar], headers: dict[str, str], quotas: list[d
     return panel_id
 
 
+@pytest.mark.slow
 def test_infeasible_quotas_are_refused_naming_the_quota(
     client: TestClient[Litestar], panel_staff: dict[str, str]
 ) -> None:
@@ -199,6 +202,7 @@ def test_drawing_before_freezing_is_a_conflict(
     assert client.get(f"/api/v1/panels/{panel_id}/record", headers=panel_staff).status_code == 409
 
 
+@pytest.mark.slow
 def test_a_work_unit_exclusion_keeps_its_people_off_the_panel(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:
@@ -221,6 +225,7 @@ def test_a_work_unit_exclusion_keeps_its_people_off_the_panel(
     assert sorted(record["exclusions"]) == sorted(tickets[p] for p in unit7)
 
 
+@pytest.mark.slow
 def test_quotas_cannot_change_once_frozen_and_auditors_only_read(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings
 ) -> None:
@@ -238,6 +243,7 @@ def test_quotas_cannot_change_once_frozen_and_auditors_only_read(
     )
 
 
+@pytest.mark.slow
 def test_no_answer_and_withdrawal_bring_in_reserves(
     client: TestClient[Litestar], panel_staff: dict[str, str]
 ) -> None:
@@ -270,6 +276,7 @@ def test_no_answer_and_withdrawal_bring_in_reserves(
     assert client.post(f"{base}/invite", headers=panel_staff).status_code == 409
 
 
+@pytest.mark.slow
 def test_at_the_reply_deadline_everyone_silent_is_replaced(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session
 ) -> None:

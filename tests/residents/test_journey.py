@@ -46,6 +46,7 @@ def test_every_page_carries_the_site_menu(client: TestClient) -> None:  # type: 
         assert ">公示公告<" in menu and ">查询异议<" in menu and ">我的页面<" in menu
 
 
+@pytest.mark.slow
 def test_an_empty_or_malformed_code_costs_no_try(
     settings: Settings,
     client: TestClient,
@@ -64,6 +65,7 @@ def test_an_empty_or_malformed_code_costs_no_try(
     assert post(client, "/join/code", {"code": right}).headers["location"] == "/join/profile"
 
 
+@pytest.mark.slow
 def test_a_new_code_is_sent_from_the_code_page_after_a_minute(
     settings: Settings,
     client: TestClient,
@@ -87,6 +89,7 @@ def test_a_new_code_is_sent_from_the_code_page_after_a_minute(
     assert post(client, "/join/code", {"code": second}).headers["location"] == "/join/profile"
 
 
+@pytest.mark.slow
 def test_a_lockout_says_what_to_do_and_offers_a_new_code(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
@@ -100,6 +103,7 @@ def test_a_lockout_says_what_to_do_and_offers_a_new_code(
     assert "You do not need to type your number again." in locked.text
 
 
+@pytest.mark.slow
 def test_nothing_is_ticked_for_the_resident_and_answers_are_checked_before_saving(
     settings: Settings,
     client: TestClient,
@@ -160,6 +164,7 @@ def test_a_returning_resident_signs_in_and_lands_on_a_summary(
     assert 'action="/me/profile"' not in me  # a summary, not two long forms
 
 
+@pytest.mark.slow
 def test_signing_in_with_an_unknown_number_continues_as_a_sign_up(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
@@ -184,6 +189,7 @@ def test_a_failed_change_on_my_page_keeps_what_was_typed(
     assert "autofocus" in refused.text  # the error summary takes the focus
 
 
+@pytest.mark.slow
 def test_my_page_asks_only_experts_for_their_field(settings: Settings, client: TestClient) -> None:  # type: ignore[type-arg]
     sign_up(client, settings)
     assert "Field of expertise" not in client.get("/me").text  # a resident, not an expert

@@ -80,6 +80,7 @@ RATE = (
 NOTICE = "%(title)s: %(body)s Details: %(link)s"
 
 
+@pytest.mark.slow
 def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
     client: TestClient[Litestar], panel_staff: dict[str, str], settings: Settings, db: Session
 ) -> None:
@@ -162,6 +163,7 @@ def test_every_text_and_every_personal_page_speaks_the_residents_own_language(
         assert reads(text, locale, NOTICE) and ("The jury list" in text) == (locale == "en"), text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
 def test_the_sign_in_code_and_the_residents_own_pages_speak_their_language(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, locale: str

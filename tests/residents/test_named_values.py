@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
@@ -31,6 +32,7 @@ def _communities(client: TestClient, headers: dict[str, str]) -> None:  # type: 
         assert made.status_code == 201, made.text
 
 
+@pytest.mark.slow
 def test_organizers_create_and_rename_communities_and_anyone_reads_them(
     settings: Settings,
     client: TestClient,
@@ -85,6 +87,7 @@ def test_organizers_create_and_rename_communities_and_anyone_reads_them(
     assert actions == ["community.create", "community.create", "community.rename"]
 
 
+@pytest.mark.slow
 def test_organizers_manage_communities_on_a_page(settings: Settings, client: TestClient, db: Any) -> None:  # type: ignore[type-arg]
     sign_in(client, "lin@x.cn", organizer(settings, "lin@x.cn", "organizer"))
     client.headers["Accept-Language"] = "zh-CN"
@@ -113,6 +116,7 @@ def test_organizers_manage_communities_on_a_page(settings: Settings, client: Tes
     assert db.execute(select(Community.name_zh)).scalar_one() == "西塔街社区"
 
 
+@pytest.mark.slow
 def test_the_vocabulary_and_the_openapi_document_list_the_allowed_values(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
@@ -154,6 +158,7 @@ def test_the_vocabulary_and_the_openapi_document_list_the_allowed_values(
     assert "/api/v1/communities" in registration["community"]["description"]
 
 
+@pytest.mark.slow
 def test_a_quota_naming_an_unknown_value_is_refused_listing_the_valid_ones(
     settings: Settings,
     client: TestClient,
@@ -203,6 +208,7 @@ def test_a_quota_naming_an_unknown_value_is_refused_listing_the_valid_ones(
     assert db.get(Panel, panel_id).quotas == [good]  # unchanged
 
 
+@pytest.mark.slow
 def test_a_roster_row_naming_an_unknown_community_or_value_is_refused_listing_the_valid_ones(
     settings: Settings,
     client: TestClient,

@@ -148,6 +148,7 @@ def test_list_filters_by_role_community_type_and_confirmation(
     assert (page["total"], len(page["residents"]), page["offset"]) == (4, 1, 3)
 
 
+@pytest.mark.slow
 def test_withdrawn_role_no_longer_counts(
     settings: Settings,
     client: TestClient,
@@ -160,6 +161,7 @@ def test_withdrawn_role_no_longer_counts(
     assert _api(client, token, "/counts", by="role").json() == {"evaluator": 1, "judge": 2, "subscriber": 2}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("typed", ["138 0013 8002", "+86 138-0013-8002", "8613800138002", "(138) 0013 8002"])
 def test_phone_filter_finds_the_one_resident_whatever_the_format(
     settings: Settings,
@@ -184,6 +186,7 @@ def test_phone_filter_finds_the_one_resident_whatever_the_format(
         ({"limit": "201"}, "limit"),
     ],
 )
+@pytest.mark.slow
 def test_bad_filters_are_refused_naming_the_field(
     settings: Settings,
     client: TestClient,
@@ -375,6 +378,7 @@ def test_revealed_export_shows_numbers_and_audits_each(
     assert len(_phone_views(db)) == 2
 
 
+@pytest.mark.slow
 def test_export_defuses_spreadsheet_formulas_in_names(
     settings: Settings,
     client: TestClient,
@@ -449,6 +453,7 @@ def test_roster_import_creates_unconfirmed_judges_and_invites_each_by_sms(
     assert "代表" in zhou_text
 
 
+@pytest.mark.slow
 def test_a_number_that_opted_out_is_imported_stopped_and_not_texted(
     settings: Settings,
     client: TestClient,
@@ -645,6 +650,7 @@ def test_residents_page_lists_masked_numbers_with_filters_and_counts(
     assert "李娜" not in filtered.text
 
 
+@pytest.mark.slow
 def test_residents_page_shows_a_bad_filter_next_to_its_field(
     settings: Settings,
     client: TestClient,
@@ -812,6 +818,7 @@ def _lookups(db: Any) -> list[AuditEntry]:
     return list(db.execute(query.order_by(AuditEntry.id)).scalars())
 
 
+@pytest.mark.slow
 def test_phone_filter_needs_the_reveal_role_and_each_lookup_is_audited(
     settings: Settings,
     client: TestClient,

@@ -79,6 +79,7 @@ def test_a_rostered_expert_who_signs_in_at_join_with_a_code_is_verified(
     assert judge.consented_at == confirmed.verified_at and proposed.consented_at < judge.consented_at
 
 
+@pytest.mark.slow
 def test_the_apis_verify_confirms_a_rostered_deputy_too(
     settings: Settings,
     client: TestClient,

@@ -123,6 +123,7 @@ def test_a_global_hourly_cap_on_codes_answers_429_and_is_audited_once(
         ("expertise", "law\ufeff"),
     ],
 )
+@pytest.mark.slow
 def test_resident_free_text_refuses_control_and_hidden_characters(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 import redis
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -41,6 +42,7 @@ def _rows_holding(db: Session, needles: list[str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key(
     signup_district: None,
     notice_staff: dict[str, str],
@@ -79,6 +81,7 @@ def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key
     assert [key for key, value in zip(keys, values, strict=True) if digits.encode() in value] == []
 
 
+@pytest.mark.slow
 def test_privacy_report_lists_what_is_held_about_a_number_and_nothing_after_deletion(
     signup_district: None,
     settings: Settings,

@@ -111,6 +111,7 @@ def test_api_completing_twice_is_a_conflict_and_keeps_one_record(
         ({"notice_kinds": ["results"]}, 422, "notice_kinds[0]", None),
     ],
 )
+@pytest.mark.slow
 def test_api_bad_registration_names_the_field_and_stores_nothing(
     settings: Settings,
     client: TestClient,
@@ -146,6 +147,7 @@ def test_api_limits_codes_per_number_with_retry_after(settings: Settings, client
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
 
 
+@pytest.mark.slow
 def test_api_forged_token_with_any_characters_is_a_clear_400(client: TestClient) -> None:  # type: ignore[type-arg]
     response = client.post("/api/v1/signup/complete", json=dict(REGISTRATION, token="数据.签名"))
     assert response.status_code == 400 and response.json()["field"] == "token"

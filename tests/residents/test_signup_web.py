@@ -98,6 +98,7 @@ def test_bad_number_message_is_in_the_pages_language(signup_district: None, clie
     assert "固定电话" in response.text
 
 
+@pytest.mark.slow
 def test_foreign_number_is_refused_unless_its_region_is_allowed(
     signup_district: None,
     settings: Settings,
@@ -190,6 +191,7 @@ def test_used_code_cannot_be_used_again(
     assert replay.status_code == 400
 
 
+@pytest.mark.slow
 def test_per_number_limit_answers_429_with_retry_after(
     signup_district: None, settings: Settings, client: TestClient
 ) -> None:  # type: ignore[type-arg]

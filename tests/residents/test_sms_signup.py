@@ -49,6 +49,7 @@ def assert_no_personal_data_in_the_audit_log(db: Session) -> None:
 # -- the whole dialogue --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_chinese_sign_up_by_text_makes_one_verified_resident_with_consents_and_subscriptions(
     sms_district: Texting, db: Session
 ) -> None:
@@ -90,6 +91,7 @@ def test_a_chinese_sign_up_by_text_makes_one_verified_resident_with_consents_and
     assert redis.Redis.from_url(sms_district.settings.redis_url or "").keys("engage:sms-signup:*") == []
 
 
+@pytest.mark.slow
 def test_an_english_sign_up_survives_wrong_answers_and_ends_with_one_resident(
     sms_district: Texting, db: Session
 ) -> None:
@@ -134,6 +136,7 @@ def test_join_from_a_registered_number_points_to_the_web_and_starts_nothing(
         (["JOIN", "1", "1", "1", "N"], "Sign-up cancelled"),
     ],
 )
+@pytest.mark.slow
 def test_cancelling_leaves_no_record_and_closes_the_dialogue(
     sms_district: Texting, db: Session, texts: list[str], expected: str
 ) -> None:
@@ -147,6 +150,7 @@ def test_cancelling_leaves_no_record_and_closes_the_dialogue(
     assert is_help(sms_district.text("2"))  # no open dialogue any more
 
 
+@pytest.mark.slow
 def test_an_answer_after_30_minutes_hears_that_the_sign_up_timed_out(
     sms_district: Texting, db: Session
 ) -> None:
@@ -239,6 +243,7 @@ def test_simultaneous_deliveries_of_one_message_sid_act_once(sms_district: Texti
 # -- keywords ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("word", ["STOP", " stop ", "Ｓｔｏｐ", "TD", "td", "退订", "退 订"])
 def test_stop_td_退订_opt_a_resident_out_and_start_opts_back_in(
     sms_district: Texting, db: Session, word: str
@@ -290,6 +295,7 @@ def test_help_and_anything_unexpected_get_the_help_text(
 # -- roster confirmation -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_roster_invited_resident_confirms_with_1(sms_district: Texting, db: Session) -> None:
     resident = add_resident(db, source=Source.IMPORT.value, verified_at=None, invited_at=datetime.now(UTC))
     assert "回复1确认报名" in sms_district.text("参加")

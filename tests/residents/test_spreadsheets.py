@@ -70,6 +70,7 @@ def _communities(db: Any) -> None:
     db.commit()
 
 
+@pytest.mark.slow
 def test_an_organizer_imports_a_gbk_roster_with_chinese_headings(
     settings: Settings,
     client: TestClient,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from engage.selections.models import Juror
 from engage.settings import Settings
 
 
+@pytest.mark.slow
 def test_demo_has_a_finished_and_a_running_selection(
     settings: Settings, db: Session, client: TestClient
 ) -> None:  # type: ignore[type-arg]

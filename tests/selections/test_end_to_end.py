@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from engage.audit.models import AuditEntry
@@ -100,6 +101,7 @@ def points_for(juror_index: int, candidate_index: int) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
 def test_a_selection_runs_from_posts_to_appointment(panel_district: PanelDistrict) -> None:
     api, db, settings = Api(panel_district), panel_district.db, panel_district.settings
     residents = list(db.execute(select(Resident).order_by(Resident.id)).scalars())
@@ -616,6 +618,7 @@ def test_a_selection_runs_from_posts_to_appointment(panel_district: PanelDistric
     assert page.status_code == 200 and "冯雪" in page.text and "77.50" in page.text
 
 
+@pytest.mark.slow
 def test_the_speech_stage_refuses_a_short_list(panel_district: PanelDistrict) -> None:
     """1.5 candidates per seat: 2 seats need 3 candidates; with 2 the stage stays shut and says why."""
     api, db = Api(panel_district), panel_district.db

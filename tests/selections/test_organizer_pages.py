@@ -3,6 +3,7 @@ buttons; a bad form names its field and creates nothing; an auditor reads but ha
 
 from __future__ import annotations
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ def _post(client: TestClient, path: str, data: dict[str, str]) -> object:  # typ
     )
 
 
+@pytest.mark.slow
 def test_an_organizer_starts_publishes_and_opens_a_selection(
     settings: Settings,
     client: TestClient,
@@ -53,6 +55,7 @@ def test_an_organizer_starts_publishes_and_opens_a_selection(
     assert [s.opens_at.date().isoformat() for s in selection.stages][:2] == ["2026-12-07", "2026-12-14"]
 
 
+@pytest.mark.slow
 def test_an_auditor_reads_without_buttons(settings: Settings, client: TestClient, db: Session) -> None:  # type: ignore[type-arg]
     sign_in(client, "lin@district.gov.cn", organizer(settings, "lin@district.gov.cn", "organizer"))
     path = _post(client, "/organizer/selections/", FORM).headers["location"]  # type: ignore[attr-defined]
@@ -63,6 +66,7 @@ def test_an_auditor_reads_without_buttons(settings: Settings, client: TestClient
     assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 403  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_a_proposed_appointee_is_withdrawn_on_the_page_only_with_an_upheld_objection(
     settings: Settings,
     client: TestClient,

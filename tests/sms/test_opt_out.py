@@ -89,6 +89,7 @@ def test_an_opted_out_stranger_is_remembered_and_cannot_sign_up_by_text_until_st
     )  # after START the dialogue runs again
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("word", "expected"), [("START", "on again"), ("start", "on again")])
 def test_start_from_a_number_that_never_opted_out_is_an_opt_in_confirmation(
     sms_district: Texting, word: str, expected: str
@@ -105,6 +106,7 @@ def test_a_resident_who_stopped_before_signing_up_on_the_web_stays_stopped(
     assert "Text START" in replies_to(sms_district, "HELP", OTHER_TEXTING_PHONE)[0]
 
 
+@pytest.mark.slow
 def test_no_sign_in_code_goes_to_a_stopped_number_until_it_sends_start(
     sms_district: Texting, db: Session
 ) -> None:

@@ -65,6 +65,7 @@ def test_running_the_same_send_job_twice_sends_once(
     assert fake_twilio.count_by_recipient() == {"+8613800138000": 1}
 
 
+@pytest.mark.slow
 def test_transient_gateway_error_leaves_the_message_queued_for_a_retry(
     twilio_settings: Settings, fake_twilio: FakeTwilio, db: object
 ) -> None:
@@ -104,6 +105,7 @@ def test_permanent_gateway_error_fails_the_message_and_is_audited(
         ({"to": "13800138000", "body": "x" * 1601}, "body"),
     ],
 )
+@pytest.mark.slow
 def test_bad_message_input_names_the_field_and_stores_nothing(
     settings: Settings,
     client: TestClient,

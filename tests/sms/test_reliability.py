@@ -371,6 +371,7 @@ def wait_for(condition: object, seconds: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly_once(
     gateway_settings: Settings,
     db: Session,
@@ -418,6 +419,7 @@ def test_a_worker_killed_mid_fan_out_then_a_fresh_worker_send_every_text_exactly
     assert unrecorded, "the kill left no claimed text behind: the test proved nothing about reconciling"
 
 
+@pytest.mark.slow
 def test_publishing_at_night_answers_when_the_texts_will_go_and_urgent_ones_go_now(
     database_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

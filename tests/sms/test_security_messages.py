@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ def _send(client: TestClient, token: str, to: str, body: str = "测试") -> tupl
     return answer.status_code, answer.json()
 
 
+@pytest.mark.slow
 def test_only_admins_may_text_by_hand(settings: Settings, client: TestClient, db: Session) -> None:  # type: ignore[type-arg]
     """S19: admin_only was defined but used nowhere. S18: any organizer could text any number."""
     status, problem = _send(client, token_for(settings, "o@x.cn", "organizer"), "13800138000")
