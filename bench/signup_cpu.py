@@ -68,7 +68,10 @@ async def call(app: Any, method: str, path: str, body: dict[str, Any] | None = N
     return answer["status"], answer["body"]
 
 
-async def measure(database: str, requests: int) -> dict[str, float]:
+PROFILED: dict[str, Any] = {}  # step name -> cProfile.Profile, with --profile
+
+
+async def measure(database: str, requests: int, profile: str | None = None) -> dict[str, float]:
     from sqlalchemy import text
 
     from engage.app import create_app
@@ -107,10 +110,19 @@ async def measure(database: str, requests: int) -> dict[str, float]:
                     sent[to] = found.group(1)
 
     async def timed(step: Callable[[str], Awaitable[None]], items: list[str]) -> float:
+        profiler = None
+        if profile in (step.__name__, "all"):
+            import cProfile
+
+            profiler = PROFILED.setdefault(step.__name__, cProfile.Profile(time.process_time))
+            profiler.enable()
         started = time.process_time()
         for item in items:
             await step(item)
-        return (time.process_time() - started) * 1000 / len(items)
+        used = (time.process_time() - started) * 1000 / len(items)
+        if profiler is not None:
+            profiler.disable()
+        return used
 
     await timed(healthz, ["warm"] * 50)  # connections opened, statements compiled
     await timed(code, ["+8613800000000"])
@@ -129,6 +141,12 @@ def main() -> None:
         default=os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument(
+        "--profile",
+        choices=("healthz", "code", "verify", "complete", "all"),
+        help="run the step under cProfile (CPU time) and write the top functions to stderr (its figures then "
+        "include the profiler's own cost)",
+    )
     args = parser.parse_args()
 
     import redis
@@ -137,14 +155,20 @@ def main() -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     database = fresh_database(args.database_url)
     os.environ.update(
-        {"ENGAGE_ENV": "prod", "SECRET_KEY": "bench-secret-key-0123456789", "DATABASE_URL": database,
+        {"ENGAGE_ENV": "prod", "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789", "DATABASE_URL": database,
          "REDIS_URL": args.redis_url, "SMS_GATEWAY": "console", **LIFTED}
     )  # fmt: skip
     try:
-        cpu = uvloop.run(measure(database, args.requests))
+        cpu = uvloop.run(measure(database, args.requests, args.profile))
     finally:
         drop_database(database)
         redis.Redis.from_url(args.redis_url).flushdb()  # the queued send jobs: no worker runs here
+    for name, profiler in PROFILED.items():
+        import pstats
+
+        print(f"--- {name}", file=sys.stderr)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     flow = cpu["code"] + cpu["verify"] + cpu["complete"]
     result = {
         "benchmark": "signup_cpu",

@@ -275,7 +275,7 @@ def main() -> None:
         seed_seconds = seed(engine, args.recipients)
         with fake:
             env = {
-                **os.environ, "ENGAGE_ENV": "prod", "SECRET_KEY": "bench-secret-key-0123456789", "DATABASE_URL": database,
+                **os.environ, "ENGAGE_ENV": "prod", "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789", "DATABASE_URL": database,
                 "REDIS_URL": args.redis_url, "SMS_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
                 "TWILIO_MESSAGING_SERVICE_SID": SERVICE, "TWILIO_API_BASE_URL": fake.base_url,
                 "PUBLIC_BASE_URL": "https://engage.example.gov.cn", "SMS_RATE_PER_SECOND": str(args.rate),

@@ -15,18 +15,17 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 
-from engage import __version__, i18n
+from engage import i18n
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
+from engage.accounts.web.organizer import SecondFactorPages
 from engage.audit.web.api import AuditController
 from engage.db import async_session_factory, make_async_engine
 from engage.errors import EXCEPTION_HANDLERS
@@ -34,10 +33,12 @@ from engage.evaluations import sms_replies as evaluation_replies
 from engage.evaluations.web.api import EvaluationController
 from engage.evaluations.web.organizer import EvaluationPages
 from engage.evaluations.web.public import RatingPages
-from engage.health.web.api import healthz
+from engage.health.web.api import healthz, readyz
+from engage.home.web.desk import DeskPages
 from engage.home.web.organizer import OrganizerPages, PublicPages
 from engage.keys import Purpose
 from engage.links import GuessingGuard
+from engage.metrics import TimeRequests, metrics
 from engage.notices.deliveries.web.api import DeliveryController
 from engage.notices.deliveries.web.organizer import NoticeDeliveryPages
 from engage.notices.objections.services import forget_objector
@@ -63,19 +64,25 @@ from engage.residents.web.public import JoinPages, MePages
 from engage.residents.web.public_api import SignupApi
 from engage.selections import sms_replies as selection_replies
 from engage.selections.candidates import candidate_facts, notice_origin
+from engage.selections.invitations.web.organizer import SelectionInvitations
+from engage.selections.steps.web.organizer import SelectionSteps
 from engage.selections.web.api import ParticipationApi, SelectionController
 from engage.selections.web.organizer import SelectionPages
 from engage.selections.web.public import LinkPages, NominationPages, PublicSelectionPages
+from engage.selections.wizard.web.organizer import SelectionWizard
 from engage.settings import ROOT, Settings
 from engage.sms import inbound
-from engage.sms.web.api import MessageController
+from engage.sms.web.api import InboundMessageController, MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
 from engage.sms.web.public_api import twilio_inbound, twilio_status
-from engage.web.api_reference import ReferencePage
 from engage.web.deps import provide_db
+from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
 from engage.web.light import HeadAsGet, static_router, static_url_function
+from engage.web.money import money
+from engage.web.openapi import openapi_config
+from engage.web.options import AnswerOptions
 from engage.web.sessions import SESSIONLESS, RedisGate, RotatingSessionConfig
 
 TEMPLATES = ROOT / "templates"
@@ -127,6 +134,9 @@ def _jinja(settings: Settings) -> JinjaTemplateEngine:
         colon=lambda: "：" if i18n.current_locale.get() == "zh_CN" else ": ",
         # Two sentences side by side: a space in English, nothing after a Chinese full stop.
         gap=lambda: "" if i18n.current_locale.get() == "zh_CN" else " ",
+        # The step results waiting for this page (engage/web/flash.py), shown once.
+        flashes=flashes,
+        money=money,
     )
     environment.filters["local"] = lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(
         settings.tz
@@ -186,9 +196,12 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         healthz,
+        readyz,
+        metrics,
         MeController,
         AuditController,
         MessageController,
+        InboundMessageController,
         twilio_inbound,
         twilio_status,
         NoticeController,
@@ -196,6 +209,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ParticipationApi,
         PublicSelectionPages,
         SelectionPages,
+        SelectionWizard,
+        SelectionSteps,
+        SelectionInvitations,
         NominationPages,
         LinkPages,
         DeliveryController,
@@ -208,6 +224,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         OrganizerObjectionPages,
         PublicPages,
         OrganizerPages,
+        SecondFactorPages,
+        DeskPages,
         JoinPages,
         MePages,
         SignupApi,
@@ -252,6 +270,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         dependencies={"db": Provide(provide_db)},
         stores={"sessions": session_store.with_namespace("sessions")},
         middleware=[
+            AnswerOptions(),
             ChooseLocale(),
             RedisGate(),
             GuessingGuard(),
@@ -260,23 +279,10 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
+        # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
+        plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="Engage API",
-            version=__version__,
-            description="Public participation in appointments. Authenticate with `Authorization: Bearer "
-            "<token>` (create one with `engage token create EMAIL`).",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(
-                        type="http", scheme="bearer", description="`engage token create EMAIL` prints one"
-                    )
-                }
-            ),
-            # The reference is rendered here, without scripts from a CDN on the organizers' origin (S9).
-            render_plugins=[ReferencePage(path="/"), JsonRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
         logging_config=LoggingConfig(log_exceptions="debug"),
         lifespan=[lifespan],
         # Pages are text and mostly Chinese: gzip makes them several times smaller on a slow network.
@@ -284,7 +290,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         before_send=[before_send_hook(settings)],
         debug=False,
     )
-    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing: every GET route answers HEAD
+    # Outside routing: every GET route answers HEAD. Timing sits inside it so that a HEAD is labelled
+    # with its route (HeadAsGet hands on a copy of the scope, where the router writes the route).
+    app.asgi_handler = HeadAsGet(TimeRequests(app.asgi_handler))
     return app
 
 

@@ -67,7 +67,7 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
     from engage.accounts.services import create_token
 
     with _session(settings) as session:
-        token = create_token(session, args.email, scope=args.scope, days=args.days)
+        token = create_token(session, args.email, scope=args.scope, days=args.days, sandbox=args.sandbox)
     print(token)
 
 
@@ -80,7 +80,8 @@ def cmd_token_list(settings: Settings, args: argparse.Namespace) -> None:
     now = utcnow()
     for t in found:
         day = f"{t.expires_at:%Y-%m-%d}"
-        print(f"{t.id}\t{t.email}\t{t.scope}\t{t.state(now)}\tcreated {t.created_at:%Y-%m-%d}\texpires {day}")
+        scope = f"{t.scope} sandbox" if t.sandbox else t.scope
+        print(f"{t.id}\t{t.email}\t{scope}\t{t.state(now)}\tcreated {t.created_at:%Y-%m-%d}\texpires {day}")
     if not found:
         print("no tokens")
 
@@ -107,6 +108,23 @@ def cmd_organizer_enable(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
         enable_organizer(session, args.email)
     print(f"{args.email} enabled: sign in again; create new tokens as needed")
+
+
+def cmd_organizer_totp_reset(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.accounts.services import reset_totp
+
+    with _session(settings) as session:
+        reset_totp(session, args.email)
+    print(f"{args.email}: second factor removed and sessions ended; set it up again at the next sign-in")
+
+
+def cmd_privacy_purge(settings: Settings, args: argparse.Namespace) -> None:
+    from engage.privacy import purge
+
+    with _session(settings) as session:
+        counts = purge(session, settings)
+    for what, rows in counts.items():
+        print(f"{what}\t{rows}")
 
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> None:
@@ -165,7 +183,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from engage.runner import serve
 
-    serve(settings, host=args.host, port=args.port)
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -239,6 +257,25 @@ def _host_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=_default_port(), help="default: $PORT or 8000")
 
 
+def _serve(parser: argparse.ArgumentParser) -> None:
+    import os
+
+    _host_port(parser)
+    value = os.environ.get("WEB_CONCURRENCY", "1")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=int(value) if value.isdigit() and int(value) > 0 else 1,
+        help="web processes on this port (default: $WEB_CONCURRENCY or 1; about one per core)",
+    )
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def _email(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("email")
 
@@ -254,6 +291,11 @@ def _token_create(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--days", type=int, default=90, help="days until it expires (default 90, at most 366)"
     )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="texts caused by this token's requests are recorded (status sandbox), never sent",
+    )
 
 
 def _sms_send(parser: argparse.ArgumentParser) -> None:
@@ -264,7 +306,7 @@ def _sms_send(parser: argparse.ArgumentParser) -> None:
 # Every command, in the order `engage --help` lists them: (words, one-line summary, handler, arguments).
 COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
     (("run",), "Development: migrate, seed, start Redis, a worker and the web server", cmd_run, _host_port),
-    (("serve",), "Serve the web app (Procfile: web)", cmd_serve, _host_port),
+    (("serve",), "Serve the web app (Procfile: web)", cmd_serve, _serve),
     (
         ("worker",),
         "Run an rq worker for the SMS and background queues (Procfile: worker)",
@@ -308,6 +350,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         _email,
     ),
     (
+        ("organizer", "totp-reset"),
+        "Remove an organizer's second factor (a lost phone) and end their sessions; audited",
+        cmd_organizer_totp_reset,
+        _email,
+    ),
+    (
         ("token", "create"),
         "Print a new bearer token for the JSON API under /api/v1",
         cmd_token_create,
@@ -337,6 +385,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, Handler, Configure | None]] = [
         "List what is held about a phone number (rows per table; counts only)",
         cmd_privacy_report,
         lambda p: p.add_argument("phone"),
+    ),
+    (
+        ("privacy", "purge"),
+        "Remove what is past its retention period (RETAIN_* settings; workers run this daily)",
+        cmd_privacy_purge,
+        None,
     ),
     (
         ("sweep",),

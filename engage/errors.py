@@ -1,5 +1,7 @@
 """Domain errors and their one mapping to answers: JSON problem details for the API, a page for
-browsers. Every error names the field it is about, so a form can show it next to the input."""
+browsers. Every error names the field it is about, so a form can show it next to the input, and
+carries a stable `code`: `detail` is translated for people, `code` never changes with the language, so
+programs branch on it. Every code is listed with its meaning in docs/api.md (a test checks)."""
 
 from __future__ import annotations
 
@@ -23,15 +25,19 @@ from engage.logs import redact
 
 class EngageError(Exception):
     status_code = 400
+    code = "invalid_input"  # each class has its own; a raise may name a narrower one (`code=`)
 
-    def __init__(self, field: str | None, detail: str) -> None:
+    def __init__(self, field: str | None, detail: str, *, code: str | None = None) -> None:
         super().__init__(f"{field}: {detail}" if field else detail)
         self.field = field
         self.detail = detail
+        if code is not None:
+            self.code = code
 
 
 class InvalidInput(EngageError):
     status_code = 400
+    code = "invalid_input"
 
 
 class UnknownValue(InvalidInput):
@@ -39,6 +45,7 @@ class UnknownValue(InvalidInput):
     the field and listing what it may name, so a caller can correct it without guessing."""
 
     status_code = 422
+    code = "unknown_value"
 
     def __init__(self, field: str, value: object, allowed: Sequence[object]) -> None:
         self.allowed = [str(option) for option in allowed]
@@ -52,21 +59,25 @@ class UnknownValue(InvalidInput):
 
 class NotFound(EngageError):
     status_code = 404
+    code = "not_found"
 
 
 class Forbidden(EngageError):
     status_code = 403
+    code = "forbidden"
 
 
 class Conflict(EngageError):
     status_code = 409
+    code = "conflict"
 
 
 class RateLimited(EngageError):
     status_code = 429
+    code = "rate_limited"
 
-    def __init__(self, field: str | None, detail: str, retry_after: int) -> None:
-        super().__init__(field, detail)
+    def __init__(self, field: str | None, detail: str, retry_after: int, *, code: str | None = None) -> None:
+        super().__init__(field, detail, code=code)
         self.retry_after = retry_after
 
 
@@ -74,6 +85,7 @@ class ServiceUnavailable(EngageError):
     """A part the request needs (Redis) is away for a moment; the client should try again."""
 
     status_code = 503
+    code = "unavailable"
 
     def __init__(self, detail: str, retry_after: int = 30) -> None:
         super().__init__(None, detail)
@@ -84,8 +96,25 @@ def unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(_("This is unavailable for a moment. Please try again in a minute."))
 
 
+# Codes of the errors the framework raises (guards, routing, body parsing), by status.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+OTHER_HTTP_CODE = "http_error"
+VALIDATION_CODE = "validation_failed"  # the body or a parameter does not match the document
+
+
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    if request.url.path.startswith(("/api/", "/schema", "/healthz", "/webhooks/")):
+    if request.url.path.startswith(("/api/", "/schema", "/healthz", "/readyz", "/webhooks/")):
         return False
     return "text/html" in request.headers.get("accept", "")
 
@@ -116,6 +145,7 @@ def _readable(detail: str, status: int) -> str:
 def _answer(
     request: Request[Any, Any, Any],
     status: int,
+    code: str,
     detail: str,
     field: str | None,
     headers: dict[str, str] | None = None,
@@ -128,7 +158,7 @@ def _answer(
             status_code=status,
             headers=headers,
         )
-    content: dict[str, Any] = {"status_code": status, "detail": detail, "field": field}
+    content: dict[str, Any] = {"status_code": status, "code": code, "detail": detail, "field": field}
     if extra:
         content["extra"] = extra
     return Response(content=content, status_code=status, media_type=MediaType.JSON, headers=headers)
@@ -138,7 +168,7 @@ def engage_error_handler(request: Request[Any, Any, Any], exc: EngageError) -> R
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     extra = {"allowed": exc.allowed} if isinstance(exc, UnknownValue) else None
-    return _answer(request, exc.status_code, exc.detail, exc.field, headers, extra)
+    return _answer(request, exc.status_code, exc.code, exc.detail, exc.field, headers, extra)
 
 
 def redis_error_handler(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
@@ -224,19 +254,24 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
     detail = exc.detail
     if problems and problems[0].get("message"):
         detail = f"{field}: {problems[0]['message']}" if field else str(problems[0]["message"])
-    return _answer(request, 400, detail, field, extra={"problems": problems} if problems else None)
+    return _answer(
+        request, 400, VALIDATION_CODE, detail, field, extra={"problems": problems} if problems else None
+    )
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 401 and _wants_html(request):
         return Redirect(f"/login?next={quote(request.url.path)}")
     headers = dict(exc.headers) if exc.headers else None
-    return _answer(request, exc.status_code, exc.detail, None, headers)
+    code = HTTP_CODES.get(exc.status_code, OTHER_HTTP_CODE)
+    return _answer(request, exc.status_code, code, exc.detail, None, headers)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request.logger.exception("unhandled error on %s %s", request.method, redact(request.url.path))
-    return _answer(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged", None)
+    return _answer(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_CODES[500], "internal error; it has been logged", None
+    )
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

@@ -37,6 +37,7 @@ PANEL_REMINDERS = "workers.panels.send_reminders"
 PANEL_LAPSE = "workers.panels.lapse"
 SELECTION_TICK = "workers.selections.tick"
 RECONCILE = "workers.reconcile.reconcile"
+PURGE = "workers.privacy.purge"  # the daily retention purge (engage.privacy)
 
 # A single text refused for a moment comes back after these pauses (rq's Retry, and `retry_at` for
 # the sweeper when Redis forgot the retry).

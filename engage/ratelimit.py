@@ -57,3 +57,41 @@ async def over(redis: Redis, key: str, limit: int) -> int | None:
         pipe.ttl(f"engage:rl:{key}")
         count, ttl = await pipe.execute()
     return max(int(ttl), 1) if count is not None and int(count) >= limit else None
+
+
+# Back-off: after `free` failures in a row, each further failure locks the key for twice as long as the
+# one before (base, 2 x base, ... up to cap). Failures are forgotten `window` seconds after the last one;
+# a success forgets them at once. Unlike a fixed window, a lock cannot be renewed by trying during it
+# (tries while locked are refused without counting), and it only ever holds one key: the address and
+# account together, so whoever guesses from elsewhere locks out only themselves.
+_FAIL = """
+local failures = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local over = failures - tonumber(ARGV[2])
+if over < 0 then return 0 end
+local lock = math.min(tonumber(ARGV[3]) * 2 ^ math.min(over, 30), tonumber(ARGV[4]))
+redis.call('SET', KEYS[2], failures, 'EX', lock)
+return lock
+"""
+
+
+async def locked_for(redis: Redis, key: str) -> int | None:
+    """Seconds left of the back-off lock on `key`, or None when it is not locked."""
+    left = int(await redis.ttl(f"engage:rl:{key}:lock"))
+    return left if left > 0 else None
+
+
+async def failed(redis: Redis, key: str, *, free: int, base: int, cap: int, window: int) -> int:
+    """Count one failure on `key`; returns the lock it now carries in seconds (0: none yet)."""
+    lock = await redis.eval(
+        _FAIL, 2, f"engage:rl:{key}:fails", f"engage:rl:{key}:lock", window, free, base, cap
+    )
+    return int(lock)
+
+
+async def failures(redis: Redis, key: str) -> int:
+    return int(await redis.get(f"engage:rl:{key}:fails") or 0)
+
+
+async def succeeded(redis: Redis, key: str) -> None:
+    await redis.delete(f"engage:rl:{key}:fails", f"engage:rl:{key}:lock")

@@ -6,8 +6,10 @@ stderr and exit code 2, so a misconfigured deployment stops before serving anyth
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import zoneinfo
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -66,6 +68,12 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     var_dir: Path = Field(default=ROOT / "var")
     sms_signature: str = "【沈河区委组织部】"
+    # The signature of English texts: GSM-7 characters only, so an English notice is not made UCS-2
+    # (70 characters a segment instead of 160) by the Chinese signature's brackets and characters.
+    sms_signature_en: str = "[Shenhe District Organization Dept] "
+    # The contracted price of one SMS segment and its currency: the estimate shown before sending.
+    sms_price_per_segment: Decimal = Field(default=Decimal("0.05"), ge=0)
+    sms_price_currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     login_attempts_per_15_minutes: int = Field(default=10, ge=1)
     # Database connections each web process keeps open (PostgreSQL allows 100 by default in all).
     db_pool_size: int = Field(default=20, ge=1, le=200)
@@ -105,6 +113,29 @@ class Settings(BaseSettings):
     # queued, fan-outs, period closes, stage edges, panel reminders and lapses due this long ago. Until
     # then the job enqueued after the commit (or rq's scheduler) is expected to do it.
     sweep_after_seconds: int = Field(default=30, ge=0, le=3600)
+    # Addresses or networks (comma-separated, e.g. "10.0.0.5, 10.1.0.0/16") of the TLS proxies in front
+    # of `engage serve`: only a request from one of them has its X-Forwarded-For honoured. Default none:
+    # the client is the connecting address, and a header a client sets is ignored (docs/security.md).
+    trusted_proxies: str = ""
+    # Slow clients (`engage serve`): a request must arrive whole (headers and body) within this many
+    # seconds of its first byte or of the connection, and an idle keep-alive connection closes after
+    # the second. The TLS proxy in front keeps its own, shorter header and body timeouts.
+    http_request_timeout: float = Field(default=20.0, gt=0, le=600)
+    http_keep_alive_timeout: int = Field(default=5, ge=1, le=600)
+    # Retention (days), enforced by the daily purge (engage.privacy.purge, `engage privacy purge`):
+    # sign-up codes, the record of inbound texts, the number and body of sent texts, and the name and
+    # number of a named objection once its notice period has closed.
+    retain_codes_days: int = Field(default=7, ge=1, le=3650)
+    retain_inbound_days: int = Field(default=90, ge=1, le=3650)
+    retain_message_numbers_days: int = Field(default=180, ge=1, le=3650)
+    retain_objection_contacts_days: int = Field(default=180, ge=1, le=3650)
+    # Who may read /metrics: a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, only a
+    # client on this machine (docs/operations.md).
+    metrics_token: str | None = Field(default=None, min_length=16)
+
+    def signature(self, locale: str) -> str:
+        """The sender's signature in the language of the text it starts."""
+        return self.sms_signature_en if locale == "en" else self.sms_signature
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -157,6 +188,19 @@ class Settings(BaseSettings):
                 else "name at least one region"
             )
         return ",".join(regions)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks = [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not an address or network: {network!r} (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return ",".join(networks)
 
     @field_validator("sms_quiet_hours")
     @classmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 import redis
 from litestar import Litestar
@@ -32,6 +33,7 @@ from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
 from tests.factories import (
     TEXTING_COMMUNITIES,
+    NoticeDistrict,
     PanelDistrict,
     Texting,
     add_volunteers,
@@ -328,3 +330,31 @@ def notice_staff(settings: Settings, client: TestClient[Litestar]) -> dict[str, 
     context.use(settings)
     client.headers["Accept-Language"] = "en"
     return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
+
+
+@pytest.fixture
+def notice_district(
+    database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Any
+) -> Iterator[NoticeDistrict]:
+    """A live server that knows its public address (Twilio signs it and posts reports there), two
+    communities, and an organizer's API client."""
+    sock = listening_socket()
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "var",
+        PUBLIC_BASE_URL=url_of(sock),
+        **twilio_environment(fake_twilio),
+    )
+    db.add_all(
+        [
+            Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"),
+            Community(code="dongxing", name_zh="东兴社区", name_en="Dongxing"),
+        ]
+    )
+    db.commit()
+    token = token_for(settings, "lin@district.gov.cn", "organizer")
+    with LiveServer(create_app(settings), sock) as server:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:
+            yield NoticeDistrict(settings, server.url, api, fake_twilio)

@@ -32,7 +32,7 @@ from engage.db import sync_session, utcnow
 from engage.notices import progress
 from engage.queues import redis_connection
 from engage.sms.models import MessageStatus, SmsMessage
-from workers import context
+from workers import context, privacy
 from workers.fanout import record_sent
 from workers.sweep import sweep
 
@@ -143,7 +143,8 @@ def enqueue_reconcile(redis_url: str, every: float) -> bool:
 
 
 def start_ticker(redis_url: str, stall_seconds: int) -> threading.Event:
-    """A daemon thread enqueueing the job every interval; set the returned event to stop it."""
+    """A daemon thread enqueueing the job every interval, and the retention purge once a day; set the
+    returned event to stop it."""
     stop = threading.Event()
     every = interval(stall_seconds)
 
@@ -151,6 +152,7 @@ def start_ticker(redis_url: str, stall_seconds: int) -> threading.Event:
         while not stop.is_set():
             try:
                 enqueue_reconcile(redis_url, every)
+                privacy.enqueue_daily(redis_url)
             except Exception:  # Redis away for a moment: the next tick tries again
                 log.warning("could not enqueue the reconciliation job (Redis away?)")
             stop.wait(every / 2)

@@ -50,7 +50,9 @@ def _tick_in_english(selection_id: int, kind: str, *, close_now: bool) -> str:
     assert settings.redis_url
     now = utcnow()
     with Session(context.engine(), expire_on_commit=False) as session:
-        selection = services.get_selection(session, selection_id)
+        # Locked from the first read: a second tick for the same edge (the scheduled one and one the
+        # sweeper enqueued) waits, then finds the stage already moved and does nothing.
+        selection = services.get_selection(session, selection_id, for_update=True)
         stage = selection.stage(kind)
         try:
             previous = [s for s in selection.stages if s.position == stage.position - 1]

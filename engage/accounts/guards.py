@@ -11,18 +11,36 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from engage import sandbox
 from engage.accounts.models import Organizer, Role, TokenScope
 from engage.accounts.services import organizer_for_token
+from engage.settings import Environment, Settings
 
 SESSION_KEY = "organizer_id"
 SESSION_VERSION = "organizer_version"  # the organizer's session_version at sign-in
+SESSION_SECOND_FACTOR = "organizer_totp"  # True when the sign-in included a one-time code
 TOKEN_SCOPE = "token_scope"  # noqa: S105 - a key name; in scope["auth"]: what the bearer token may do
+SANDBOX = "sandbox"  # in scope["auth"]: the token's texts are recorded, never sent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def session_for(organizer: Organizer) -> dict[str, int]:
+def session_for(organizer: Organizer, *, second_factor: bool = False) -> dict[str, int | bool]:
     """What a signed-in page session holds."""
-    return {SESSION_KEY: organizer.id, SESSION_VERSION: organizer.session_version}
+    return {
+        SESSION_KEY: organizer.id,
+        SESSION_VERSION: organizer.session_version,
+        SESSION_SECOND_FACTOR: second_factor,
+    }
+
+
+def second_factor_missing(organizer: Organizer, settings: Settings, session: dict[str, Any]) -> bool:
+    """A page session that lacks a second factor it needs: the organizer has one, or is an admin in
+    production (who must enrol before anything else)."""
+    if session.get(SESSION_SECOND_FACTOR) is True:
+        return False
+    return bool(organizer.totp_secret) or (
+        organizer.role == Role.ADMIN and settings.engage_env is Environment.PROD
+    )
 
 
 async def _organizer_from_session(scope: Scope) -> Organizer | None:
@@ -36,6 +54,8 @@ async def _organizer_from_session(scope: Scope) -> Organizer | None:
         organizer: Organizer | None = await db.get(Organizer, organizer_id)
     if organizer is None or not organizer.active or session.get(SESSION_VERSION) != organizer.session_version:
         return None  # disabled, or signed in before a password change or a disable
+    if second_factor_missing(organizer, scope["app"].state.settings, session):
+        return None
     return organizer
 
 
@@ -48,8 +68,8 @@ async def _organizer_from_token(scope: Scope) -> Organizer | None:
                     found = await organizer_for_token(db, token.strip())
                 if found is None:
                     return None
-                scope["auth"] = {TOKEN_SCOPE: found[1]}
-                return found[0]
+                scope["auth"] = {TOKEN_SCOPE: found.scope, SANDBOX: found.sandbox}
+                return found.organizer
     return None
 
 
@@ -62,7 +82,14 @@ class IdentifyOrganizer(ASGIMiddleware):
         path = scope["path"]
         if path.startswith("/api/"):
             scope["user"] = await _organizer_from_token(scope)
-        elif path.startswith(("/static/", "/healthz", "/schema")):
+            auth = scope.get("auth")
+            entered = sandbox.enter(isinstance(auth, dict) and bool(auth.get(SANDBOX)))
+            try:
+                await next_app(scope, receive, send)
+            finally:
+                sandbox.leave(entered)
+            return
+        elif path.startswith(("/static/", "/healthz", "/readyz", "/metrics", "/schema")):
             scope["user"] = None
         else:
             scope["user"] = await _organizer_from_session(scope)

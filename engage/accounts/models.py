@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.db import Base, UTCDateTime, utcnow
@@ -27,6 +27,10 @@ class Organizer(Base):
     # Sessions remember the version they were signed in under; a password change or a disable bumps
     # it, which ends every session of this organizer on its next request, in every process.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The second factor (engage.accounts.totp): the shared secret (base32) once enrolled, and the last
+    # time step a code was accepted for, so that a code seen over a shoulder cannot be used again.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="organizer")
 
@@ -53,5 +57,7 @@ class ApiToken(Base):
         UTCDateTime, default=None
     )  # None: made before expiries
     scope: Mapped[str] = mapped_column(String(8), default=TokenScope.WRITE.value, server_default="write")
+    # A sandbox token's requests text nobody: their texts are recorded, never sent (engage.sms.sandbox).
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organizer: Mapped[Organizer] = relationship(back_populates="tokens")

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from engage.accounts import totp
 from engage.accounts.credentials import (
     DUMMY_HASH,
     check_password,
@@ -81,7 +82,10 @@ def create_token(
     *,
     scope: str = TokenScope.WRITE.value,
     days: int = TOKEN_DAYS,
+    sandbox: bool = False,
 ) -> str:
+    """A new bearer token (only its hash is kept). A sandbox token acts like any other, but every text
+    its requests cause is recorded and never sent: for integrators' tests."""
     organizer = _organizer(session, email)
     parsed = parse_scope(scope)
     if not 1 <= days <= MAX_TOKEN_DAYS:
@@ -91,11 +95,15 @@ def create_token(
     token = generate_token()
     expires_at = utcnow() + timedelta(days=days)
     api_token = ApiToken(
-        organizer_id=organizer.id, token_hash=token_digest(token), scope=parsed.value, expires_at=expires_at
+        organizer_id=organizer.id,
+        token_hash=token_digest(token),
+        scope=parsed.value,
+        expires_at=expires_at,
+        sandbox=sandbox,
     )
     session.add(api_token)
     session.flush()
-    details = {"token_id": api_token.id, "scope": parsed.value, "days": days}
+    details = {"token_id": api_token.id, "scope": parsed.value, "days": days, "sandbox": sandbox}
     record(session, actor, "token.create", "organizer", organizer.id, details)
     return token
 
@@ -108,6 +116,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    sandbox: bool = False
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -124,7 +133,7 @@ def list_tokens(session: Session, email: str | None = None) -> list[TokenInfo]:
     if email:
         query = query.where(Organizer.id == _organizer(session, email).id)
     return [
-        TokenInfo(t.id, mail, t.scope, t.created_at, _expiry(t), t.revoked_at)
+        TokenInfo(t.id, mail, t.scope, t.created_at, _expiry(t), t.revoked_at, t.sandbox)
         for t, mail in session.execute(query)
     ]
 
@@ -180,12 +189,19 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Orga
     return organizer if matches else None
 
 
-async def organizer_for_token(session: AsyncSession, token: str) -> tuple[Organizer, TokenScope] | None:
-    """The organizer a live token belongs to, with the token's scope; None when the token is unknown,
-    revoked or expired, or its organizer disabled."""
+@dataclass(frozen=True)
+class TokenHolder:
+    organizer: Organizer
+    scope: TokenScope
+    sandbox: bool  # its requests' texts are recorded, never sent (engage.sandbox)
+
+
+async def organizer_for_token(session: AsyncSession, token: str) -> TokenHolder | None:
+    """The organizer a live token belongs to, with what the token may do; None when the token is
+    unknown, revoked or expired, or its organizer disabled."""
     now = utcnow()
     row = await session.execute(
-        select(Organizer, ApiToken.scope)
+        select(Organizer, ApiToken.scope, ApiToken.sandbox)
         .join(ApiToken, ApiToken.organizer_id == Organizer.id)
         .where(
             ApiToken.token_hash == token_digest(token),
@@ -199,7 +215,7 @@ async def organizer_for_token(session: AsyncSession, token: str) -> tuple[Organi
     found = row.first()
     if found is None or not found[0].active:
         return None
-    return found[0], TokenScope(found[1])
+    return TokenHolder(found[0], TokenScope(found[1]), bool(found[2]))
 
 
 async def record_login(session: AsyncSession, organizer: Organizer) -> None:
@@ -214,3 +230,46 @@ def reset_password(session: Session, email: str, actor: str = SYSTEM) -> str:
     _end_access(session, organizer)
     record(session, actor, "organizer.password_reset", "organizer", organizer.id)
     return password
+
+
+async def spend_totp_code(session: AsyncSession, organizer: Organizer, code: str) -> bool:
+    """Whether `code` is this organizer's current code and not used before; spends it. The update is
+    conditional, so two requests racing with one code cannot both pass."""
+    if not organizer.totp_secret:
+        return False
+    step = totp.matching_step(organizer.totp_secret, code, utcnow(), organizer.totp_last_step)
+    if step is None:
+        return False
+    spent = await session.execute(
+        update(Organizer)
+        .where(
+            Organizer.id == organizer.id,
+            or_(Organizer.totp_last_step.is_(None), Organizer.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return bool(spent.rowcount)  # type: ignore[attr-defined]
+
+
+async def enrol_totp(session: AsyncSession, organizer: Organizer, secret: str, code: str) -> bool:
+    """Turn the second factor on with `secret` once `code` proves the app shows the right codes. Every
+    other session of this organizer ends (they were signed in without it)."""
+    step = totp.matching_step(secret, code, utcnow())
+    if step is None:
+        return False
+    organizer.totp_secret = secret
+    organizer.totp_last_step = step
+    organizer.session_version += 1
+    actor = f"organizer:{organizer.id}"
+    await record_async(session, actor, "organizer.totp_enrol", "organizer", organizer.id)
+    return True
+
+
+def reset_totp(session: Session, email: str, actor: str = SYSTEM) -> None:
+    """For a lost phone: the second factor is removed and every session ends. The organizer enrols
+    again at the next sign-in (admins in production must) or from the console."""
+    organizer = _organizer(session, email)
+    organizer.totp_secret = None
+    organizer.totp_last_step = None
+    organizer.session_version += 1
+    record(session, actor, "organizer.totp_reset", "organizer", organizer.id)

@@ -42,6 +42,7 @@ class Refused(EngageError):
     """The resident may not rate this (closed, not entitled...): 403 with the reason in words."""
 
     status_code = 403
+    code = "rating_refused"
 
     def __init__(self, reason: eligibility.Refusal) -> None:
         super().__init__("rating", refusal_text(reason))

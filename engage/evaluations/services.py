@@ -86,6 +86,8 @@ class RowError:
 class ImportRejected(InvalidInput):
     """A CSV with at least one bad row: nothing was imported; `rows` says what is wrong where."""
 
+    code = "import_rejected"
+
     def __init__(self, rows: list[RowError]) -> None:
         super().__init__("file", f"{len(rows)} rows have problems; nothing was imported")
         self.rows = rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
@@ -27,10 +26,6 @@ from engage.sms.texts import render
 
 BATCH_SIZE = 1000  # messages per send job; claimed and recorded in chunks, up to 64 sends at a time
 INSERT_CHUNK = 1000
-# The district's contracted price of one SMS segment, in CNY. Only an estimate shown before publishing;
-# the bill is the gateway's. Change it here when the contract changes.
-PRICE_PER_SEGMENT = Decimal("0.05")
-PRICE_CURRENCY = "CNY"
 
 
 def notice_link(settings: Settings, notice_id: int) -> str:
@@ -55,7 +50,7 @@ def sms_text(notice: Notice, locale: str, settings: Settings) -> str:
     return render(
         "notice",
         locale,
-        settings.sms_signature,
+        settings.signature(locale),
         title=notice.title(locale).strip(),
         body=notice.body(locale).strip(),
         link=notice_link(settings, notice.id),
@@ -123,7 +118,8 @@ def create_messages(session: Session, notice: Notice, settings: Settings) -> int
             {
                 "to": phone,
                 "body": texts[locale],
-                "status": MessageStatus.QUEUED.value,
+                # A sandbox token made the notice: its texts are recorded, never sent.
+                "status": (MessageStatus.SANDBOX if notice.sandbox else MessageStatus.QUEUED).value,
                 "attempts": 0,
                 "created_at": now,
                 "notice_id": notice.id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engage import sandbox
 from engage.calendar import CalendarError, WorkingCalendar
 from engage.errors import Conflict
 from engage.notices import fanout
@@ -40,6 +41,9 @@ def publish(
     if notice.status != NoticeStatus.DRAFT:
         raise Conflict("status", f"only a draft can be published; this notice is {notice.status}")
     fields: dict[str, Any] = {"publish_at": publish_at or now}
+    if sandbox.active():
+        # Published by a sandbox token: whoever drafted it, its texts are recorded, never sent.
+        fields["sandbox"] = True
     if publish_at is not None and publish_at > now:
         fields["status"] = NoticeStatus.SCHEDULED
     else:

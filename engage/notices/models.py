@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.db import Base, UTCDateTime, utcnow
+from engage.sandbox import active as sandbox_active
 
 
 class NoticeStatus(StrEnum):
@@ -49,6 +50,8 @@ class Notice(Base):
     # When the fan-out created the texts (or found nobody to text): until then the sweeper sees it as due.
     fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
+    # Made by a sandbox token's request: its fan-out records the texts and sends none.
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=sandbox_active, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

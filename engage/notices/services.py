@@ -191,5 +191,5 @@ async def preview(db: AsyncSession, notice: Notice, settings: Settings) -> Previ
         languages=languages,
         recipients=sum(by_locale.values()),
         segments=segments,
-        cost=cost(segments, fanout.PRICE_PER_SEGMENT),
+        cost=cost(segments, settings.sms_price_per_segment),
     )

@@ -46,6 +46,7 @@ class LotteryFailed(EngageError):
     """Freezing found the quotas infeasible, or the solver failed: 422, the panel stays a draft."""
 
     status_code = 422
+    code = "lottery_failed"
 
 
 async def get_panel(db: AsyncSession, panel_id: int, *, for_update: bool = False) -> Panel:

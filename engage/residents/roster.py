@@ -137,6 +137,8 @@ class RosterRejected(InvalidInput):
     """A roster with errors: nothing was imported. Carries every row error. 422 when a cell names an
     unknown community or option (the row error lists the valid ones), else 400."""
 
+    code = "roster_rejected"
+
     def __init__(self, errors: Sequence[RowError]) -> None:
         first = errors[0]
         super().__init__(first.field, f"{len(errors)} problem(s) in the file; nothing was imported")

@@ -38,7 +38,7 @@ from engage.residents.models import (
 )
 from engage.residents.profile import Choices, Profile
 from engage.settings import Settings
-from engage.sms.models import SmsMessage
+from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.sms.services import build_message
 from engage.sms.texts import render
 
@@ -69,6 +69,21 @@ def mobile_number(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def on_postgres(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def one_statement_each(db: AsyncSession) -> dict[str, str] | None:
+    """Execution options for the code and verify steps: on PostgreSQL each statement runs on its own
+    (autocommit), since every write there is one statement, atomic by itself, and an explicit
+    transaction costs a BEGIN and a COMMIT round trip. Session.commit() hands the connection back,
+    which restores the usual isolation. A caller that has a transaction open (an objection checks its
+    notice first) keeps it."""
+    if db.in_transaction() or not on_postgres(db):
+        return None
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
 def phone_key(settings: Settings, phone: str) -> str:
     """A number as it may appear in a Redis key: keyed, so a key listing does not list numbers."""
     return hmac.new(settings.key(Purpose.PHONE_HMAC).encode(), phone.encode(), hashlib.sha256).hexdigest()[
@@ -89,6 +104,8 @@ async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
 class CodeSpent(InvalidInput):
     """The latest code can no longer be used (used, expired, or too many wrong tries): only a new
     code helps, so pages say how to get one."""
+
+    code = "code_spent"
 
 
 CAP_KEY = "code:all"
@@ -139,7 +156,8 @@ async def send_code(
     # Counted only for requests the other limits let through: one client refused by its own limit
     # must not use up the district's codes.
     await _global_cap(db, redis, settings)
-    connection = await db.connection()
+    postgres = on_postgres(db)
+    connection = await db.connection(execution_options=one_statement_each(db))
     recipient = (await connection.execute(sql.CODE_RECIPIENT, {"number": phone})).one()
     if recipient.opted_out or recipient.resident_opted_out:
         # No text goes to a stopped number, a code included; saying so tells only what its owner did.
@@ -156,13 +174,23 @@ async def send_code(
     locale = recipient.locale or current_locale.get()  # a resident reads codes in their own language
     body = render("code", locale, settings.sms_signature, code=code, minutes=minutes)
     message = build_message(phone, body, settings.default_region)
-    await connection.execute(sql.RETIRE_CODES, {"number": phone, "now": now})
     code_hash = codes.code_digest(settings.key(Purpose.PHONE_HMAC), phone, code)
     expires_at = now + codes.CODE_LIFETIME
-    await connection.execute(
-        sql.NEW_CODE, {"phone": phone, "code_hash": code_hash, "created_at": now, "expires_at": expires_at}
-    )
-    inserted = await connection.execute(sql.NEW_MESSAGE, {"to": message.to, "body": message.body})
+    if postgres:
+        values = {"number": phone, "now": now, "new_code_hash": code_hash, "new_expires_at": expires_at}
+        values |= {
+            "message_to": message.to,
+            "message_body": message.body,
+            "message_status": MessageStatus.QUEUED,
+        }
+        inserted = await connection.execute(sql.NEW_CODE_AND_MESSAGE, values)
+    else:
+        await connection.execute(sql.RETIRE_CODES, {"number": phone, "now": now})
+        await connection.execute(
+            sql.NEW_CODE,
+            {"phone": phone, "code_hash": code_hash, "created_at": now, "expires_at": expires_at},
+        )
+        inserted = await connection.execute(sql.NEW_MESSAGE, {"to": message.to, "body": message.body})
     message_id = int(inserted.scalar_one())
     await db.commit()
     assert settings.redis_url, "create_app always sets it"
@@ -203,7 +231,8 @@ async def check_code(
         # A slip of the finger (empty, short, letters) is no guess at the code: it costs no try.
         message = _("Enter the 6-digit code from the text.") if raw_code.strip() else _("Enter the code.")
         raise InvalidInput("code", message)
-    connection = await db.connection()
+    autocommit = one_statement_each(db)
+    connection = await db.connection(execution_options=autocommit)
     row = (await connection.execute(sql.LATEST_CODE, {"number": phone})).first()
     now = utcnow()
     if row is None or row.used_at is not None or row.attempts >= codes.MAX_ATTEMPTS or row.expires_at <= now:
@@ -214,8 +243,13 @@ async def check_code(
         await connection.execute(sql.WRONG_TRY, {"code_id": row.id})
         await db.commit()
         raise _refused()
-    await connection.execute(sql.USE_CODE, {"code_id": row.id, "now": now})
+    use = {"code_id": row.id, "now": now, "max_attempts": codes.MAX_ATTEMPTS}
+    if (await connection.execute(sql.USE_CODE, use)).first() is None:
+        await db.commit()
+        raise _refused()  # used, replaced or burned since it was read
     if row.registered:
+        if autocommit:
+            await db.commit()  # the confirmation's statements belong together: a transaction of their own
         await confirm_invitation(db, phone, now)
     await db.commit()
     return bool(row.registered)
@@ -411,6 +445,11 @@ async def delete_resident(db: AsyncSession, resident: Resident, erasers: Sequenc
             await erase(db, phone)
         await db.execute(
             update(SmsMessage).where(SmsMessage.to == phone).values(to="", body="", error_message=None)
+        )
+        await db.execute(
+            update(InboundMessage)
+            .where(InboundMessage.sender == phone)
+            .values(sender=None, body=None, resident_id=None)
         )
     await db.delete(resident)
     await record_async(db, f"resident:{pseudonym}", "resident.delete", "resident", pseudonym)

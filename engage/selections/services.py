@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from engage.audit.models import AuditEntry
 from engage.audit.services import record
 from engage.errors import Conflict, InvalidInput, NotFound
 from engage.i18n import gettext as _
@@ -80,7 +81,9 @@ def get_selection(session: Session, selection_id: int, *, for_update: bool = Fal
         .options(selectinload(Selection.posts), selectinload(Selection.stages))
     )
     if for_update:
-        query = query.with_for_update()
+        # The lock's point is to see what others committed while we waited: refresh objects already
+        # loaded in this session instead of handing back their stale state.
+        query = query.with_for_update().execution_options(populate_existing=True)
     selection = session.execute(query).scalar_one_or_none()
     if selection is None:
         raise NotFound("selection_id", f"no selection {selection_id}")
@@ -261,6 +264,7 @@ def publish(session: Session, actor: str, selection_id: int, settings: Settings)
         raise Conflict(
             "status",
             _("Only a draft can be published; this selection is %(status)s.") % {"status": selection.status},
+            code="not_a_draft",
         )
     selection.status = SelectionStatus.PUBLISHED
     selection.published_at = _now()
@@ -381,6 +385,62 @@ def withdraw_applicant(
     return applicant
 
 
+# A withdrawal entered by mistake may be taken back for this long, and only while no stage has moved
+# since: after a stage opens or closes, the ballots, margins and notices may already count on it.
+UNDO_WITHDRAWAL = timedelta(minutes=10)
+
+
+def _withdrawal_entry(session: Session, selection_id: int, applicant_id: int) -> AuditEntry | None:
+    entries = session.execute(
+        select(AuditEntry)
+        .where(
+            AuditEntry.action == "selection.applicant.withdraw",
+            AuditEntry.subject_type == "selection",
+            AuditEntry.subject_id == str(selection_id),
+        )
+        .order_by(AuditEntry.id.desc())
+    ).scalars()
+    return next((e for e in entries if (e.details or {}).get("applicant_id") == applicant_id), None)
+
+
+def undo_deadline(session: Session, selection_id: int, applicant: Applicant) -> datetime | None:
+    """Until when the withdrawal of `applicant` may be undone, or None when it may not (anymore)."""
+    if applicant.status != ApplicantStatus.WITHDRAWN or applicant.status_reason != "withdrawn":
+        return None
+    entry = _withdrawal_entry(session, selection_id, applicant.id)
+    if entry is None:
+        return None
+    moved = session.execute(
+        select(AuditEntry.id).where(
+            AuditEntry.id > entry.id,
+            AuditEntry.action.in_(("selection.stage.open", "selection.stage.close")),
+            AuditEntry.subject_type == "selection",
+            AuditEntry.subject_id == str(selection_id),
+        )
+    ).first()
+    deadline = entry.at + UNDO_WITHDRAWAL
+    return None if moved is not None or _now() >= deadline else deadline
+
+
+def undo_withdrawal(session: Session, actor: str, selection_id: int, applicant_id: int) -> Applicant:
+    """Put back in the running an applicant withdrawn by mistake, within the window (UNDO_WITHDRAWAL)."""
+    get_selection(session, selection_id, for_update=True)
+    applicant = get_applicant(session, selection_id, applicant_id)
+    if undo_deadline(session, selection_id, applicant) is None:
+        raise Conflict("applicant_id", _("This withdrawal can no longer be undone."))
+    applicant.status = ApplicantStatus.ACTIVE
+    applicant.status_reason = None
+    record(
+        session,
+        actor,
+        "selection.applicant.restore",
+        "selection",
+        selection_id,
+        {"applicant_id": applicant.id},
+    )
+    return applicant
+
+
 def _upheld_objection(session: Session, selection: Selection, reference: str | None) -> str:
     notice_id = selection.stage(StageKind.PUBLIC_NOTICE).notice_id
     found = None
@@ -427,8 +487,14 @@ def require_open(selection: Selection, kind: StageKind, field_name: str = "stage
     stage = selection.stage(kind)
     if stage.status != StageStatus.OPEN:
         if stage.status == StageStatus.PENDING:
-            raise Conflict(field_name, _("This stage (%(stage)s) has not opened yet.") % {"stage": kind})
-        raise Conflict(field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind})
+            raise Conflict(
+                field_name,
+                _("This stage (%(stage)s) has not opened yet.") % {"stage": kind},
+                code="stage_not_open",
+            )
+        raise Conflict(
+            field_name, _("This stage (%(stage)s) is closed.") % {"stage": kind}, code="stage_closed"
+        )
     return stage
 
 

@@ -219,6 +219,9 @@ async def receive(
             select(Resident).where(Resident.phone == phone).options(selectinload(Resident.roles))
         )
     ).scalar_one_or_none()
+    # Kept for organizers to read (/api/v1/inbound-messages); deleting the resident blanks both.
+    seen.sender, seen.body = phone, body.strip()
+    seen.resident_id = resident.id if resident is not None else None
     context = InboundContext(db, redis, settings, phone, body.strip(), normalise_keyword(body), resident)
     context.opted_out = await opt_outs.opted_out(db, phone, resident)
     seen.handler = await dispatcher.dispatch(context)

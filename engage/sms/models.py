@@ -14,6 +14,7 @@ class MessageStatus(StrEnum):
     SENDING = "sending"  # claimed by a worker, gateway call under way
     SENT = "sent"  # accepted by the gateway, its id recorded
     FAILED = "failed"  # refused for good
+    SANDBOX = "sandbox"  # caused by a sandbox token: recorded, never sent (engage.sms.sandbox)
 
 
 class DeliveryStatus(StrEnum):
@@ -53,8 +54,9 @@ class SmsMessage(Base):
 
 
 class InboundMessage(Base):
-    """A text someone sent us, kept by the gateway's id alone so that a redelivered webhook is
-    recognised and does nothing. Neither the number nor the body is stored: both are personal data."""
+    """A text someone sent us. The gateway's id makes a redelivered webhook do nothing. The number and
+    the words are personal data: organizers read them through /api/v1/inbound-messages (numbers masked
+    unless revealed, each reveal audited), and deleting a resident blanks them."""
 
     __tablename__ = "inbound_messages"
 
@@ -62,6 +64,9 @@ class InboundMessage(Base):
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)
     handler: Mapped[str] = mapped_column(String(32), default="")  # which handler took it, for operators
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sender: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164; None: not a phone number
+    body: Mapped[str | None] = mapped_column(Text)  # None for texts received before bodies were kept
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
 
 
 class OptOut(Base):

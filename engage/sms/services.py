@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engage import quiet_hours as quiet
+from engage import sandbox
 from engage.audit.services import record, record_async
 from engage.errors import Conflict, InvalidInput
 from engage.keys import Purpose
@@ -20,7 +21,7 @@ from engage.phones import normalise
 from engage.residents.models import Resident
 from engage.settings import Settings
 from engage.sms import opt_outs
-from engage.sms.models import SmsMessage
+from engage.sms.models import MessageStatus, SmsMessage
 
 MAX_BODY = 1600  # Twilio's limit for one message body
 
@@ -32,7 +33,9 @@ def build_message(to: str, body: str, region: str) -> SmsMessage:
         raise InvalidInput("body", "must not be empty")
     if len(body) > MAX_BODY:
         raise InvalidInput("body", f"is {len(body)} characters; at most {MAX_BODY}")
-    return SmsMessage(to=normalise(to, region, "to"), body=body)
+    # A sandbox token's request records the text and never sends it: no worker claims a sandbox row.
+    status = MessageStatus.SANDBOX if sandbox.active() else MessageStatus.QUEUED
+    return SmsMessage(to=normalise(to, region, "to"), body=body, status=status)
 
 
 def queue_message(session: Session, actor: str, to: str, body: str, region: str) -> SmsMessage:

@@ -29,7 +29,9 @@ STATUS_FIELDS = {
     "ErrorCode": "the gateway's error code, when the text failed",
 }
 
-FORBIDDEN = ResponseSpec(Problem, description="missing or wrong X-Twilio-Signature; no Twilio credentials")
+FORBIDDEN = ResponseSpec(
+    Problem, generate_examples=False, description="missing or wrong X-Twilio-Signature; no Twilio credentials"
+)
 
 
 def signed_form(fields: dict[str, str], required: list[str]) -> type[Operation]:

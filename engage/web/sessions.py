@@ -33,7 +33,16 @@ def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 
 
 # Paths without a session at all (see the session config in create_app).
-SESSIONLESS = ("/api/", "/healthz", "/schema", "/static/", "/webhooks/", "/favicon.ico")
+SESSIONLESS = (
+    "/api/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/schema",
+    "/static/",
+    "/webhooks/",
+    "/favicon.ico",
+)
 # Public pages: read without a session when Redis is away. Forms under them (objecting, nominating)
 # are not reads and need Redis for their limits.
 PUBLIC_READS = ("/notices", "/selections", "/panels/", "/objections", "/evaluations/", "/lang/", "/text/")

@@ -14,19 +14,10 @@ from typing import Any
 import pytest
 
 from engage.settings import Settings
-from tests.factories import fits_a_phone, organizer, texted_code
+from tests.factories import axe_problems, fits_a_phone, organizer, texted_code
 from tests.support import PHONE, LiveServer
 
 pytestmark = pytest.mark.browser
-
-# axe-core 4.14.1 from the npm registry (`npm pack axe-core@4.14.1`, package/axe.min.js), kept in the
-# test tree so a clean clone runs it without a network.
-AXE = (Path(__file__).parent.parent / "js" / "axe.min.js").read_text()
-SERIOUS = """async () => {
-  const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
-  return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
-    .map(v => `${v.impact} ${v.id}: ${v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", ")}`);
-}"""
 
 WORDS = {
     "zh-CN": {
@@ -62,12 +53,6 @@ WORDS = {
         "brand": "Engage",
     },
 }
-
-
-def axe_problems(page: Any) -> list[str]:
-    if not page.evaluate("typeof axe !== 'undefined'"):
-        page.add_script_tag(content=AXE)
-    return list(page.evaluate(SERIOUS))
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from engage.notices.objections.models import NoticePeriod
 from engage.panels.models import MemberStatus, Panel, PanelMember
 from engage.residents.models import Community
 from engage.selections import services as selections
+from engage.selections import stages
 from engage.selections.models import StageKind
 from engage.settings import Settings
 from engage.sms.models import MessageStatus, SmsMessage
@@ -208,6 +209,8 @@ def test_redis_wiped_mid_fan_out_every_subscriber_gets_exactly_one_text_and_the_
     own_redis: RedisServer,
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
+    """S6, S7: Redis killed and started empty in the middle of a fan-out: the web process and both workers
+    (whose rq scheduler used to die with Redis) carry on, and the fan-out finishes from the database."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     settings = make_settings(
@@ -278,6 +281,8 @@ def _answers(url: str) -> bool:
 def test_what_falls_due_while_redis_is_wiped_happens_at_the_next_sweep(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S7: scheduled publications, period closes, stage edges and panel deadlines lived only in rq's
+    schedule; a Redis restart without persistence dropped them (notice 104 stayed `scheduled`)."""
 
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
@@ -363,7 +368,7 @@ def _open_selection(db: Session, settings: Settings) -> int:
     selection = selections.create_selection(db, "test", spec)
     db.commit()
     _, published = selections.publish(db, "test", selection.id, settings)
-    _, opened = selections.open_stage(db, "test", selection.id, StageKind.NOMINATION.value, settings)
+    _, opened = stages.open_stage(db, "test", selection.id, StageKind.NOMINATION.value, settings)
     db.commit()
     assert settings.redis_url
     jobs.dispatch(settings.redis_url, published.extend(opened))
@@ -377,6 +382,7 @@ def _open_selection(db: Session, settings: Settings) -> int:
 def test_a_text_and_a_fan_out_never_enqueued_go_out_at_the_next_sweep_and_once(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S7: texts committed but never enqueued stayed `queued` for ever (the demo's 90 invitations)."""
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
     add_subscribers(db, [Plan(phone(n)) for n in range(30)])
@@ -399,6 +405,7 @@ def test_a_text_and_a_fan_out_never_enqueued_go_out_at_the_next_sweep_and_once(
 def test_texts_queued_by_a_fan_out_and_forgotten_by_redis_are_sent_in_batches(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S7: a notice's queued texts whose batch jobs Redis forgot are swept as batches, not one by one."""
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
     add_subscribers(db, [Plan(phone(n)) for n in range(40)])
@@ -418,6 +425,7 @@ def test_texts_queued_by_a_fan_out_and_forgotten_by_redis_are_sent_in_batches(
 def test_a_text_waiting_for_its_retry_is_left_alone_until_then(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S7: the sweeper does not send early what rq's retry schedule (or `retry_at`) holds back."""
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
     message = queue_message(db, "test", phone(1), "稍后重试的短信", "CN")
@@ -432,6 +440,7 @@ def test_a_text_waiting_for_its_retry_is_left_alone_until_then(
 def test_one_sweeper_at_a_time_across_processes(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S7: the sweep that replaces lost jobs runs once at a time however many workers there are."""
     settings = make_settings(database_url, own_redis.url, tmp_path / "var", SWEEP_AFTER_SECONDS="0")
     context.use(settings)
     queue_message(db, "test", phone(1), "一条短信", "CN")
@@ -458,6 +467,8 @@ def test_one_sweeper_at_a_time_across_processes(
 def test_public_pages_read_without_redis_others_say_503_in_the_readers_language_and_recover(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S6: with Redis down every HTML page failed with uvicorn's plain-text 500 (no one could even read
+    the notices), and the first request after it came back failed on a stale connection."""
     settings = make_settings(database_url, own_redis.url, tmp_path / "var")
     notice = notice_row(
         db, status=NoticeStatus.PUBLISHED, published_at=datetime.now(UTC), fanned_out_at=datetime.now(UTC)
@@ -493,6 +504,7 @@ def test_public_pages_read_without_redis_others_say_503_in_the_readers_language_
 def test_engage_sweep_enqueues_from_the_command_line(
     database_url: str, tmp_path: Path, db: Session, own_redis: RedisServer
 ) -> None:
+    """S7: the sweep from the command line, for an operator after restoring Redis."""
     settings = make_settings(database_url, own_redis.url, tmp_path / "var")
     queue_message(db, "test", phone(1), "一条短信", "CN")
     db.commit()
@@ -508,6 +520,7 @@ def test_engage_sweep_enqueues_from_the_command_line(
 
 
 def test_a_failing_statement_leaves_no_number_in_the_log(database_url: str, db: Session) -> None:
+    """S11: a failing statement logged its parameters, a resident's full number and name included."""
     import io
     import logging
 

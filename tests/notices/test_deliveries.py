@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
+from engage.sms.models import SmsMessage
 from tests.factories import (
     NoticeDistrict,
     Plan,
@@ -130,8 +131,13 @@ def test_the_organizer_page_shows_counts_and_retries_through_a_form(
         assert page.status_code == 200
         assert "已送达" in page.text and "按错误码统计的失败" in page.text and "30003" in page.text
         assert "Refresh" not in page.headers  # nothing left to send: no reloading
-        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-        assert token, "the retry form carries the CSRF token"
+        # The button leads to a confirmation page first: nothing is queued by following it.
+        confirm = browser.get(f"/organizer/notices/{notice_id}/deliveries/retry")
+        assert confirm.status_code == 200 and "¥" in confirm.text
+        db.expire_all()
+        assert db.execute(select(SmsMessage).where(SmsMessage.status == "queued")).first() is None
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', confirm.text)
+        assert token, "the confirmation form carries the CSRF token"
         assert browser.post(f"/organizer/notices/{notice_id}/deliveries/retry").status_code == 403
         retried = browser.post(
             f"/organizer/notices/{notice_id}/deliveries/retry", data={"_csrf_token": token.group(1)}

@@ -50,8 +50,11 @@ def texts_in_every_state(db: Session) -> int:
 
 
 @pytest.mark.parametrize(
-    ("language", "delivered", "retry"),
-    [("zh-CN", "已送达", "重试失败短信"), ("en", "Delivered", "Retry failed texts")],
+    ("language", "delivered", "retry", "again"),
+    [
+        ("zh-CN", "已送达", "重试失败短信", "确认重发"),
+        ("en", "Delivered", "Retry failed texts", "Send them again"),
+    ],
 )
 def test_an_organizer_follows_and_retries_a_notices_texts_on_a_phone(
     live_server: LiveServer,
@@ -62,6 +65,7 @@ def test_an_organizer_follows_and_retries_a_notices_texts_on_a_phone(
     language: str,
     delivered: str,
     retry: str,
+    again: str,
 ) -> None:
     notice_id = texts_in_every_state(db)
     password = organizer(settings, "lin@district.gov.cn", "organizer")
@@ -82,7 +86,9 @@ def test_an_organizer_follows_and_retries_a_notices_texts_on_a_phone(
     page.screenshot(path=str(output_dir / f"notice-deliveries-{language}.png"), full_page=True)
 
     with page.expect_navigation():
-        page.click(f"button:has-text('{retry}')")
-    assert page.locator("[role=status]").is_visible()
-    assert page.locator("button", has_text=retry).count() == 0  # nothing left worth retrying
+        page.click(f"a:has-text('{retry}')")  # a confirmation page first: sending again is billed
+    with page.expect_navigation():
+        page.click(f"button:has-text('{again}')")
+    assert page.locator("[role=status]").first.is_visible()
+    assert page.locator("a", has_text=retry).count() == 0  # nothing left worth retrying
     page.screenshot(path=str(output_dir / f"notice-deliveries-retried-{language}.png"), full_page=True)

@@ -26,6 +26,7 @@ from workers import context
 from workers import fanout as fanout_jobs
 
 SIGNATURE = "【沈河区委组织部】"
+SIGNATURE_EN = "[Shenhe District Organization Dept] "  # GSM-7: an English text stays 160 a segment
 
 
 def messages(db: Session, notice_id: int) -> list[SmsMessage]:
@@ -84,7 +85,7 @@ def test_a_notice_to_2000_residents_reaches_each_opted_in_subscriber_once_and_is
     assert notice_district.fake.count_by_recipient() == dict.fromkeys(expected, 1)
     english = {p.phone for p in plans if p.locale == "en"}
     for sent in notice_district.fake.messages:
-        assert sent.body.startswith(SIGNATURE)
+        assert sent.body.startswith(SIGNATURE_EN if sent.to in english else SIGNATURE)
         title = "Assessment results" if sent.to in english else "民主测评结果"
         assert title in sent.body and f"/notices/{notice['id']}" in sent.body
     rows = messages(db, notice["id"])
@@ -229,7 +230,7 @@ def test_429_and_500_answers_are_retried_and_each_text_goes_out_once(
 def expected_text(settings: Settings, locale: str, title: str, body: str, notice_id: int) -> str:
     link = f"{settings.public_base_url}/notices/{notice_id}"
     if locale == "en":
-        return f"{SIGNATURE}{title}: {body} Details: {link}"
+        return f"{SIGNATURE_EN}{title}: {body} Details: {link}"
     return f"{SIGNATURE}{title}：{body}详情：{link}"  # no space after the body's 。
 
 
@@ -253,8 +254,8 @@ def test_the_preview_counts_segments_and_cost_for_each_language(
     assert (languages["zh_CN"]["segments"], languages["zh_CN"]["units"]) == (zh.segments, zh.units)
     assert (languages["en"]["segments"], languages["en"]["units"]) == (en.segments, en.units)
     assert zh.segments == 2 and languages["zh_CN"]["encoding"] == Encoding.UCS2.value
-    # The signature is Chinese, so even the English text is UCS-2; the preview says which characters.
-    assert languages["en"]["encoding"] == Encoding.UCS2.value and "【" in languages["en"]["ucs2_characters"]
+    # The English text carries the English signature, so it stays GSM-7 (160 characters a segment).
+    assert languages["en"]["encoding"] == Encoding.GSM7.value and languages["en"]["ucs2_characters"] == []
     assert (languages["zh_CN"]["recipients"], languages["en"]["recipients"]) == (2, 1)
     assert preview["segments"] == 2 * zh.segments + en.segments
     assert Decimal(preview["cost"]) == Decimal(preview["price_per_segment"]) * preview["segments"]

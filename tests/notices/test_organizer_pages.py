@@ -59,9 +59,11 @@ def test_an_organizer_writes_previews_and_publishes_a_notice(
     assert made.status_code == 303  # type: ignore[attr-defined]
     path = made.headers["location"]  # type: ignore[attr-defined]
     page = client.get(path)
-    assert "UCS-2" in page.text and "3 recipients" in page.text and "Publish" in page.text
+    assert "UCS-2" in page.text and "CN¥" in page.text and "Publish" in page.text
     assert db.execute(select(func.count()).select_from(SmsMessage)).scalar_one() == 0  # nothing sent yet
 
+    confirm = client.get(f"{path}/publish?publish_at=")
+    assert confirm.status_code == 200 and "text 3 residents" in confirm.text
     assert _post(client, f"{path}/publish", {"publish_at": ""}).status_code == 303  # type: ignore[attr-defined]
     run_jobs(settings)
     db.expire_all()

@@ -118,6 +118,7 @@ def test_privacy_report_lists_what_is_held_about_a_number_and_nothing_after_dele
         "residents": 0,
         "verification_codes": 0,
         "sms_messages": 0,
+        "inbound_messages": 0,
         "notice_objections (by name)": 0,
         "sms_opt_outs": 0,
     }

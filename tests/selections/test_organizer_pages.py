@@ -45,9 +45,12 @@ def test_an_organizer_starts_publishes_and_opens_a_selection(
     path = made.headers["location"]  # type: ignore[attr-defined]
     page = client.get(path, headers={"Accept-Language": "en"})
     assert "Publish" in page.text and "Party office deputy" not in page.text  # posts are shown by number
-    assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 303  # type: ignore[attr-defined]
-    assert _post(client, f"{path}/action", {"do": "open", "stage": "nomination"}).status_code == 303  # type: ignore[attr-defined]
-    refused = _post(client, f"{path}/action", {"do": "open", "stage": "speech"})
+    # Publishing and moving a stage are confirmed steps (tests/console/test_selections_steps.py): their
+    # POST is the confirmation page's form; the one-click action no longer does them.
+    assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 400  # type: ignore[attr-defined]
+    assert _post(client, f"{path}/publish", {}).status_code == 303  # type: ignore[attr-defined]
+    assert _post(client, f"{path}/stages/nomination/open", {}).status_code == 303  # type: ignore[attr-defined]
+    refused = _post(client, f"{path}/stages/speech/open", {})
     assert refused.status_code == 409 and "must close" in refused.text  # type: ignore[attr-defined]
     db.expire_all()
     selection = db.execute(select(Selection)).scalar_one()
@@ -63,7 +66,7 @@ def test_an_auditor_reads_without_buttons(settings: Settings, client: TestClient
     sign_in(client, "audit@district.gov.cn", organizer(settings, "audit@district.gov.cn", "auditor"))
     page = client.get(path, headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "Publish" not in page.text
-    assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 403  # type: ignore[attr-defined]
+    assert _post(client, f"{path}/publish", {}).status_code == 403  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -84,9 +87,7 @@ def test_a_proposed_appointee_is_withdrawn_on_the_page_only_with_an_upheld_objec
     db.commit()
     page = client.get(path)
     assert "Withdraw on this objection" in page.text and "proposed for appointment" in page.text
-    refused = _post(
-        client, f"{path}/action", {"do": "withdraw", "id": str(applicant.id), "objection": "OBJ-2026-NOPE00"}
-    )
+    refused = _post(client, f"{path}/applicants/{applicant.id}/withdraw", {"objection": "OBJ-2026-NOPE00"})
     assert refused.status_code == 400 and "appointment notice" in refused.text  # type: ignore[attr-defined]
     db.expire_all()
     assert db.get(Applicant, applicant.id).status == "proposed"  # type: ignore[union-attr]

@@ -117,3 +117,29 @@ def test_a_stage_is_rescheduled_within_the_timetable_and_its_new_edges_are_sched
     assert services.get_selection(db, selection_id).stage("nomination").closes_at == later + timedelta(
         minutes=20
     )
+
+
+def test_a_locked_read_sees_a_stage_another_process_moved_meanwhile(
+    db: Session, settings: Settings, database_url: str
+) -> None:
+    """Two ticks for one edge (the scheduled job and one the sweeper enqueued): the second reads the
+    selection locked, must see the first one's close, and so has nothing to do."""
+    from sqlalchemy import create_engine
+
+    context.use(settings)
+    selection_id = _selection(db, settings, datetime.now(UTC) - timedelta(minutes=30))
+    services.publish(db, "test", selection_id, settings)
+    stages.open_stage(db, "test", selection_id, "nomination", settings)
+    db.commit()
+    stale = services.get_selection(db, selection_id)  # loaded here while still open ...
+    assert stale.stage("nomination").status == "open"
+    db.commit()
+    other = create_engine(database_url)
+    with Session(other) as session:  # ... and closed by another process
+        stages.close_stage(session, "test", selection_id, "nomination", settings)
+        session.commit()
+    other.dispose()
+    assert services.get_selection(db, selection_id).stage("nomination").status == "open"  # the stale copy
+    assert services.get_selection(db, selection_id, for_update=True).stage("nomination").status == "closed"
+    db.rollback()
+    assert tick(selection_id, "nomination") == "nothing due"

@@ -24,5 +24,7 @@ class MeController(Controller):
 
     @get(summary="The organizer this token belongs to", responses=problems(401, 403))
     async def me(self, request: Request[Any, Any, Any]) -> Me:
+        """Use it to check a token: the organizer's email and role (admin, organizer, auditor) and the token's
+        scope."""
         organizer = request.user
         return Me(id=organizer.id, email=organizer.email, role=organizer.role)

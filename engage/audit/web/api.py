@@ -51,6 +51,8 @@ class AuditController(Controller):
             Parameter(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="e.g. organizer.login"),
         ] = None,
     ) -> AuditPage:
+        """Every change anyone made, with its actor (an organizer, a resident's pseudonym, or the system),
+        action and target. Residents appear by pseudonym only."""
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if before is not None:
             query = query.where(AuditEntry.id < before)

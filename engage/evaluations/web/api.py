@@ -136,7 +136,7 @@ class ContactsImported:
 
 
 @dataclass
-class RowErrorOut:
+class ContactRowError:
     line: int
     field: str
     detail: str
@@ -148,13 +148,14 @@ class ImportProblem:
     UTF-8) has no rows."""
 
     status_code: int
+    code: str
     detail: str
     field: str | None
-    rows: list[RowErrorOut] = dataclass_field(default_factory=list)
+    rows: list[ContactRowError] = dataclass_field(default_factory=list)
 
 
 @dataclass
-class Queued:
+class RatingLinksQueued:
     texts: int
 
 
@@ -321,8 +322,8 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 
 def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
-    rows = [RowErrorOut(e.line, e.field, e.detail) for e in exc.rows]
-    problem = ImportProblem(status_code=400, detail=exc.detail, field=exc.field, rows=rows)
+    rows = [ContactRowError(e.line, e.field, e.detail) for e in exc.rows]
+    problem = ImportProblem(status_code=400, code=exc.code, detail=exc.detail, field=exc.field, rows=rows)
     return Response(problem, status_code=400, media_type=MediaType.JSON)
 
 
@@ -352,6 +353,8 @@ class EvaluationController(Controller):
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[CampaignIn]
     ) -> CampaignOut:
+        """A campaign rates officials or offices over a period; residents rate through personal links texted
+        to them. The campaign starts as a draft."""
         campaign = await services.create_campaign(db, _actor(request), draft_from(data), state.settings)
         return campaign_out(campaign)
 
@@ -362,10 +365,12 @@ class EvaluationController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     ) -> list[CampaignOut]:
+        """Every campaign with its status and period."""
         return [campaign_out(c) for c in await services.list_campaigns(db, limit, offset)]
 
     @get("/{campaign_id:int}", summary="One campaign", responses=problems(400, 401, 403, 404))
     async def show(self, db: DB, campaign_id: CampaignId) -> CampaignOut:
+        """The campaign with its subjects, channels, period and counts."""
         return campaign_out(await services.get_campaign(db, campaign_id))
 
     @put(
@@ -427,6 +432,8 @@ class EvaluationController(Controller):
         campaign_id: CampaignId,
         data: JSONBody[ContactIn],
     ) -> ContactOut:
+        """A reverse evaluation starts from a service: the office records that it served a resident, who can
+        then be invited to rate it."""
         contact = services.ContactIn(data.subject_id, data.phone, data.served_on, data.matter)
         row = await services.record_contact(db, _actor(request), campaign_id, contact, state.settings)
         return ContactOut(row.id, row.subject_id, row.served_on, row.matter)
@@ -439,12 +446,18 @@ class EvaluationController(Controller):
         exception_handlers={services.ImportRejected: _import_rejected},
         responses={
             **problems(401, 403, 404, 409),
-            400: ResponseSpec(ImportProblem, description="the file has errors; `rows` lists every one"),
+            400: ResponseSpec(
+                ImportProblem,
+                generate_examples=False,
+                description="the file has errors; `rows` lists every one",
+            ),
         },
     )
     async def import_contacts(
         self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> ContactsImported:
+        """The CSV form of adding contacts, for offices that keep a register. 400 `import_rejected` lists
+        every bad row in `rows`; nothing is imported then."""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -460,10 +473,12 @@ class EvaluationController(Controller):
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
-    ) -> Queued:
+    ) -> RatingLinksQueued:
+        """Each served resident not invited yet gets one text with a personal link. Texts respect opt-outs and
+        quiet hours."""
         messages = await services.invite(db, state.settings, _actor(request), campaign_id)
         await send_texts(state, messages)
-        return Queued(len(messages))
+        return RatingLinksQueued(len(messages))
 
     @get(
         "/{campaign_id:int}/results",
@@ -471,6 +486,8 @@ class EvaluationController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def results(self, db: DB, campaign_id: CampaignId) -> ResultsOut:
+        """Counts and mean scores per subject, with the comments moderators approved. Flagged ratings count
+        only once accepted."""
         return results_out(await results.campaign_results(db, campaign_id))
 
     @get(
@@ -480,6 +497,7 @@ class EvaluationController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def export(self, db: DB, campaign_id: CampaignId) -> Response[bytes]:
+        """One row per rating, with no resident identity; spreadsheet-safe cells."""
         content = (await results.export(db, campaign_id)).encode()
         disposition = f'attachment; filename="evaluation-{campaign_id}-ratings.csv"'
         return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
@@ -490,6 +508,7 @@ class EvaluationController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def flagged(self, db: DB, campaign_id: CampaignId) -> list[FlaggedOut]:
+        """Ratings that look like part of a bulk pattern wait here until an organizer accepts or rejects them."""
         await services.get_campaign(db, campaign_id)
         rows = await results.flagged_ratings(db, campaign_id)
         return [FlaggedOut(r.id, r.subject_id, list(r.scores), r.via, r.updated_at) for r in rows]
@@ -511,6 +530,7 @@ class EvaluationController(Controller):
         rating_id: RatingId,
         decision: Annotated[Literal["accept", "reject"], Parameter(description="accept or reject")],
     ) -> RatingStateOut:
+        """`decision` is accept (the rating counts) or reject (it does not)."""
         rating = await ratings.review(db, _actor(request), campaign_id, rating_id, decision == "accept")
         return await self._state(rating)
 
@@ -528,6 +548,7 @@ class EvaluationController(Controller):
         rating_id: RatingId,
         decision: Annotated[Literal["approve", "hide"], Parameter(description="approve or hide")],
     ) -> RatingStateOut:
+        """`decision` is approve (the comment is shown in the results) or hide."""
         status = CommentStatus.APPROVED if decision == "approve" else CommentStatus.HIDDEN
         rating = await ratings.set_comment_status(db, _actor(request), campaign_id, rating_id, status)
         return await self._state(rating)
@@ -541,6 +562,7 @@ class EvaluationController(Controller):
     async def publish(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> PublishedOut:
+        """The results become a public notice, texted to subscribers. Only after the campaign closed."""
         notice = await results.publish(db, _actor(request), campaign_id, state.settings)
         await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, notice.publish_at)]))
         return PublishedOut(notice.id)

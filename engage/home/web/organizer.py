@@ -12,17 +12,30 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from engage import ratelimit
-from engage.accounts.guards import any_organizer, session_for
-from engage.accounts.services import authenticate, record_login
-from engage.audit.models import AuditEntry
+from engage.accounts.services import authenticate
+from engage.accounts.web.organizer import second_factor_or_signed_in
 from engage.audit.services import organizer_actor, record_async
 from engage.i18n import LOCALES, parse_locale
 from engage.i18n import gettext as _
 from engage.residents.models import Community, Resident
 from engage.web.deps import DB
-from engage.web.sessions import rotate_session
 
 LOGIN_WINDOW = 15 * 60
+LOGIN_BACKOFF_BASE = 30  # seconds of the first lock; each failure after it doubles the lock
+
+
+async def _login_wait(state: State, client: str, mail: str, pair: str) -> int | None:
+    """Seconds this sign-in must wait, or None. Every try counts against the address; failures lock the
+    address and email together with a growing back-off (S12). The email's own ceiling on failures,
+    which stops guessing spread over many addresses, holds back only addresses that have failed for
+    that email: a guesser elsewhere can never lock the real organizer out of a clean address."""
+    limit = state.settings.login_attempts_per_15_minutes
+    redis = state.redis
+    wait = await ratelimit.hit(redis, f"login:ip:{client}", limit * 5, LOGIN_WINDOW)
+    wait = wait or await ratelimit.locked_for(redis, pair)
+    if wait is None and await ratelimit.failures(redis, pair):
+        wait = await ratelimit.over(redis, f"login:email:{mail}", limit * 10)
+    return wait
 
 
 def _safe_next(target: str | None) -> str:
@@ -79,14 +92,8 @@ class OrganizerPages(Controller):
             client = request.client.host if request.client else "unknown"
             limit = state.settings.login_attempts_per_15_minutes
             mail = email.lower()
-            # Per address, then per address and email: a guesser on one address cannot lock the real
-            # organizer out (S12). The email's own ceiling, counted only for tries the first two let
-            # through, stops guessing spread over many addresses.
-            wait = await ratelimit.hit(state.redis, f"login:ip:{client}", limit * 5, LOGIN_WINDOW)
-            wait = wait or await ratelimit.hit(
-                state.redis, f"login:pair:{client}:{mail}", limit, LOGIN_WINDOW
-            )
-            wait = wait or await ratelimit.hit(state.redis, f"login:email:{mail}", limit * 10, LOGIN_WINDOW)
+            pair = f"login:pair:{client}:{mail}"
+            wait = await _login_wait(state, client, mail, pair)
             if wait:
                 context = {"next": next_path, "email": email, "errors": {"email": _("Too many attempts.")}}
                 return Template(
@@ -94,11 +101,12 @@ class OrganizerPages(Controller):
                 )
             organizer = await authenticate(db, email, password)
             if organizer is not None:
-                await record_login(db, organizer)
-                await db.commit()
-                rotate_session(request)
-                request.set_session(session_for(organizer))
-                return Redirect(next_path if next_path != "/" else "/organizer")
+                await ratelimit.succeeded(state.redis, pair)
+                return await second_factor_or_signed_in(request, db, state.settings, organizer, next_path)
+            await ratelimit.failed(
+                state.redis, pair, free=limit, base=LOGIN_BACKOFF_BASE, cap=LOGIN_WINDOW, window=LOGIN_WINDOW
+            )
+            await ratelimit.hit(state.redis, f"login:email:{mail}", 0, LOGIN_WINDOW)  # counts failures only
             errors["password"] = _("Email or password is not right.")
         context = {"next": next_path, "email": email, "errors": errors}
         return Template("pages/login.html", context=context, status_code=400)
@@ -113,10 +121,3 @@ class OrganizerPages(Controller):
             await db.commit()
         request.clear_session()
         return Redirect("/")
-
-    @get("/organizer", guards=[any_organizer])
-    async def desk(self, request: Request[Any, Any, Any], db: DB) -> Template:
-        entries = (await db.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(20))).scalars()
-        residents = (await db.execute(select(func.count(Resident.id)))).scalar_one()
-        context = {"organizer": request.user, "entries": list(entries), "residents": residents}
-        return Template("pages/organizer/desk.html", context=context)

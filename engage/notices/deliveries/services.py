@@ -17,6 +17,7 @@ from engage.notices.models import PUBLIC_STATUSES
 from engage.notices.services import get_notice
 from engage.residents.models import Resident
 from engage.sms.models import DeliveryStatus, MessageStatus, SmsMessage
+from engage.sms.segments import count_segments
 
 # Only whether the message says "opted out" matters for counting; the rest of it is free text.
 _OPTED_OUT = case((SmsMessage.error_message == deliveries.OPTED_OUT_MESSAGE, deliveries.OPTED_OUT_MESSAGE))
@@ -95,6 +96,25 @@ async def retry_failed(db: AsyncSession, actor: str, notice_id: int) -> list[int
     await record_async(db, actor, "notice.retry_failed", "notice", notice_id, {"texts": len(ids)})
     await db.commit()
     return ids
+
+
+async def retry_estimate(db: AsyncSession, notice_id: int) -> tuple[int, int]:
+    """(texts, segments) that `retry_failed` would send again now: what the confirmation page bills."""
+    rows = await db.execute(
+        select(
+            SmsMessage.status,
+            SmsMessage.delivery_status,
+            SmsMessage.error_code,
+            SmsMessage.error_message,
+            SmsMessage.body,
+        ).where(SmsMessage.notice_id == notice_id, _FAILED)
+    )
+    texts = segments = 0
+    for status, delivery_status, code, message, body in rows.all():
+        if deliveries.retryable(TextState(status, delivery_status, code, message)):
+            texts += 1
+            segments += count_segments(body).segments
+    return texts, segments
 
 
 def batches_of(ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -175,8 +175,8 @@ async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
             recipients=preview.recipients,
             segments=preview.segments,
             cost=str(preview.cost),
-            currency=fanout.PRICE_CURRENCY,
-            price_per_segment=str(fanout.PRICE_PER_SEGMENT),
+            currency=settings.sms_price_currency,
+            price_per_segment=str(settings.sms_price_per_segment),
             max_segments=settings.sms_max_segments,
         ),
         period=await objections_api.period_out(db, state, notice),
@@ -197,6 +197,8 @@ class NoticeController(Controller):
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[NoticeIn]
     ) -> NoticeOut:
+        """A notice (公示) starts as a draft. Its SMS text is composed from the title and body; 422 when that
+        text would be longer than the limit."""
         actor = organizer_actor(request.user.id)
         notice = await services.create_draft(db, actor, _draft(data), state.settings)
         return await _out(db, state, notice)
@@ -209,6 +211,7 @@ class NoticeController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     ) -> NoticePage:
+        """Notices of every status, with their kind and publication time."""
         total, notices = await services.list_notices(db, status.value if status else None, limit, offset)
         summaries = [
             NoticeSummary(
@@ -228,6 +231,7 @@ class NoticeController(Controller):
         "/{notice_id:int}", summary="One notice with its SMS preview", responses=problems(400, 401, 403, 404)
     )
     async def show(self, db: DB, state: State, notice_id: NoticeId) -> NoticeOut:
+        """The notice, with the SMS its subscribers get and how many parts it takes."""
         return await _out(db, state, await services.get_notice(db, notice_id))
 
     @put(
@@ -244,6 +248,7 @@ class NoticeController(Controller):
         notice_id: NoticeId,
         data: JSONBody[NoticeIn],
     ) -> NoticeOut:
+        """Only a draft can change: 409 once published."""
         actor = organizer_actor(request.user.id)
         notice = await services.update_draft(db, actor, notice_id, _draft(data), state.settings)
         return await _out(db, state, notice)
@@ -263,6 +268,8 @@ class NoticeController(Controller):
         notice_id: NoticeId,
         data: JSONBody[PublishIn],
     ) -> NoticeOut:
+        """Now, or at `publish_at`. The texts go out once to every subscribed resident whose communities
+        match; deliveries show their progress."""
         at = data.publish_at
         if at is not None and not 2000 <= at.year <= 2200:
             raise InvalidInput("publish_at", "must be between the years 2000 and 2200")
@@ -284,5 +291,6 @@ class NoticeController(Controller):
     async def close(
         self, db: DB, state: State, request: Request[Any, Any, Any], notice_id: NoticeId
     ) -> NoticeOut:
+        """Ends the notice's period early. The page stays public and says closed."""
         notice = await services.close(db, organizer_actor(request.user.id), notice_id)
         return await _out(db, state, notice)

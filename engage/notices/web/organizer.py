@@ -2,7 +2,12 @@
 languages (kind, audience, communities, the public period, urgency), and one notice with its SMS preview
 (segments, encoding and cost per language and in total, before anything is sent), publish now or at a
 time, close; its delivery counts and objections are the sections of their own modules, linked here.
-The buttons call the same services as /api/v1/notices."""
+The buttons call the same services as /api/v1/notices.
+
+Publishing and closing are irreversible: their buttons lead to a confirmation page (GET, which changes
+nothing) that states the recipients, the texts and their cost; its POST performs the step and reports
+the result once on the notice's page. While typing, the composer's count comes from POST /meter (htmx);
+the delivery funnel refreshes itself from GET /{id}/funnel while texts go out."""
 
 from __future__ import annotations
 
@@ -12,21 +17,28 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
-from engage.errors import EngageError, InvalidInput
-from engage.i18n import current_locale
+from engage.db import utcnow
+from engage.errors import Conflict, EngageError, InvalidInput
+from engage.i18n import LOCALE_NAMES, current_locale
 from engage.i18n import gettext as _
-from engage.notices import fanout, services
+from engage.notices import composer, fanout, services
+from engage.notices.deliveries import funnel
+from engage.notices.deliveries import services as delivery_services
 from engage.notices.models import Audience
 from engage.notices.objections.web import api as objections_api
 from engage.residents.notice_kinds import NoticeKind
 from engage.settings import Settings
+from engage.web.confirm import Confirmation, confirmation_page
 from engage.web.deps import DB
+from engage.web.flash import flash
+from engage.web.money import money
 
 STAFF_ROLES = (Role.ADMIN.value, Role.ORGANIZER.value)
 
@@ -81,8 +93,8 @@ class OrganizerNoticePages(Controller):
     guards = [any_organizer]
 
     @get("/", media_type=MediaType.HTML)
-    async def list_page(self, request: Request[Any, Any, Any], db: DB) -> Template:
-        return await _list(request, db)
+    async def list_page(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:
+        return await _list(request, db, state)
 
     @post("/", guards=[staff], media_type=MediaType.HTML, status_code=303)
     async def create(self, request: Request[Any, Any, Any], db: DB, state: State) -> Redirect | Template:
@@ -93,7 +105,7 @@ class OrganizerNoticePages(Controller):
             )
         except EngageError as problem:
             await db.rollback()
-            return await _list(request, db, problem, form)
+            return await _list(request, db, state, problem, form)
         return Redirect(f"/organizer/notices/{notice.id}", status_code=303)
 
     @get("/{notice_id:int}", media_type=MediaType.HTML)
@@ -101,6 +113,28 @@ class OrganizerNoticePages(Controller):
         self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: FromPath[int]
     ) -> Template:
         return await _detail(request, db, state, notice_id)
+
+    @post("/meter", media_type=MediaType.HTML)
+    async def meter(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:
+        """The composer's live count (an htmx fragment): the unsaved form's texts, segments and cost."""
+        form = dict(await request.form())
+        counted = await composer.meter_for_form(db, form, state.settings)
+        return Template("pages/organizer/notices/_meter.html", context={"m": counted})
+
+    @get("/{notice_id:int}/publish", guards=[staff], media_type=MediaType.HTML)
+    async def confirm_publish(
+        self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: FromPath[int]
+    ) -> Template:
+        raw = str(request.query_params.get("publish_at") or "")
+        try:
+            at = publish_time(raw, state.settings)
+            notice = await services.get_notice(db, notice_id)
+            if notice.status != "draft":
+                raise Conflict("status", _("Only a draft can be published."))
+        except EngageError as problem:
+            return await _detail(request, db, state, notice_id, problem)
+        counted = await composer.meter(db, notice, state.settings)
+        return confirmation_page(_publish_confirmation(notice, counted, at, raw, state.settings))
 
     @post("/{notice_id:int}/publish", guards=[staff], media_type=MediaType.HTML, status_code=303)
     async def publish(
@@ -118,7 +152,40 @@ class OrganizerNoticePages(Controller):
         at = notice.texts_held_until or notice.publish_at
         await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, at)]))
         await objections_api.schedule_close(db, state.redis_url, notice.id)
+        if notice.status == "scheduled" and notice.publish_at is not None:
+            flash(
+                request,
+                _("Notice scheduled: it is published at %(at)s.")
+                % {"at": _local(notice.publish_at, state.settings)},
+            )
+        elif notice.texts_held_until:
+            flash(
+                request,
+                _("Notice published. Quiet hours: its texts go out at %(at)s.")
+                % {"at": _local(notice.texts_held_until, state.settings)},
+            )
+        else:
+            flash(request, _("Notice published. Its texts are going out now."))
         return Redirect(f"/organizer/notices/{notice_id}", status_code=303)
+
+    @get("/{notice_id:int}/close", guards=[staff], media_type=MediaType.HTML)
+    async def confirm_close(
+        self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: FromPath[int]
+    ) -> Template:
+        notice = await services.get_notice(db, notice_id)
+        page = f"/organizer/notices/{notice_id}"
+        return confirmation_page(
+            Confirmation(
+                title=_("Close the notice “%(title)s”?") % {"title": notice.title(current_locale.get())},
+                button=_("Close the notice"),
+                back=page,
+                consequences=[
+                    _("The notice is marked closed on its public page."),
+                    _("No text is sent."),
+                ],
+                cannot_undo=_("A closed notice cannot be published again or reopened."),
+            )
+        )
 
     @post("/{notice_id:int}/close", guards=[staff], media_type=MediaType.HTML, status_code=303)
     async def close(
@@ -129,12 +196,92 @@ class OrganizerNoticePages(Controller):
         except EngageError as problem:
             await db.rollback()
             return await _detail(request, db, state, notice_id, problem)
+        flash(request, _("Notice closed."))
         return Redirect(f"/organizer/notices/{notice_id}", status_code=303)
+
+    @get("/{notice_id:int}/funnel", media_type=MediaType.HTML)
+    async def funnel_fragment(
+        self, request: HTMXRequest, db: DB, notice_id: FromPath[int]
+    ) -> Template | Redirect:
+        """The funnel alone, for htmx's polling; a browser without htmx gets the whole notice page."""
+        if not request.htmx:
+            return Redirect(f"/organizer/notices/{notice_id}")
+        return Template("pages/organizer/notices/_funnel.html", context=await funnel_context(db, notice_id))
+
+
+async def funnel_context(db: DB, notice_id: int) -> dict[str, Any]:
+    summary = await delivery_services.summary(db, notice_id)
+    notice = await services.get_notice(db, notice_id)
+    # Worth watching: texts still to be made (published, not fanned out yet), going out, or waiting for
+    # the network's delivery report. A notice held by the quiet hours waits hours: no polling for it.
+    to_make = notice.status == "published" and notice.fanned_out_at is None and not notice.texts_held_until
+    return {
+        "notice_id": notice_id,
+        "summary": summary,
+        "live": to_make or summary.in_progress or bool(summary.counts["sent"]),
+        "progress": funnel.progress_chart(summary),
+        "failures": funnel.failures_chart(summary),
+        "done": funnel.finished_share(summary),
+    }
+
+
+def _local(moment: datetime, settings: Settings) -> str:
+    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _publish_confirmation(
+    notice: Any, counted: composer.Meter, at: datetime | None, raw_at: str, settings: Settings
+) -> Confirmation:
+    p = counted.preview
+    total = money(p.cost, counted.currency)
+    when = _("now") if at is None else _local(at, settings)
+    consequences = [
+        _("The notice becomes public on the notices page at %(when)s.") % {"when": when},
+        _("%(n)s residents get a text: %(s)s segments in all, costing about %(cost)s.")
+        % {"n": p.recipients, "s": p.segments, "cost": total},
+    ]
+    held = fanout_hold(notice, settings)
+    if held is not None and at is None:
+        consequences.append(_("Quiet hours: the texts wait until %(at)s.") % {"at": _local(held, settings)})
+    rows = [
+        [
+            _locale_name(lang.locale),
+            counted.texts[lang.locale],
+            str(lang.count.segments),
+            str(lang.recipients),
+            money(counted.language_cost(lang.locale), counted.currency),
+        ]
+        for lang in p.languages
+    ]
+    return Confirmation(
+        title=_("Publish “%(title)s” and text %(n)s residents?")
+        % {"title": notice.title(current_locale.get()), "n": p.recipients},
+        button=_("Publish and send the texts"),
+        back=f"/organizer/notices/{notice.id}",
+        consequences=consequences,
+        cannot_undo=_(
+            "Texts that have gone cannot be called back, and their cost is billed. A published notice "
+            "cannot return to draft: corrections need a new notice."
+        ),
+        table_caption=_("The texts as they will be sent"),
+        table_head=[_("Language"), _("Text"), _("Segments per text"), _("Recipients"), _("Cost")],
+        table_rows=rows,
+        fields={"publish_at": raw_at},
+    )
+
+
+def fanout_hold(notice: Any, settings: Settings) -> datetime | None:
+    return fanout.texts_held_until(notice, utcnow(), settings)
+
+
+def _locale_name(locale: str) -> str:
+    return LOCALE_NAMES.get(locale, locale)
 
 
 async def _list(
     request: Request[Any, Any, Any],
     db: DB,
+    state: State,
     problem: EngageError | None = None,
     values: dict[str, Any] | None = None,
 ) -> Template:
@@ -147,6 +294,7 @@ async def _list(
         "may_write": request.user.role in STAFF_ROLES,
         "problem": problem,
         "values": values or {},
+        "meter": await composer.meter_for_form(db, values or {}, state.settings),
     }
     return Template(
         "pages/organizer/notices/list.html",
@@ -159,12 +307,10 @@ async def _detail(
     request: Request[Any, Any, Any], db: DB, state: State, notice_id: int, problem: EngageError | None = None
 ) -> Template:
     notice = await services.get_notice(db, notice_id)
-    preview = await services.preview(db, notice, state.settings)
     context = {
         "notice": notice,
-        "preview": preview,
-        "texts": {locale: fanout.sms_text(notice, locale, state.settings) for locale in ("zh_CN", "en")},
-        "price": fanout.PRICE_PER_SEGMENT,
+        "m": await composer.meter(db, notice, state.settings),
+        "funnel": await funnel_context(db, notice_id),
         "locale": current_locale.get(),
         "may_write": request.user.role in STAFF_ROLES,
         "problem": problem,

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
@@ -135,6 +136,39 @@ class ExclusionsOut:
     conflicts: list[ConflictOut]  # once frozen: who was excluded for which candidate, and why
 
 
+class SeedPart(Struct):
+    value: str
+    commitment: str
+
+
+class DrawPool(Struct):
+    sha256: str
+    size: int
+    categories: list[str]
+
+
+class DrawRecord(Struct):
+    """The draw record (format engage.lottery.draw, docs/lottery.md): the prepared half is fixed and
+    committed to at freeze; the draw half (seed_parts … reserve) is added by the draw. Anyone can
+    replay it with `engage lottery verify`."""
+
+    format: str
+    version: int
+    algorithm: dict[str, str]
+    pool: DrawPool
+    quotas: Annotated[list[list[str | int]], Meta(description="rows of [category, value, min, max]")]
+    panel_size: int
+    exclusions: Annotated[list[int], Meta(description="tickets (1-based pool positions) left out")]
+    reserve_size: int
+    panels: Annotated[list[list[int]], Meta(description="the M candidate panels, as sorted tickets")]
+    commitment: str
+    seed_parts: list[SeedPart] | None = None
+    seed: str | None = None
+    index: Annotated[int | None, Meta(description="which of the M panels the seed chose")] = None
+    panel: list[int] | None = None
+    reserve: list[int] | None = None
+
+
 @dataclass
 class PanelOut:
     id: int
@@ -204,7 +238,7 @@ class MemberOut:
 
 
 @dataclass
-class Queued:
+class TextsQueued:
     texts: int  # invitations queued
 
 
@@ -315,6 +349,8 @@ class PanelController(Controller):
 
     @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403, 422))
     async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:
+        """A panel (a grand jury) is drawn by lot from the volunteers of the pool. It starts as a draft: set
+        quotas and exclusions, then freeze and draw."""
         deadline = data.reply_deadline
         if deadline is not None and not 2000 <= deadline.year <= 2200:
             raise InvalidInput("reply_deadline", "must be between the years 2000 and 2200")
@@ -338,6 +374,7 @@ class PanelController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     ) -> list[PanelSummary]:
+        """Every panel with its status (draft, frozen, drawn, closed)."""
         panels = await services.list_panels(db, limit, offset)
         return [
             PanelSummary(p.id, p.title, p.size, p.status, p.event_date, p.commitment, p.created_at)
@@ -346,6 +383,7 @@ class PanelController(Controller):
 
     @get("/{panel_id:int}", summary="One panel", responses=problems(400, 401, 403, 404))
     async def show(self, db: DB, panel_id: PanelId) -> PanelOut:
+        """The panel's size, quotas, exclusions, status and commitment."""
         return _panel_out(await services.get_panel(db, panel_id))
 
     @put(
@@ -357,6 +395,8 @@ class PanelController(Controller):
     async def set_quotas(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[QuotasIn]
     ) -> PanelOut:
+        """Each row bounds how many seats go to residents with one value of a category (participant_type,
+        gender, age_band, community). Values must exist: 422 `unknown_value` lists the valid ones."""
         rows = [
             {"category": q.category, "feature": _plain("quotas", q.feature), "min": q.min, "max": q.max}
             for q in data.quotas
@@ -372,6 +412,7 @@ class PanelController(Controller):
     async def set_exclusions(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[ExclusionsIn]
     ) -> PanelOut:
+        """Excluded residents are left out of the pool at freeze, e.g. a candidate's colleagues."""
         units = [_plain("work_units", unit) for unit in data.work_units]
         candidates = [_candidate(c) for c in data.candidates]
         panel = await services.set_exclusions(
@@ -385,6 +426,8 @@ class PanelController(Controller):
         responses=problems(400, 401, 403, 404, 422),
     )
     async def feasibility(self, db: DB, state: State, panel_id: PanelId) -> FeasibilityOut:
+        """Run before freezing: says whether the quotas can be met by the pool as it is, and which quota
+        cannot, with the numbers."""
         panel, live, report = await services.feasibility(db, panel_id, candidate_source(state))
         return FeasibilityOut(
             feasible=report.feasible,
@@ -409,6 +452,8 @@ class PanelController(Controller):
     async def freeze(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
     ) -> PanelOut:
+        """The pool is fixed and the lottery computed; the answer's commitment is published before the draw,
+        so no one can choose the outcome. 422 `lottery_failed` when the quotas cannot be met."""
         panel = await services.freeze(db, _actor(request), panel_id, candidate_source(state))
         return _panel_out(panel)
 
@@ -422,6 +467,8 @@ class PanelController(Controller):
     async def draw(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[DrawIn]
     ) -> PanelOut:
+        """The seed parts are revealed, and the seed picks one of the computed panels. The record can then be
+        replayed by anyone."""
         parts = [_plain("seed_parts", part) for part in data.seed_parts]
         return _panel_out(await services.draw(db, _actor(request), panel_id, parts))
 
@@ -434,11 +481,13 @@ class PanelController(Controller):
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
-    ) -> Queued:
+    ) -> TextsQueued:
+        """Each seated member not invited yet gets a text with the date and place, answering 1 (yes) or 2
+        (no)."""
         messages = await seats.invite(db, state.settings, _actor(request), panel_id)
         await send_texts(state, messages)
         await schedule_deadline(state, await services.get_panel(db, panel_id))
-        return Queued(texts=len(messages))
+        return TextsQueued(texts=len(messages))
 
     @post(
         "/{panel_id:int}/lapse",
@@ -447,10 +496,14 @@ class PanelController(Controller):
         status_code=200,
         responses=problems(400, 401, 403, 404, 409),
     )
-    async def lapse(self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId) -> Queued:
+    async def lapse(
+        self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
+    ) -> TextsQueued:
+        """Run after the reply deadline: every invited member who has not answered is replaced by the next
+        fitting reserve."""
         messages = await seats.lapse_unanswered(db, state.settings, _actor(request), panel_id, utcnow())
         await send_texts(state, messages)
-        return Queued(texts=len(messages))
+        return TextsQueued(texts=len(messages))
 
     @get(
         "/{panel_id:int}/members",
@@ -463,6 +516,8 @@ class PanelController(Controller):
         panel_id: PanelId,
         include_pool: Annotated[bool, Parameter(description="include pool members never seated")] = False,
     ) -> list[MemberOut]:
+        """Members by pseudonym with their status (drawn, invited, confirmed, declined, replaced, withdrawn, attended).
+        `include_pool` adds the whole frozen pool."""
         panel = await services.get_panel(db, panel_id)
         hidden = () if include_pool else (MemberStatus.POOL, MemberStatus.EXCLUDED)
         chosen = [m for m in panel.members if m.status not in hidden]
@@ -496,6 +551,7 @@ class PanelController(Controller):
     async def no_answer(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
     ) -> MemberOut:
+        """One member at a time, when the deadline is not the same for everyone."""
         return await self._mark(db, state, request, panel_id, member_id, MemberStatus.REPLACED)
 
     @post(
@@ -508,6 +564,7 @@ class PanelController(Controller):
     async def withdraw(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
     ) -> MemberOut:
+        """The seat goes to the next reserve who fits the same quotas."""
         return await self._mark(db, state, request, panel_id, member_id, MemberStatus.WITHDRAWN)
 
     @post(
@@ -520,6 +577,8 @@ class PanelController(Controller):
     async def check_in(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[CheckInIn]
     ) -> MemberOut:
+        """On the day, the organizer types the code from the member's text; the member is then recorded as
+        attended."""
         member = await seats.check_in(db, _actor(request), panel_id, data.code.strip())
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
@@ -532,6 +591,7 @@ class PanelController(Controller):
         responses=problems(400, 401, 403, 404, 409),
     )
     async def close(self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId) -> PanelOut:
+        """After the day: the panel's record is final."""
         return _panel_out(await seats.close(db, _actor(request), panel_id))
 
     @get(
@@ -539,12 +599,14 @@ class PanelController(Controller):
         summary="The public draw record (before the draw: its prepared half, with the commitment)",
         responses=problems(400, 401, 403, 404, 409),
     )
-    async def record(self, db: DB, panel_id: PanelId) -> dict[str, Any]:
+    async def record(self, db: DB, panel_id: PanelId) -> DrawRecord:
+        """What makes the draw checkable: before the draw, the prepared half and its commitment;
+        after, the seed parts, the seed, the chosen panel and the reserve. 409 before the freeze."""
         panel = await services.get_panel(db, panel_id)
         record = panel.record or panel.prepared
         if record is None:
-            raise Conflict("status", "the record exists once the panel is frozen")
-        return record
+            raise Conflict("status", "the record exists once the panel is frozen", code="not_frozen")
+        return msgspec.convert(record, DrawRecord)
 
     @get(
         "/{panel_id:int}/pool.csv",
@@ -553,6 +615,8 @@ class PanelController(Controller):
         responses=problems(400, 401, 403, 404, 409),
     )
     async def pool_csv(self, db: DB, panel_id: PanelId) -> Response[bytes]:
+        """The frozen pool in the respondents format of the Sortition Foundation's tools, with pseudonyms
+        only, to replay the draw elsewhere."""
         panel = await services.get_panel(db, panel_id)
         content = pools.pool_csv(services.frozen_pool(panel)).encode()
         disposition = f'attachment; filename="panel-{panel.id}-pool.csv"'

@@ -140,7 +140,7 @@ class ResidentDetail:
     history: list[HistoryEntry]  # audit entries about this resident, newest first (at most 200)
 
 
-class RowErrorOut(Struct, omit_defaults=True):
+class RosterRowError(Struct, omit_defaults=True):
     row: int  # as a spreadsheet numbers it: the header is row 1
     field: str
     message: str
@@ -151,10 +151,11 @@ class RosterProblem(Struct):
     """The problem shape of engage.web.deps.Problem, plus every row error when a roster is refused."""
 
     status_code: int
+    code: str
     detail: str
     field: str | None = None
     extra: dict[str, Any] | None = None
-    errors: list[RowErrorOut] = []
+    errors: list[RosterRowError] = []
 
 
 @dataclass
@@ -182,10 +183,12 @@ def _summary(resident: Resident, reveal: bool) -> ResidentSummary:
 
 def _roster_rejected(_: Request[Any, Any, Any], exc: RosterRejected) -> Response[RosterProblem]:
     errors = [
-        RowErrorOut(row=e.row, field=e.field, message=e.text(), allowed=list(e.allowed) or None)
+        RosterRowError(row=e.row, field=e.field, message=e.text(), allowed=list(e.allowed) or None)
         for e in exc.errors
     ]
-    problem = RosterProblem(status_code=exc.status_code, detail=exc.detail, field=exc.field, errors=errors)
+    problem = RosterProblem(
+        status_code=exc.status_code, code=exc.code, detail=exc.detail, field=exc.field, errors=errors
+    )
     return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
@@ -220,6 +223,9 @@ class ResidentController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
         reveal: Reveal = False,
     ) -> ResidentPage:
+        """Filter by community, role, participant type, verified, and (with the reveal permission) by phone.
+        Numbers are masked unless the organizer may reveal them; a reveal is audited. Paged with `limit` and
+        `offset`."""
         if reveal:
             queries.check_reveal(request.user)
         total, residents = await queries.list_residents(db, filters, limit, offset)
@@ -242,6 +248,7 @@ class ResidentController(Controller):
         filters: Filters,
         by: Annotated[CountBy, Parameter(description="the attribute to count by")],
     ) -> dict[str, int]:
+        """For dashboards and for checking a pool before setting quotas."""
         return await queries.count_by(db, filters, by.value)
 
     @get(
@@ -253,6 +260,7 @@ class ResidentController(Controller):
     async def export(
         self, db: DB, request: Request[Any, Any, Any], filters: Filters, reveal: Reveal = False
     ) -> Response[bytes]:
+        """The same filters as the list. Cells are spreadsheet-safe; numbers masked unless revealed."""
         if reveal:
             queries.check_reveal(request.user)
         residents = await queries.all_residents(db, filters)
@@ -275,9 +283,14 @@ class ResidentController(Controller):
         exception_handlers={RosterRejected: _roster_rejected},
         responses={
             **problems(401, 403, 409),
-            400: ResponseSpec(RosterProblem, description="the file has errors; `errors` lists every one"),
+            400: ResponseSpec(
+                RosterProblem,
+                generate_examples=False,
+                description="the file has errors; `errors` lists every one",
+            ),
             422: ResponseSpec(
                 RosterProblem,
+                generate_examples=False,
                 description="a cell names an unknown community or option; `errors` lists every problem, "
                 "each unknown value with `allowed`",
             ),
@@ -286,6 +299,8 @@ class ResidentController(Controller):
     async def import_roster(
         self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any]
     ) -> RosterImported:
+        """Rostered experts and deputies are created and texted an invitation to confirm. All rows or none:
+        400 or 422 `roster_rejected` lists every bad row in `errors`."""
         actor = organizer_actor(request.user.id)
         outcome = await queries.import_roster(db, actor, body, state.settings, state.redis_url)
         return RosterImported(
@@ -306,6 +321,8 @@ class ResidentController(Controller):
         resident_id: Annotated[int, Parameter(ge=1, le=MAX_ID)],
         reveal: Reveal = False,
     ) -> ResidentDetail:
+        """The resident's profile, roles and their consents, subscriptions and recent history. The number is
+        masked unless the organizer may reveal it."""
         if reveal:
             queries.check_reveal(request.user)
         resident = await queries.get_resident(db, resident_id)

@@ -39,7 +39,7 @@ class CodeRequest(Struct):
     phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
 
 
-class CodeSentOut(Struct):
+class SignupCodeSent(Struct):
     phone: str
     expires_in_seconds: int
 
@@ -99,10 +99,12 @@ class SignupApi(Controller):
     )
     async def code(
         self, data: JSONBody[CodeRequest], db: DB, state: State, request: Request[Any, Any, Any]
-    ) -> CodeSentOut:
+    ) -> SignupCodeSent:
+        """The first step of sign-up (and of a nomination): a code to the number, valid 10 minutes. Limited
+        per number, per address and for the district: 429 `rate_limited` with Retry-After."""
         client = request.client.host if request.client else "unknown"
         sent = await send_code(db, state.redis, state.settings, data.phone, client)
-        return CodeSentOut(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
+        return SignupCodeSent(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
 
     @post(
         "/verify",
@@ -113,6 +115,9 @@ class SignupApi(Controller):
     async def verify(
         self, data: JSONBody[VerifyRequest], db: DB, state: State, request: Request[Any, Any, Any]
     ) -> Verified:
+        """A right code gives a token for /api/v1/signup/complete and /api/v1/nominations, valid about 30
+        minutes; `registered` says whether the number is already a resident. Wrong, used and expired codes
+        get the same answer, 400 `code_spent`: ask for a new code."""
         phone = mobile_number(data.phone, state.settings.default_region)
         client = request.client.host if request.client else "unknown"
         registered = await check_code(db, state.redis, state.settings, phone, data.code, client)
@@ -128,6 +133,8 @@ class SignupApi(Controller):
         responses=problems(400, 409, 422),
     )
     async def complete(self, data: JSONBody[Registration], db: DB, state: State) -> Registered:
+        """The profile (community, age band, gender, occupation, participant type), the roles and one consent
+        per role. 409 when the number is registered."""
         payload = tokens.unsign(
             state.settings.verifying_keys(Purpose.SIGNUP_TOKEN), TOKEN_PURPOSE, data.token
         )

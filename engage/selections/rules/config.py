@@ -50,6 +50,8 @@ class Rules:
     )
     speech_max_points: int = 100
     tie_break_seed: str = ""
+    # The groups whose ballots the assessment takes (the wizard's choice; invitations offer these).
+    evaluator_groups: tuple[str, ...] = EVALUATOR_GROUPS
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Rules:
@@ -76,6 +78,7 @@ class Rules:
             ),
             speech_max_points=_int(raw.get("speech_max_points", 100), "rules.speech_max_points", 1, 1000),
             tie_break_seed=storable("rules.tie_break_seed", str(raw.get("tie_break_seed", ""))[:200]),
+            evaluator_groups=_groups(raw.get("evaluator_groups"), "rules.evaluator_groups"),
         )
         return rules
 
@@ -92,6 +95,7 @@ class Rules:
             "speech_weights": {group: text(weight) for group, weight in self.speech_weights.items()},
             "speech_max_points": self.speech_max_points,
             "tie_break_seed": self.tie_break_seed,
+            "evaluator_groups": list(self.evaluator_groups),
         }
 
 
@@ -99,6 +103,14 @@ def _int(value: Any, field_name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInput(field_name, f"must be a whole number from {low} to {high}")
     return value
+
+
+def _groups(raw: Any, name: str) -> tuple[str, ...]:
+    if raw is None:
+        return EVALUATOR_GROUPS
+    if not isinstance(raw, list) or not raw or any(group not in EVALUATOR_GROUPS for group in raw):
+        raise InvalidInput(name, f"a list of one or more of {', '.join(EVALUATOR_GROUPS)}")
+    return tuple(group for group in EVALUATOR_GROUPS if group in raw)
 
 
 def _weights(

@@ -13,6 +13,7 @@ from engage.audit.services import record
 from engage.errors import Conflict
 from engage.i18n import gettext as _
 from engage.jobs import After
+from engage.selections import labels
 from engage.selections.models import Selection, SelectionStatus, Stage, StageKind, StageStatus
 from engage.selections.services import StageSpec, _check_stages, _now, get_selection, stage_of
 from engage.selections.stages.assessment import close_assessment, close_speech, open_assessment, open_speech
@@ -54,18 +55,25 @@ def open_stage(
     stage = stage_of(selection, kind)
     if selection.status != SelectionStatus.PUBLISHED:
         raise Conflict(
-            "status", _("The selection is %(status)s; publish it first.") % {"status": selection.status}
+            "status",
+            _("The selection is %(status)s; publish it first.")
+            % {"status": labels.selection_status(selection.status)},
+            code="not_published",
         )
     if stage.status != StageStatus.PENDING:
         raise Conflict(
-            "stage", _("The %(stage)s stage is already %(status)s.") % {"stage": kind, "status": stage.status}
+            "stage",
+            _("The %(stage)s stage is already %(status)s.")
+            % {"stage": labels.stage_name(kind), "status": labels.stage_status(stage.status)},
+            code="stage_already_moved",
         )
     previous = _previous(selection, stage)
     if previous is not None and previous.status != StageStatus.CLOSED:
         raise Conflict(
             "stage",
             _("The %(previous)s stage must close before the %(stage)s stage opens.")
-            % {"previous": previous.kind, "stage": kind},
+            % {"previous": labels.stage_name(previous.kind), "stage": labels.stage_name(kind)},
+            code="previous_stage_open",
         )
     opening = _move(kind, 0)
     after = opening(session, actor, selection, settings) if opening else After()
@@ -83,7 +91,9 @@ def close_stage(
     if stage.status != StageStatus.OPEN:
         raise Conflict(
             "stage",
-            _("The %(stage)s stage is %(status)s, not open.") % {"stage": kind, "status": stage.status},
+            _("The %(stage)s stage is %(status)s, not open.")
+            % {"stage": labels.stage_name(kind), "status": labels.stage_status(stage.status)},
+            code="stage_not_open",
         )
     closing = _move(kind, 1)
     after = closing(session, actor, selection, settings) if closing else After()
@@ -104,7 +114,7 @@ def reschedule_stage(
     selection = get_selection(session, selection_id, for_update=True)
     stage = stage_of(selection, kind)
     if stage.status == StageStatus.CLOSED:
-        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
+        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind}, code="stage_closed")
     if stage.status == StageStatus.OPEN and kind == StageKind.PUBLIC_NOTICE:
         raise Conflict(
             "closes_at",

@@ -24,7 +24,7 @@ from engage.jobs import After
 from engage.links import new_token, token_hash
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
 from engage.residents.notice_kinds import NoticeKind
-from engage.selections import services
+from engage.selections import labels, services
 from engage.selections.models import (
     Applicant,
     ApplicantStatus,
@@ -86,7 +86,7 @@ def invite(
     selection = services.get_selection(session, selection_id, for_update=True)
     kind = StageKind(stage)
     if selection.stage(kind).status == StageStatus.CLOSED:
-        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind})
+        raise Conflict("stage", _("The %(stage)s stage is closed.") % {"stage": kind}, code="stage_closed")
     groups = EVALUATOR_GROUPS if stage == InvitationStage.ASSESSMENT else RATER_GROUPS
     if not invitees:
         raise InvalidInput("invitees", "invite at least one person")
@@ -112,7 +112,7 @@ def invite(
             )
         ).first()
         if already is not None:
-            raise Conflict(f"{where}.resident_id", _("Already invited."))
+            raise Conflict(f"{where}.resident_id", _("Already invited."), code="already_invited")
     for invitee in invitees:
         token, hashed = new_token()
         invitation = Invitation(
@@ -182,7 +182,11 @@ def _usable(session: Session, ballot: Ballot, kind: StageKind) -> None:
     if not _is_evaluator(session, ballot.invitation.resident_id):
         raise Forbidden("token", _("This link belongs to someone who is no longer an evaluator."))
     if ballot.invitation.voted_at is not None:
-        raise Conflict("token", _("This ballot has already been cast; each evaluator votes once."))
+        raise Conflict(
+            "token",
+            _("This ballot has already been cast; each evaluator votes once."),
+            code="ballot_already_cast",
+        )
 
 
 def _covering(ballot: Ballot, given: Mapping[int, Any], field_name: str) -> None:
@@ -201,7 +205,11 @@ def _mark_voted(session: Session, invitation: Invitation) -> None:
         .values(voted_at=utcnow())
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("token", _("This ballot has already been cast; each evaluator votes once."))
+        raise Conflict(
+            "token",
+            _("This ballot has already been cast; each evaluator votes once."),
+            code="ballot_already_cast",
+        )
 
 
 def cast_ballot(session: Session, token: str, ratings: Mapping[int, str]) -> None:
@@ -327,13 +335,19 @@ def close_assessment(session: Session, actor: str, selection: Selection, setting
     if not quorum.met:
         short = ", ".join(
             _("%(group)s %(cast)s/%(invited)s (needs %(required)s)")
-            % {"group": g.group, "cast": g.cast, "invited": g.invited, "required": g.required}
+            % {
+                "group": labels.group_name(g.group),
+                "cast": g.cast,
+                "invited": g.invited,
+                "required": g.required,
+            }
             for g in quorum.groups
             if not g.met
         )
         raise Conflict(
             "quorum",
             _("Quorum not reached: %(groups)s; keep the stage open or invite more.") % {"groups": short},
+            code="quorum_not_met",
         )
     applicants = {a.id: a for a in services.applicants_of(session, selection.id, ApplicantStatus.ACTIVE)}
     tallies = assessment_tallies(session, selection.id)
@@ -439,7 +453,9 @@ def open_speech(session: Session, actor: str, selection: Selection, settings: Se
             for c in short
         )
         raise Conflict(
-            "candidates", _("The speech stage needs more candidates than seats: %(why)s") % {"why": why}
+            "candidates",
+            _("The speech stage needs more candidates than seats: %(why)s") % {"why": why},
+            code="margin_not_met",
         )
     return After()
 

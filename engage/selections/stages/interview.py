@@ -130,7 +130,9 @@ def mark_absent(session: Session, actor: str, selection_id: int, juror_id: int) 
     services.require_open(selection, StageKind.INTERVIEW)
     juror = get_juror(session, selection_id, juror_id)
     if juror.submitted_at is not None:
-        raise Conflict("juror_id", _("This juror has already submitted scores."))
+        raise Conflict(
+            "juror_id", _("This juror has already submitted scores."), code="scores_already_submitted"
+        )
     juror.absent = True
     record(session, actor, "selection.interview.absent", "selection", selection_id, {"juror_id": juror.id})
     return juror
@@ -142,12 +144,14 @@ def declare_conflict(
     """A juror who knows a candidate (family, work, household, nomination) does not score them."""
     selection = services.get_selection(session, selection_id, for_update=True)
     if selection.stage(StageKind.INTERVIEW).status == StageStatus.CLOSED:
-        raise Conflict("stage", "the interview is closed")
+        raise Conflict("stage", "the interview is closed", code="stage_closed")
     storable("reason", reason)
     juror = get_juror(session, selection_id, juror_id)
     applicant = services.get_applicant(session, selection_id, applicant_id)
     if juror.submitted_at is not None:
-        raise Conflict("juror_id", _("This juror has already submitted scores."))
+        raise Conflict(
+            "juror_id", _("This juror has already submitted scores."), code="scores_already_submitted"
+        )
     if applicant.id not in juror.conflicts:
         juror.conflicts = [*juror.conflicts, applicant.id]
     record(
@@ -192,7 +196,11 @@ def submit(session: Session, token: str, points: Mapping[int, Mapping[str, Any]]
     if juror.absent:
         raise Forbidden("token", _("You were recorded as absent from this interview, so you do not score."))
     if juror.submitted_at is not None:
-        raise Conflict("token", _("Your scores were already submitted; they cannot be changed."))
+        raise Conflict(
+            "token",
+            _("Your scores were already submitted; they cannot be changed."),
+            code="scores_already_submitted",
+        )
     expected = {a.id for a in sheet.candidates}
     for applicant_id in points:
         if applicant_id in juror.conflicts:
@@ -215,7 +223,11 @@ def submit(session: Session, token: str, points: Mapping[int, Mapping[str, Any]]
         update(Juror).where(Juror.id == juror.id, Juror.submitted_at.is_(None)).values(submitted_at=utcnow())
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("token", _("Your scores were already submitted; they cannot be changed."))
+        raise Conflict(
+            "token",
+            _("Your scores were already submitted; they cannot be changed."),
+            code="scores_already_submitted",
+        )
     session.add_all(
         InterviewScore(
             selection_id=sheet.selection.id,
@@ -271,6 +283,7 @@ def close_interview(session: Session, actor: str, selection: Selection, settings
             "jurors",
             _("%(n)s jurors have neither submitted nor been marked absent; scores stay sealed.")
             % {"n": state["outstanding"]},
+            code="scores_sealed",
         )
     rules = services.rules_of(selection)
     seated = {j.id: j for j in jurors(session, selection.id)}

@@ -230,10 +230,12 @@ def admit(session: Session, actor: str, selection_id: int, nominee_id: int) -> A
     """A consenting nominee becomes an applicant for the post they were nominated for."""
     nominee = get_nominee(session, selection_id, nominee_id)
     if nominee.consent != ConsentStatus.GIVEN:
-        raise Conflict("consent", _("A nominee becomes an applicant only after consenting."))
+        raise Conflict(
+            "consent", _("A nominee becomes an applicant only after consenting."), code="consent_missing"
+        )
     taken = session.execute(select(Applicant.id).where(Applicant.nominee_id == nominee.id)).first()
     if taken is not None:
-        raise Conflict("nominee_id", _("This nominee is already an applicant."))
+        raise Conflict("nominee_id", _("This nominee is already an applicant."), code="already_applicant")
     spec = services.ApplicantSpec(nominee.post_id, nominee.name, nominee.work_unit, nominee.id)
     return services.add_applicants(session, actor, selection_id, [spec])[0]
 

@@ -24,8 +24,16 @@ from engage.keys import Purpose
 from engage.residents import tokens
 from engage.residents.models import Resident
 from engage.residents.web.public_api import TOKEN_PURPOSE
+from engage.selections import schemas as out
 from engage.selections import services, stages
-from engage.selections.models import ConsentStatus, InvitationStage, Selection, StageKind
+from engage.selections.models import (
+    ApplicantStatus,
+    ConsentStatus,
+    InvitationStage,
+    Selection,
+    StageKind,
+    StageStatus,
+)
 from engage.selections.stages import assessment as balloting
 from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
@@ -203,6 +211,11 @@ def organizer_view(session: Session, selection: Selection, locale: str = "en") -
     return view
 
 
+async def _view(db: AsyncSession, selection_id: int) -> out.SelectionOut:
+    view = await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+    return out.typed(out.SelectionOut, view)
+
+
 class SelectionController(Controller):
     path = "/api/v1/selections"
     tags = ["selections"]
@@ -216,26 +229,31 @@ class SelectionController(Controller):
     )
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[SelectionIn]
-    ) -> dict[str, Any]:
+    ) -> out.SelectionOut:
+        """A new selection starts as a draft: nothing is public and nothing runs until it is published.
+        `stages` gives all six stages (nomination, assessment, speech, interview, result, public_notice)
+        in this order; `rules` may set any of the rule keys shown in the answer (threshold, quorum,
+        margin, weights, trims); the rest keep their defaults (docs/selection.md)."""
         spec = _spec(data)
         actor = _actor(request)
         selection_id = await run(db, lambda s: services.create_selection(s, actor, spec).id)
-        return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+        return await _view(db, selection_id)
 
     @get(summary="Selections, newest first", responses=problems(401, 403))
-    async def list_selections(self, db: DB) -> list[dict[str, Any]]:
+    async def list_selections(self, db: DB) -> list[out.SelectionSummary]:
+        """Every selection, drafts included, with its status (draft, published, finished)."""
         rows = await db.run_sync(lambda s: services.list_selections(s, public=False))
-        return [
-            {"id": r.id, "title_zh": r.title_zh, "title_en": r.title_en, "status": r.status} for r in rows
-        ]
+        return [out.typed(out.SelectionSummary, r) for r in rows]
 
     @get(
         "/{selection_id:int}",
         summary="One selection, with what only organizers see",
         responses=problems(400, 401, 403, 404),
     )
-    async def show(self, db: DB, selection_id: SelectionId) -> dict[str, Any]:
-        return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+    async def show(self, db: DB, selection_id: SelectionId) -> out.SelectionOut:
+        """The whole selection: timetable, applicants and their status, each closed stage's outcome,
+        and what only organizers see (tallies with unconsented names, turnout, deviation report)."""
+        return await _view(db, selection_id)
 
     @post(
         "/{selection_id:int}/publish",
@@ -246,11 +264,14 @@ class SelectionController(Controller):
     )
     async def publish(
         self, db: DB, request: Request[Any, Any, Any], state: State, selection_id: SelectionId
-    ) -> dict[str, Any]:
+    ) -> out.SelectionOut:
+        """A draft becomes public: its page appears and the posts-and-seats notice is published and
+        texted to subscribers. From then on each stage opens and closes on its dates. 409
+        `not_a_draft` when it was published before."""
         actor = _actor(request)
         _, after = await run(db, lambda s: services.publish(s, actor, selection_id, state.settings))
         await after_commit(state, after)
-        return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+        return await _view(db, selection_id)
 
     @post(
         "/{selection_id:int}/applicants",
@@ -260,11 +281,13 @@ class SelectionController(Controller):
     )
     async def add_applicants(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, data: JSONBody[ApplicantsIn]
-    ) -> list[dict[str, Any]]:
+    ) -> list[out.ApplicantAdded]:
+        """Applicants who applied directly (nominees come in through `admit`). Allowed until the
+        assessment opens; 409 `stage_not_open`/`stage_closed` afterwards."""
         actor = _actor(request)
         specs = [services.ApplicantSpec(a.post_id, a.name, a.work_unit) for a in data.applicants]
         added = await run(db, lambda s: services.add_applicants(s, actor, selection_id, specs))
-        return [{"id": a.id, "post_id": a.post_id, "name": a.name, "status": a.status} for a in added]
+        return [out.typed(out.ApplicantAdded, a) for a in added]
 
     @post(
         "/{selection_id:int}/applicants/{applicant_id:int}/withdraw",
@@ -280,13 +303,15 @@ class SelectionController(Controller):
         selection_id: SelectionId,
         applicant_id: ItemId,
         data: JSONBody[WithdrawIn | None] = None,
-    ) -> dict[str, Any]:
+    ) -> out.ApplicantStatusOut:
+        """Without a body: the applicant withdrew. With `objection`: a proposed appointee is withdrawn
+        because that objection was upheld during the pre-appointment notice."""
         actor = _actor(request)
         objection = data.objection if data is not None else None
         a = await run(
             db, lambda s: services.withdraw_applicant(s, actor, selection_id, applicant_id, objection)
         )
-        return {"id": a.id, "status": a.status, "reason": a.status_reason}
+        return out.ApplicantStatusOut(id=a.id, status=ApplicantStatus(a.status), reason=a.status_reason)
 
     @post(
         "/{selection_id:int}/stages/{kind:str}/{edge:str}",
@@ -303,14 +328,18 @@ class SelectionController(Controller):
         selection_id: SelectionId,
         kind: Annotated[str, Parameter(max_length=32)],
         edge: Annotated[str, Parameter(max_length=8, description="open or close")],
-    ) -> dict[str, Any]:
+    ) -> out.SelectionOut:
+        """Stages open and close on their dates by themselves; this moves one now. Closing a stage
+        computes its outcome (verdicts, rankings, the proposal) and publishes its notice. Refusals:
+        409 `previous_stage_open`, `stage_already_moved`, `stage_not_open`, `quorum_not_met` (the
+        assessment), `margin_not_met` (the speech stage), `scores_sealed` (the interview)."""
         actor = _actor(request)
         if edge not in ("open", "close"):
             raise InvalidInput("edge", "open or close")
         move = stages.open_stage if edge == "open" else stages.close_stage
         _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
         await after_commit(state, after)
-        return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+        return await _view(db, selection_id)
 
     @put(
         "/{selection_id:int}/stages/{kind:str}",
@@ -326,14 +355,16 @@ class SelectionController(Controller):
         selection_id: SelectionId,
         kind: Annotated[str, Parameter(max_length=32)],
         data: JSONBody[DatesIn],
-    ) -> dict[str, Any]:
+    ) -> out.SelectionOut:
+        """Move a stage that has not closed. An open stage keeps its opening time; the public notice
+        stage runs with its notice period instead (extend or suspend that)."""
         actor = _actor(request)
         _, after = await run(
             db,
             lambda s: stages.reschedule_stage(s, actor, selection_id, kind, data.opens_at, data.closes_at),
         )
         await after_commit(state, after)
-        return await db.run_sync(lambda s: organizer_view(s, services.get_selection(s, selection_id)))
+        return await _view(db, selection_id)
 
     @post(
         "/{selection_id:int}/invitations",
@@ -348,24 +379,30 @@ class SelectionController(Controller):
         state: State,
         selection_id: SelectionId,
         data: JSONBody[InvitationsIn],
-    ) -> dict[str, Any]:
+    ) -> out.InvitationsSent:
+        """Each invitee gets a personal link by text. `group` is an evaluator group for the assessment
+        (leadership, staff, resident_rep) or a rater group for the speech stage (staff, resident).
+        409 `already_invited` names the invitee; 409 `stage_closed` once the stage has closed."""
         actor = _actor(request)
         invitees = [balloting.Invitee(i.resident_id, i.group) for i in data.invitees]
         invitations, after = await run(
             db, lambda s: balloting.invite(s, actor, selection_id, data.stage, invitees, state.settings)
         )
         await after_commit(state, after)
-        return {"invited": len(invitations), "stage": data.stage}
+        return out.InvitationsSent(invited=len(invitations), stage=data.stage)
 
     @get(
         "/{selection_id:int}/nominations",
         summary="Nomination tallies per nominee (all names)",
         responses=problems(400, 401, 403, 404),
     )
-    async def nominations(self, db: DB, selection_id: SelectionId) -> list[dict[str, Any]]:
-        def work(s: Session) -> list[dict[str, Any]]:
+    async def nominations(self, db: DB, selection_id: SelectionId) -> list[out.Tally]:
+        """Every nominee with the nominations from deputies and from residents, including names that
+        have not consented yet (the public page shows those only as counts)."""
+
+        def work(s: Session) -> list[out.Tally]:
             services.get_selection(s, selection_id)
-            return [t.__dict__ | {"total": t.total} for t in nominating.tallies(s, selection_id)]
+            return [out.typed(out.Tally, t) for t in nominating.tallies(s, selection_id)]
 
         return await db.run_sync(work)
 
@@ -383,12 +420,13 @@ class SelectionController(Controller):
         selection_id: SelectionId,
         nominee_id: ItemId,
         data: JSONBody[ConsentIn],
-    ) -> dict[str, Any]:
+    ) -> out.NomineeConsent:
+        """A nominee's name is published, and the nominee can be admitted, only after consent."""
         actor = _actor(request)
         n = await run(
             db, lambda s: nominating.record_consent(s, actor, selection_id, nominee_id, data.consent)
         )
-        return {"id": n.id, "consent": n.consent}
+        return out.NomineeConsent(id=n.id, consent=ConsentStatus(n.consent))
 
     @post(
         "/{selection_id:int}/nominees/{nominee_id:int}/admit",
@@ -398,10 +436,11 @@ class SelectionController(Controller):
     )
     async def admit(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, nominee_id: ItemId
-    ) -> dict[str, Any]:
+    ) -> out.ApplicantAdded:
+        """409 `consent_missing` before the nominee consented; 409 `already_applicant` the second time."""
         actor = _actor(request)
         a = await run(db, lambda s: nominating.admit(s, actor, selection_id, nominee_id))
-        return {"id": a.id, "post_id": a.post_id, "name": a.name, "status": a.status}
+        return out.typed(out.ApplicantAdded, a)
 
     @put(
         "/{selection_id:int}/panel",
@@ -411,28 +450,33 @@ class SelectionController(Controller):
     )
     async def link_panel(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, data: JSONBody[PanelLinkIn]
-    ) -> dict[str, Any]:
+    ) -> out.SelectionPanel:
+        """The panel (see /api/v1/panels) whose confirmed members become the interview's jurors when
+        the interview opens. Chosen before the interview opens; a panel serves one selection."""
         actor = _actor(request)
         selection = await run(db, lambda s: interviews.link_panel(s, actor, selection_id, data.panel_id))
-        return {"id": selection.id, "panel_id": selection.panel_id}
+        return out.SelectionPanel(id=selection.id, panel_id=selection.panel_id)
 
     @get(
         "/{selection_id:int}/jurors",
         summary="The jurors of the interview: progress, absences, conflicts",
         responses=problems(400, 401, 403, 404),
     )
-    async def jurors(self, db: DB, selection_id: SelectionId) -> list[dict[str, Any]]:
-        def work(s: Session) -> list[dict[str, Any]]:
+    async def jurors(self, db: DB, selection_id: SelectionId) -> list[out.JurorOut]:
+        """Jurors by pseudonym (never by name or number), with whether each has submitted, was marked
+        absent, and the applicants each declared a conflict with."""
+
+        def work(s: Session) -> list[out.JurorOut]:
             services.get_selection(s, selection_id)
             return [
-                {
-                    "id": j.id,
-                    "pseudonym": j.pseudonym,
-                    "group": j.group,
-                    "absent": j.absent,
-                    "submitted": j.submitted_at is not None,
-                    "conflicts": j.conflicts,
-                }
+                out.JurorOut(
+                    id=j.id,
+                    pseudonym=j.pseudonym,
+                    group=j.group,
+                    absent=j.absent,
+                    submitted=j.submitted_at is not None,
+                    conflicts=list(j.conflicts),
+                )
                 for j in interviews.jurors(s, selection_id)
             ]
 
@@ -447,10 +491,12 @@ class SelectionController(Controller):
     )
     async def absent(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, juror_id: ItemId
-    ) -> dict[str, Any]:
+    ) -> out.JurorAbsence:
+        """An absent juror does not score, and the interview can close without their sheet. 409
+        `scores_already_submitted` when the juror has submitted."""
         actor = _actor(request)
         j = await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, juror_id))
-        return {"id": j.id, "absent": j.absent}
+        return out.JurorAbsence(id=j.id, absent=j.absent)
 
     @post(
         "/{selection_id:int}/jurors/{juror_id:int}/conflicts",
@@ -466,7 +512,8 @@ class SelectionController(Controller):
         selection_id: SelectionId,
         juror_id: ItemId,
         data: JSONBody[ConflictIn],
-    ) -> dict[str, Any]:
+    ) -> out.JurorConflicts:
+        """The juror's sheet leaves that candidate out. Recorded before the juror submits."""
         actor = _actor(request)
         j = await run(
             db,
@@ -474,7 +521,7 @@ class SelectionController(Controller):
                 s, actor, selection_id, juror_id, data.applicant_id, data.reason
             ),
         )
-        return {"id": j.id, "conflicts": j.conflicts}
+        return out.JurorConflicts(id=j.id, conflicts=list(j.conflicts))
 
 
 def _resident_from_token(session: Session, secrets: tuple[str, ...], token: str) -> int:
@@ -503,15 +550,20 @@ class ParticipationApi(Controller):
         status_code=200,
         responses=problems(400, 403, 404, 409),
     )
-    async def nominate(self, db: DB, state: State, data: JSONBody[NominationIn]) -> dict[str, Any]:
+    async def nominate(self, db: DB, state: State, data: JSONBody[NominationIn]) -> out.NominationOut:
+        """A registered resident or deputy nominates one person per post while the nomination stage
+        is open, authenticated by the token /api/v1/signup/verify returned (valid about 30 minutes).
+        Nominating again for the same post replaces the earlier nomination (`changed`)."""
         entry = nominating.NominationIn(data.post_id, data.name, data.work_unit, data.reason)
 
-        def work(s: Session) -> dict[str, Any]:
+        def work(s: Session) -> out.NominationOut:
             resident_id = _resident_from_token(
                 s, state.settings.verifying_keys(Purpose.SIGNUP_TOKEN), data.token
             )
             nomination, changed = nominating.nominate(s, resident_id, data.selection_id, entry)
-            return {"post_id": nomination.post_id, "nominee_id": nomination.nominee_id, "changed": changed}
+            return out.NominationOut(
+                post_id=nomination.post_id, nominee_id=nomination.nominee_id, changed=changed
+            )
 
         return await run(db, work)
 
@@ -520,7 +572,8 @@ class ParticipationApi(Controller):
         summary="What an evaluator's ballot link opens",
         responses=problems(400, 404, 429),
     )
-    async def ballot(self, db: DB, token: Token) -> dict[str, Any]:
+    async def ballot(self, db: DB, token: Token) -> out.LinkView:
+        """The applicants an evaluator rates, from the token in the texted link; `used` once cast."""
         return await db.run_sync(
             lambda s: _link_view(balloting.open_link(s, InvitationStage.ASSESSMENT, token))
         )
@@ -531,12 +584,15 @@ class ParticipationApi(Controller):
         status_code=200,
         responses=problems(400, 403, 404, 409, 429),
     )
-    async def cast(self, db: DB, token: Token, data: JSONBody[BallotIn]) -> dict[str, Any]:
+    async def cast(self, db: DB, token: Token, data: JSONBody[BallotIn]) -> out.Cast:
+        """`ratings` maps each applicant id to competent, basically_competent or not_competent. The
+        ballot is secret: only the counts are kept. 409 `ballot_already_cast` the second time."""
         await run(db, lambda s: balloting.cast_ballot(s, token, data.ratings))
-        return {"cast": True}
+        return out.Cast(cast=True)
 
     @get("/speech/{token:str}", summary="What a speech rater's link opens", responses=problems(400, 404, 429))
-    async def speech(self, db: DB, token: Token) -> dict[str, Any]:
+    async def speech(self, db: DB, token: Token) -> out.LinkView:
+        """The candidates a speech rater scores, from the token in the texted link."""
         return await db.run_sync(lambda s: _link_view(balloting.open_link(s, InvitationStage.SPEECH, token)))
 
     @post(
@@ -545,27 +601,27 @@ class ParticipationApi(Controller):
         status_code=200,
         responses=problems(400, 403, 404, 409, 429),
     )
-    async def rate_speeches(self, db: DB, token: Token, data: JSONBody[SpeechIn]) -> dict[str, Any]:
+    async def rate_speeches(self, db: DB, token: Token, data: JSONBody[SpeechIn]) -> out.Submitted:
+        """`points` maps each applicant id to points from 0 to the rules' speech_max_points."""
         await run(db, lambda s: balloting.submit_speech_scores(s, token, data.points))
-        return {"submitted": True}
+        return out.Submitted(submitted=True)
 
     @get("/scores/{token:str}", summary="A juror's scoring sheet", responses=problems(400, 404, 429))
-    async def sheet(self, db: DB, token: Token) -> dict[str, Any]:
-        def work(s: Session) -> dict[str, Any]:
+    async def sheet(self, db: DB, token: Token) -> out.ScoreSheet:
+        """The candidates a juror scores on each rubric criterion; declared conflicts are left out."""
+
+        def work(s: Session) -> out.ScoreSheet:
             sheet = interviews.open_sheet(s, token)
-            return {
-                "selection_id": sheet.selection.id,
-                "title": sheet.selection.title_en,
-                "stage": sheet.selection.stage(StageKind.INTERVIEW).status,
-                "candidates": [{"id": a.id, "name": a.name, "post_id": a.post_id} for a in sheet.candidates],
-                "conflicted": [a.id for a in sheet.conflicted],
-                "rubric": [
-                    {"code": c.code, "max_points": c.max_points, "name_en": c.name_en, "name_zh": c.name_zh}
-                    for c in sheet.rubric
-                ],
-                "submitted": sheet.juror.submitted_at is not None,
-                "absent": sheet.juror.absent,
-            }
+            return out.ScoreSheet(
+                selection_id=sheet.selection.id,
+                title=sheet.selection.title_en,
+                stage=StageStatus(sheet.selection.stage(StageKind.INTERVIEW).status),
+                candidates=[out.typed(out.Candidate, a) for a in sheet.candidates],
+                conflicted=[a.id for a in sheet.conflicted],
+                rubric=[out.typed(out.Criterion, c) for c in sheet.rubric],
+                submitted=sheet.juror.submitted_at is not None,
+                absent=sheet.juror.absent,
+            )
 
         return await db.run_sync(work)
 
@@ -575,19 +631,21 @@ class ParticipationApi(Controller):
         status_code=200,
         responses=problems(400, 403, 404, 409, 429),
     )
-    async def score(self, db: DB, token: Token, data: JSONBody[ScoresIn]) -> dict[str, Any]:
+    async def score(self, db: DB, token: Token, data: JSONBody[ScoresIn]) -> out.Submitted:
+        """`scores` maps each candidate id to points per rubric criterion code (0 to its max_points).
+        Submitted once: 409 `scores_already_submitted` afterwards."""
         await run(db, lambda s: interviews.submit(s, token, data.scores))
-        return {"submitted": True}
+        return out.Submitted(submitted=True)
 
 
-def _link_view(ballot: balloting.Ballot) -> dict[str, Any]:
+def _link_view(ballot: balloting.Ballot) -> out.LinkView:
     stage = ballot.selection.stage(StageKind(ballot.invitation.stage))
-    return {
-        "selection_id": ballot.selection.id,
-        "title_zh": ballot.selection.title_zh,
-        "title_en": ballot.selection.title_en,
-        "stage": stage.status,
-        "closes_at": stage.closes_at.isoformat(),
-        "applicants": [{"id": a.id, "name": a.name, "post_id": a.post_id} for a in ballot.applicants],
-        "used": ballot.invitation.voted_at is not None,
-    }
+    return out.LinkView(
+        selection_id=ballot.selection.id,
+        title_zh=ballot.selection.title_zh,
+        title_en=ballot.selection.title_en,
+        stage=StageStatus(stage.status),
+        closes_at=stage.closes_at,
+        applicants=[out.typed(out.Candidate, a) for a in ballot.applicants],
+        used=ballot.invitation.voted_at is not None,
+    )

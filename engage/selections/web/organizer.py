@@ -21,11 +21,11 @@ from engage.audit.services import organizer_actor
 from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
-from engage.selections import labels, services, stages
-from engage.selections.models import ConsentStatus, StageKind
+from engage.selections import figures, labels, services
+from engage.selections.models import ApplicantStatus, ConsentStatus, StageKind
 from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
-from engage.selections.web.api import after_commit, organizer_view, run
+from engage.selections.web.api import organizer_view, run
 from engage.web.deps import DB
 
 STAFF_ROLES = (Role.ADMIN.value, Role.ORGANIZER.value)
@@ -66,17 +66,25 @@ def weekly_timetable(first_day: str, zone: ZoneInfo) -> list[services.StageSpec]
     return stages
 
 
-async def _detail(
+async def detail_page(
     request: Request[Any, Any, Any], db: DB, selection_id: int, problem: EngageError | None = None
 ) -> Template:
     locale = current_locale.get()
 
     def load(session: Session) -> dict[str, Any]:
         selection = services.get_selection(session, selection_id)
+        undo = {
+            a.id: deadline
+            for a in services.applicants_of(session, selection_id, ApplicantStatus.WITHDRAWN)
+            if (deadline := services.undo_deadline(session, selection_id, a)) is not None
+        }
         return {
             "selection": selection,
             "v": organizer_view(session, selection, locale),
             "jurors": interviews.jurors(session, selection_id),
+            "live": figures.live(session, selection_id),
+            "approval": figures.approval_chart(selection),
+            "undo": undo,
         }
 
     context = await db.run_sync(load)
@@ -143,7 +151,13 @@ class SelectionPages(Controller):
 
     @get("/{selection_id:int}")
     async def detail(self, request: Request[Any, Any, Any], db: DB, selection_id: FromPath[int]) -> Template:
-        return await _detail(request, db, selection_id)
+        return await detail_page(request, db, selection_id)
+
+    @get("/{selection_id:int}/live")
+    async def live(self, db: DB, selection_id: FromPath[int]) -> Template:
+        """The live part of the page (turnout, interview progress), polled by htmx every 2 s."""
+        context = await db.run_sync(lambda s: figures.live(s, selection_id))
+        return Template("pages/organizer/selections/_live.html", context={"live": context})
 
     @post("/{selection_id:int}/action", guards=[staff], media_type=MediaType.HTML, status_code=303)
     async def action(
@@ -154,31 +168,20 @@ class SelectionPages(Controller):
         what = str(form.get("do") or "")
         target = _int(form.get("id"))
         try:
-            if what == "publish":
-                _, after = await run(db, lambda s: services.publish(s, actor, selection_id, state.settings))
-                await after_commit(state, after)
-            elif what in ("open", "close"):
-                kind = str(form.get("stage") or "")
-                move = stages.open_stage if what == "open" else stages.close_stage
-                _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
-                await after_commit(state, after)
-            elif what in ("consent", "refuse"):
+            # Publishing, moving a stage and withdrawing are not here: each has its confirmation page
+            # (engage/selections/steps/web/organizer.py), so no single click can do them.
+            if what in ("consent", "refuse"):
                 given = ConsentStatus.GIVEN if what == "consent" else ConsentStatus.REFUSED
                 await run(db, lambda s: nominating.record_consent(s, actor, selection_id, target, given))
             elif what == "admit":
                 await run(db, lambda s: nominating.admit(s, actor, selection_id, target))
-            elif what == "withdraw":
-                objection = str(form.get("objection") or "").strip()[:20] or None
-                await run(
-                    db, lambda s: services.withdraw_applicant(s, actor, selection_id, target, objection)
-                )
             elif what == "absent":
                 await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, target))
             else:
                 raise InvalidInput("do", _("Unknown action."))
         except EngageError as problem:
             await db.rollback()
-            return await _detail(request, db, selection_id, problem)
+            return await detail_page(request, db, selection_id, problem)
         return Redirect(f"/organizer/selections/{selection_id}", status_code=303)
 
 

@@ -106,7 +106,9 @@ async def receive_signed(db: DB, state: State, params: dict[str, str]) -> None:
     response_description='an empty TwiML document: <?xml version="1.0" encoding="UTF-8"?><Response/>',
     operation_class=webhook_docs.signed_form(webhook_docs.INBOUND_FIELDS, ["MessageSid", "From"]),
     responses={
-        400: ResponseSpec(Problem, description="MessageSid missing or longer than 64 characters"),
+        400: ResponseSpec(
+            Problem, generate_examples=False, description="MessageSid missing or longer than 64 characters"
+        ),
         403: webhook_docs.FORBIDDEN,
     },
 )

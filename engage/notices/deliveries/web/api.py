@@ -100,6 +100,8 @@ class DeliveryController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def show(self, db: DB, notice_id: NoticeId) -> DeliveriesOut:
+        """How many of the notice's texts are queued, sent, delivered, failed, and the gateway error codes of
+        the failures."""
         return await deliveries_out(db, notice_id)
 
     @post(
@@ -112,6 +114,8 @@ class DeliveryController(Controller):
     async def retry(
         self, db: DB, state: State, request: Request[Any, Any, Any], notice_id: NoticeId
     ) -> RetryOut:
+        """Failures the gateway may deliver on a second try are queued again; permanent refusals (a number
+        that does not exist) are not."""
         ids = await delivery_services.retry_failed(db, organizer_actor(request.user.id), notice_id)
         enqueue_retries(state.redis_url, notice_id, ids)  # committed: the batches find them queued
         return RetryOut(notice_id=notice_id, queued_again=len(ids))
@@ -125,6 +129,8 @@ class DeliveryController(Controller):
     async def export(
         self, db: DB, request: Request[Any, Any, Any], notice_id: NoticeId, reveal: Reveal = False
     ) -> Response[bytes]:
+        """One row per text: masked number (the full one for organizers who may reveal numbers), status,
+        gateway error."""
         if reveal:
             queries.check_reveal(request.user)
         rows = await delivery_services.export_rows(db, notice_id)

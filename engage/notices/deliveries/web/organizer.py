@@ -26,7 +26,9 @@ from engage.phones import mask
 from engage.residents.labels import N_
 from engage.residents.queries import REVEAL_ROLES
 from engage.residents.roster import write_csv
+from engage.web.confirm import Confirmation, confirmation_page
 from engage.web.deps import DB
+from engage.web.money import money
 
 REFRESH_SECONDS = 5
 STATE_LABELS = {
@@ -89,6 +91,30 @@ class NoticeDeliveryPages(Controller):
         context = {"notice": notice, **await deliveries_context(request, db, notice_id)}
         headers = {"Refresh": str(REFRESH_SECONDS)} if context["deliveries"].in_progress else {}
         return Template("pages/organizer/notices/deliveries.html", context=context, headers=headers)
+
+    @get("/retry", guards=[staff], media_type=MediaType.HTML)
+    async def confirm_retry(
+        self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: FromPath[int]
+    ) -> Template:
+        """Sending again is billed again: the button leads here first, and nothing changes until the
+        organizer confirms."""
+        await get_notice(db, notice_id)  # 404 for a notice that does not exist
+        texts, segments = await delivery_services.retry_estimate(db, notice_id)
+        settings = state.settings
+        cost = money(segments * settings.sms_price_per_segment, settings.sms_price_currency)
+        return confirmation_page(
+            Confirmation(
+                title=_("Send %(n)s failed texts again?") % {"n": texts},
+                button=_("Send them again"),
+                back=f"/organizer/notices/{notice_id}/deliveries",
+                consequences=[
+                    _("%(n)s residents whose text failed get it again: %(s)s segments, about %(cost)s.")
+                    % {"n": texts, "s": segments, "cost": cost},
+                    _("Invalid numbers, landlines and residents who opted out are not texted."),
+                ],
+                cannot_undo=_("Texts that have gone cannot be called back, and each try is billed."),
+            )
+        )
 
     @post("/retry", guards=[staff], media_type=MediaType.HTML, status_code=303)
     async def retry(

@@ -39,7 +39,7 @@ class CodeIn(Struct):
     phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
 
 
-class CodeSentOut(Struct):
+class ObjectionCodeSent(Struct):
     phone: str  # masked
     expires_in_seconds: int
 
@@ -191,6 +191,8 @@ class PublicObjectionApi(Controller):
         request: Request[Any, Any, Any],
         reference: Annotated[str, Parameter(max_length=40)],
     ) -> PublicStatusOut:
+        """Anyone holding the reference an objector was given sees the objection's state and answer (never who
+        filed it). Limited per address."""
         objection, notice = await objections.by_reference(db, state.redis, reference, _client(request))
         return PublicStatusOut(
             reference=objection.reference,
@@ -211,6 +213,8 @@ class PublicObjectionApi(Controller):
         responses=problems(400, 404),
     )
     async def period(self, db: DB, state: State, notice_id: NoticeId) -> PeriodOut:
+        """Whether objections are accepted now, until when (working days, in the district's calendar), and how
+        many were filed and upheld."""
         notice = await db.get(Notice, notice_id)
         found = None
         if notice is not None and notice.status in PUBLIC_STATUSES:
@@ -243,11 +247,15 @@ class ObjectionController(Controller):
         request: Request[Any, Any, Any],
         notice_id: NoticeId,
         data: JSONBody[CodeIn],
-    ) -> CodeSentOut:
+    ) -> ObjectionCodeSent:
+        """A named objection is confirmed by a code texted to the objector's phone. Anonymous objections need
+        no code."""
         sent = await objections.request_code(
             db, state.redis, state.settings, notice_id, data.phone, _client(request)
         )
-        return CodeSentOut(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
+        return ObjectionCodeSent(
+            phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds())
+        )
 
     @post(
         "/objections",
@@ -263,6 +271,8 @@ class ObjectionController(Controller):
         notice_id: NoticeId,
         data: JSONBody[ObjectionIn],
     ) -> FiledOut:
+        """Accepted only while the notice's period is open (409 otherwise). The answer carries the reference
+        to follow the objection with."""
         filing = objections.Filing(reason=data.reason, name=data.name, phone=data.phone, code=data.code)
         objection = await objections.file_objection(
             db, state.redis, state.settings, notice_id, filing, _client(request), current_locale.get()
@@ -283,6 +293,7 @@ class ObjectionController(Controller):
         **ORGANIZERS,
     )
     async def list_objections(self, db: DB, notice_id: NoticeId) -> list[ObjectionOut]:
+        """Organizers see every objection with its status; the objector's number is masked."""
         return [objection_out(o) for o in await objections.list_objections(db, notice_id)]
 
     @get(
@@ -292,6 +303,7 @@ class ObjectionController(Controller):
         **ORGANIZERS,
     )
     async def show(self, db: DB, notice_id: NoticeId, objection_id: ObjectionId) -> ObjectionOut:
+        """The objection's reason, status, reply and history."""
         return objection_out(await objections.get_objection(db, notice_id, objection_id))
 
     @put(
@@ -309,6 +321,8 @@ class ObjectionController(Controller):
         objection_id: ObjectionId,
         data: JSONBody[AnswerIn],
     ) -> AnswerOut:
+        """Record the finding and the reply texted to a named objector. An upheld objection may extend the
+        period or suspend it."""
         given = objections.Answer(data.status.value, data.reply, data.action.value, data.days)
         actor = organizer_actor(request.user.id)
         done = await objections.answer(db, actor, notice_id, objection_id, given, state.settings)
@@ -333,6 +347,7 @@ class ObjectionController(Controller):
         notice_id: NoticeId,
         data: JSONBody[ResumeIn],
     ) -> PeriodOut:
+        """A suspended period runs again, for the given number of working days from now."""
         actor = organizer_actor(request.user.id)
         await period_services.resume(db, actor, notice_id, data.days, state.settings)
         await schedule_close(db, state.redis_url, notice_id)

@@ -66,6 +66,8 @@ class DeclaredConflictController(Controller):
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[DeclaredConflictIn]
     ) -> DeclaredConflictOut:
+        """A resident's declared tie with a candidate or a work unit; the resident is left out of that
+        candidate's jury and ballots."""
         row = await declarations.declare(
             db,
             organizer_actor(request.user.id),
@@ -85,6 +87,7 @@ class DeclaredConflictController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     ) -> list[DeclaredConflictOut]:
+        """Every declared conflict, with resident pseudonyms."""
         query = select(DeclaredConflict).order_by(DeclaredConflict.id.desc()).limit(limit).offset(offset)
         if resident_id is not None:
             query = query.where(DeclaredConflict.resident_id == resident_id)
@@ -97,4 +100,5 @@ class DeclaredConflictController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def remove(self, db: DB, request: Request[Any, Any, Any], conflict_id: ConflictId) -> None:
+        """The resident may serve again where the conflict kept them out."""
         await declarations.remove(db, organizer_actor(request.user.id), conflict_id)

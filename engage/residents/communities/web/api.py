@@ -81,8 +81,9 @@ class CommunityController(Controller):
     path = "/api/v1/communities"
     tags = ["communities"]
 
-    @get(summary="Every community (public: the sign-up form offers them)")
+    @get(summary="Every community (public: the sign-up form offers them)", responses=problems(500))
     async def list_all(self, db: DB) -> list[CommunityOut]:
+        """Codes and names in both languages. Sign-up, rosters and quotas name a community by its code."""
         return [_out(c) for c in await communities.list_communities(db)]
 
     @post(
@@ -95,6 +96,8 @@ class CommunityController(Controller):
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[CommunityIn]
     ) -> CommunityOut:
+        """The code is permanent (residents and quotas refer to it); names can change later. 409 when the code
+        exists."""
         given = communities.CommunityIn(data.code, data.name_zh, data.name_en)
         return _out(await communities.create_community(db, _actor(request), given))
 
@@ -108,6 +111,7 @@ class CommunityController(Controller):
     async def rename(
         self, db: DB, request: Request[Any, Any, Any], code: Code, data: JSONBody[CommunityNames]
     ) -> CommunityOut:
+        """Only the names change; the code and everything referring to it stay."""
         renamed = await communities.rename_community(db, _actor(request), code, data.name_zh, data.name_en)
         return _out(renamed)
 
@@ -119,8 +123,11 @@ class VocabularyApi(Controller):
     @get(
         summary="The values accepted where a field names something: communities, age bands, genders, "
         "occupations, participant types, roles, notice kinds, and quota values per category",
+        responses=problems(500),
     )
     async def vocabulary(self, db: DB) -> Vocabulary:
+        """Read it before sending sign-ups, rosters or quotas: every value those fields accept, so no value
+        has to be learnt from an error message."""
         found = communities.vocabulary(await communities.list_communities(db))
         options = {k: [Option(**o) for o in v] for k, v in found.items() if k != "quota_values"}
         return Vocabulary(**options, quota_values=QuotaValues(**found["quota_values"]))

@@ -1,0 +1,1 @@
+"""Inviting evaluators and speech raters from the console, with the texts and their cost shown first."""

@@ -1,0 +1,1 @@
+"""The irreversible steps of a selection, each behind a confirmation page that rehearses it first."""

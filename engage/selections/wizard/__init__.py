@@ -1,0 +1,1 @@
+"""The selection wizard: from nothing to a draft, one checked step at a time."""
