@@ -49,8 +49,10 @@ from engage.notices.web.organizer import OrganizerNoticePages
 from engage.notices.web.public import NoticePages
 from engage.panels.conflicts.web.api import DeclaredConflictController
 from engage.panels.conflicts.web.public import MyConflictPages
+from engage.panels.editor.web.organizer import PanelEditor
 from engage.panels.seats import sms_replies as panel_replies
 from engage.panels.seats.web.public import InvitationLinkPages
+from engage.panels.steps.web.organizer import PanelSteps
 from engage.panels.web.api import PanelController
 from engage.panels.web.organizer import PanelPages
 from engage.panels.web.public import PublicPanelFiles, PublicPanelPages
@@ -65,6 +67,7 @@ from engage.residents.web.public_api import SignupApi
 from engage.selections import sms_replies as selection_replies
 from engage.selections.candidates import candidate_facts, notice_origin
 from engage.selections.invitations.web.organizer import SelectionInvitations
+from engage.selections.panel_choice import SELECTION_LINKS
 from engage.selections.steps.web.organizer import SelectionSteps
 from engage.selections.web.api import ParticipationApi, SelectionController
 from engage.selections.web.organizer import SelectionPages
@@ -237,6 +240,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         PanelController,
         PublicPanelFiles,
         PanelPages,
+        PanelEditor,
+        PanelSteps,
         PublicPanelPages,
         InvitationLinkPages,
         DeclaredConflictController,
@@ -265,6 +270,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
                 "notice_origin": notice_origin,
                 "erasers": (forget_objector,),
                 "dispatcher": make_dispatcher(),
+                # the panel form, for the selection a panel may serve
+                "selection_links": SELECTION_LINKS,
             }
         ),
         dependencies={"db": Provide(provide_db)},

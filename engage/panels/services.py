@@ -109,6 +109,31 @@ async def create_panel(
     return await get_panel(db, panel.id)
 
 
+# What may change once the pool is frozen: the words of the invitation, never what the lottery used.
+EDITABLE_AFTER_FREEZE = ("title", "event_date", "place", "reply_deadline")
+
+
+async def update_panel(db: AsyncSession, actor: str, panel_id: int, changes: Mapping[str, Any]) -> Panel:
+    """Change a panel's details. A draft may change anything; once frozen, only the invitation's
+    words (title, date, place, reply deadline): size and the cap fixed the commitment."""
+    panel = await get_panel(db, panel_id, for_update=True)
+    if panel.status == PanelStatus.CLOSED:
+        raise Conflict("status", "a closed panel cannot change")
+    if panel.status != PanelStatus.DRAFT:
+        fixed = sorted(
+            k for k, v in changes.items() if k not in EDITABLE_AFTER_FREEZE and getattr(panel, k) != v
+        )
+        if fixed:
+            raise Conflict(fixed[0], f"{fixed[0]} is fixed once the panel is frozen")
+    changed = {k: v for k, v in changes.items() if getattr(panel, k) != v}
+    for key, value in changed.items():
+        setattr(panel, key, value)
+    if changed:
+        await audit(db, actor, "panel.update", panel, fields=sorted(changed))
+    await db.commit()
+    return await get_panel(db, panel_id)
+
+
 def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int, values: Mapping[str, Sequence[str]]) -> None:
     seen: set[tuple[str, str]] = set()
     for index, row in enumerate(rows):
@@ -260,9 +285,15 @@ async def attended_counts(db: AsyncSession, resident_ids: Sequence[int]) -> dict
     return {int(rid): int(n) for rid, n in rows if rid is not None}
 
 
-async def live_pool(db: AsyncSession, panel: Panel, source: CandidateSource | None = None) -> LivePool:
+async def live_pool(
+    db: AsyncSession,
+    panel: Panel,
+    source: CandidateSource | None = None,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+) -> LivePool:
+    """The pool as freezing would find it now; `rows` checks quotas not saved yet (the editor)."""
     volunteers = await eligible_volunteers(db)
-    quotas = pools.effective_quotas(panel.quotas, panel.size, volunteers)
+    quotas = pools.effective_quotas(panel.quotas if rows is None else rows, panel.size, volunteers)
     excluded = pools.excluded_ids(
         volunteers, panel.exclusions.get("resident_ids", []), panel.exclusions.get("work_units", [])
     )
@@ -277,11 +308,15 @@ async def live_pool(db: AsyncSession, panel: Panel, source: CandidateSource | No
 
 
 async def feasibility(
-    db: AsyncSession, panel_id: int, source: CandidateSource | None = None
+    db: AsyncSession,
+    panel_id: int,
+    source: CandidateSource | None = None,
+    rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> tuple[Panel, LivePool, FeasibilityReport]:
-    """The quotas checked against the pool as it is now (what freezing would find)."""
+    """The quotas (or `rows`, not saved yet) checked against the pool as it is now (what freezing
+    would find)."""
     panel = await get_panel(db, panel_id)
-    live = await live_pool(db, panel, source)
+    live = await live_pool(db, panel, source, rows)
     try:
         report = await to_thread.run_sync(
             partial(check_feasibility, live.pool, live.quotas, panel.size, live.excluded)

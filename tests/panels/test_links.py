@@ -211,7 +211,9 @@ def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
     sign_in(client, "chen@district.gov.cn", organizer(settings, "chen@district.gov.cn", "organizer"))
     page = f"/organizer/panels/{panel_id}"
     shown = client.post(
-        f"{page}/freeze", data={"_csrf_token": csrf_token(client, page)}, headers={"Accept-Language": "en"}
+        f"{page}/freeze",
+        data={"_csrf_token": csrf_token(client, f"{page}/freeze")},
+        headers={"Accept-Language": "en"},
     )
     assert shown.status_code == 422
     assert "The lottery could not be computed; the panel stays a draft." in shown.text

@@ -76,7 +76,7 @@ async def invite(db: AsyncSession, settings: Settings, actor: str, panel_id: int
     return messages
 
 
-def _next_reserve(panel: Panel, dropout: PanelMember) -> PanelMember | None:
+def next_reserve(panel: Panel, dropout: PanelMember) -> PanelMember | None:
     """The first reserve, in drawn order, whose swap for the dropout keeps every quota met."""
     assert panel.record is not None
     seated = [m.pseudonym for m in panel.members if m.status in SEATED]
@@ -116,7 +116,7 @@ def drop(
     through `AsyncSession.run_sync`, the rq jobs with their own sync session."""
     member.status = status.value
     _audit(session, by or actor, f"panel.{status.value}", panel, member=member.pseudonym, **details)
-    alternate = _next_reserve(panel, member)
+    alternate = next_reserve(panel, member)
     if alternate is None:
         _audit(session, actor, "panel.no_replacement", panel, member=member.pseudonym)
         return []

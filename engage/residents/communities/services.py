@@ -42,6 +42,25 @@ def check_code(raw: str) -> str:
     return code
 
 
+def code_from_name(name_en: str) -> str:
+    """A code made from the English name (lower case, words joined by -), for an organizer who leaves
+    the code empty; "c" when the name gives no letter to start with."""
+    words = re.findall(r"[a-z0-9]+", name_en.casefold())
+    code = "-".join(words)[:32].strip("-")
+    return code if code[:1].isalpha() else ("c-" + code)[:32].strip("-")
+
+
+async def free_code(db: AsyncSession, name_en: str) -> str:
+    """`code_from_name`, with -2, -3... added when another community has it already."""
+    base = code_from_name(name_en)
+    taken = set((await db.execute(select(Community.code).where(Community.code.startswith(base)))).scalars())
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base[: 32 - len(str(n)) - 1]}-{n}"
+    return code
+
+
 def check_names(name_zh: str, name_en: str) -> tuple[str, str]:
     names = []
     for field, raw in (("name_zh", name_zh), ("name_en", name_en)):
@@ -66,8 +85,8 @@ async def get_community(db: AsyncSession, code: str) -> Community:
 
 
 async def create_community(db: AsyncSession, actor: str, given: CommunityIn) -> Community:
+    name_zh, name_en = check_names(given.name_zh, given.name_en)  # first: the page may leave the code out
     code = check_code(given.code)
-    name_zh, name_en = check_names(given.name_zh, given.name_en)
     if (await db.execute(select(Community.id).where(Community.code == code))).first() is not None:
         raise Conflict("code", _("A community with this code exists already."))
     community = Community(code=code, name_zh=name_zh, name_en=name_en)

@@ -30,12 +30,13 @@ async def _page(
     editing: str | None = None,
     status_code: int = 200,
 ) -> Template:
+    listed = await communities.list_communities(db)
     context = {
-        "communities": await communities.list_communities(db),
+        "communities": listed,
         "errors": errors or {},
         "values": values or {},
         "editing": editing,
-        "done": request.query_params.get("done"),
+        "done": next((c for c in listed if c.code == request.query_params.get("done")), None),
         "may_write": request.user.role in STAFF_ROLES,
     }
     return Template(TEMPLATE, context=context, status_code=status_code)
@@ -57,7 +58,10 @@ class CommunityPages(Controller):
     @post("/", guards=[staff], media_type=MediaType.HTML, status_code=200)
     async def create(self, request: Request[Any, Any, Any], db: DB) -> Template | Redirect:
         values = _fields(await request.form(), "code", "name_zh", "name_en")
-        given = communities.CommunityIn(values["code"], values["name_zh"], values["name_en"])
+        code = values["code"].strip()
+        if not code and values["name_en"].strip():  # nobody has to invent a code: one comes from the name
+            code = await communities.free_code(db, values["name_en"])
+        given = communities.CommunityIn(code, values["name_zh"], values["name_en"])
         try:
             made = await communities.create_community(db, organizer_actor(request.user.id), given)
         except EngageError as error:
