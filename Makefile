@@ -1,16 +1,20 @@
-# Two commands: `make run` (a working Engage on http://127.0.0.1:8000) and `make test` (the whole suite).
+# Two commands: `make run` (a working Engage on http://127.0.0.1:8000) and `make test` (the whole suite);
+# `make test-fast` is the inner loop (no browser, no slow tests, two workers).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck messages clean
+.PHONY: run test test-fast install lint typecheck messages clean
 
 run: $(STAMP)
 	$(BIN)/engage run
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not browser and not slow" -n 2
 
 install: $(STAMP)
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 import redis
-import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
@@ -30,12 +28,31 @@ from engage.app import create_app
 from engage.db import make_sync_engine
 from engage.migrate import upgrade
 from engage.models import Base
-from engage.settings import Settings, load_settings
+from engage.residents.models import Community
+from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
+from tests.factories import (
+    TEXTING_COMMUNITIES,
+    NoticeDistrict,
+    PanelDistrict,
+    Texting,
+    add_volunteers,
+    token_for,
+)
+from tests.support import (
+    PHONE,
+    ROOT,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    LiveServer,
+    listening_socket,
+    make_settings,
+    twilio_environment,
+    url_of,
+)
+from workers import context
 
-ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = Path(os.environ.get("TEST_OUTPUT", ROOT / "test-output"))
-SECRET = "test-secret-key-0123456789abcdef"
 
 
 def _postgres_url() -> str | None:
@@ -118,16 +135,29 @@ def each_database_url(request: pytest.FixtureRequest) -> str:
     return str(url)
 
 
+def _worker_database(url: str) -> str:
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    if worker == 0:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.lstrip('/') or 0) + worker}"))
+
+
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL, or an embedded Redis of this run. Each test empties its database, so under
+    pytest-xdist worker gwN takes database N places after REDIS_URL's (-n 2 with /11 uses 11 and 12);
+    without REDIS_URL each worker starts its own embedded server (and uses database N on it)."""
     url = os.environ.get("REDIS_URL")
     if url:
-        yield url
+        yield _worker_database(url)
         return
     from engage.redis_embedded import start
 
     url, process = start(tmp_path_factory.mktemp("redis"))
-    yield url
+    # Its own database number too: should two workers' servers ever be given the same port, they
+    # still would not empty each other's data.
+    yield _worker_database(url)
     process.terminate()
     process.wait(10)
 
@@ -136,21 +166,6 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def redis_url(redis_server_url: str) -> str:
     redis.Redis.from_url(redis_server_url).flushdb()
     return redis_server_url
-
-
-def make_settings(database_url: str, redis_url: str, var_dir: Path, **overrides: str) -> Settings:
-    environ = {
-        "ENGAGE_ENV": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET,
-        "SMS_GATEWAY": "console",
-        "PUBLIC_BASE_URL": "http://testserver.local",
-        # No quiet hours unless a test sets them: texts must not depend on the hour the suite runs.
-        "SMS_QUIET_HOURS": "",
-    }
-    environ.update(overrides)
-    return load_settings(environ, var_dir=var_dir)
 
 
 @pytest.fixture
@@ -180,43 +195,10 @@ def db(settings: Settings) -> Iterator[Any]:
     engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class LiveServer:
-    def __init__(self, app: Litestar, port: int | None = None) -> None:
-        self.port = port or _free_port()  # a port chosen first, when the app must know its own address
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("live server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
 def live_server(app: Litestar) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
-
-
-TWILIO_SID = "AC" + "0" * 31 + "1"
-TWILIO_TOKEN = "fake-auth-token-for-tests"
-TWILIO_SERVICE = "MG" + "0" * 31 + "2"
 
 
 @pytest.fixture
@@ -225,39 +207,10 @@ def fake_twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
-def twilio_environment(fake: FakeTwilio) -> dict[str, str]:
-    """The settings that point the real twilio SDK at the local fake."""
-    return {
-        "SMS_GATEWAY": "twilio",
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_MESSAGING_SERVICE_SID": TWILIO_SERVICE,
-        "TWILIO_API_BASE_URL": fake.base_url,
-    }
-
-
 @pytest.fixture
 def twilio_settings(database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> Settings:
     """Settings whose SMS gateway is the real twilio SDK, pointed at the local fake."""
     return make_settings(database_url, redis_url, tmp_path / "var", **twilio_environment(fake_twilio))
-
-
-def run_jobs(settings: Settings) -> None:
-    """Work every queued job with a real rq worker in burst mode, in this process."""
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
-
-    from engage.queues import WORKER_QUEUES, redis_connection
-    from workers import context
-
-    context.use(settings)
-    assert settings.redis_url
-    worker = SimpleWorker(
-        [q.value for q in WORKER_QUEUES],
-        connection=redis_connection(settings.redis_url),
-        serializer=JSONSerializer,
-    )
-    worker.work(burst=True)
 
 
 @pytest.fixture(scope="session")
@@ -267,7 +220,6 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -306,3 +258,103 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
     for the whole session (the browser is session-scoped), which async tests after it cannot share."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+# Districts the tests of more than one domain stand on (a domain's own are in tests/<domain>/conftest.py).
+
+
+@pytest.fixture
+def signup_district(db: Any) -> None:
+    """Two communities a resident can sign up in on the pages: 五里河 (wulihe) and 南塔 (nanta)."""
+    db.add_all(
+        [
+            Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"),
+            Community(code="nanta", name_zh="南塔社区", name_en="Nanta"),
+        ]
+    )
+    db.commit()
+
+
+@pytest.fixture
+def sms_district(
+    database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Any
+) -> Iterator[Texting]:
+    """A live server that knows its own public address (Twilio signs it), with three communities, and
+    phones that text it through the fake gateway."""
+    sock = listening_socket()
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "var",
+        PUBLIC_BASE_URL=url_of(sock),
+        **twilio_environment(fake_twilio),
+    )
+    db.add_all([Community(code=code, name_zh=zh, name_en=en) for code, zh, en in TEXTING_COMMUNITIES])
+    db.commit()
+    with LiveServer(create_app(settings), sock) as server:
+        yield Texting(fake_twilio, settings, server.url)
+
+
+@pytest.fixture
+def panel_district(
+    database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Any
+) -> Iterator[PanelDistrict]:
+    """A live server that knows its public address (Twilio signs it), 300 volunteers, an organizer."""
+    sock = listening_socket()
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "var",
+        PUBLIC_BASE_URL=url_of(sock),
+        **twilio_environment(fake_twilio),
+    )
+    add_volunteers(db)
+    headers = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
+    with LiveServer(create_app(settings), sock) as server:
+        yield PanelDistrict(fake_twilio, settings, server.url, headers, db)
+
+
+@pytest.fixture
+def panel_staff(client: TestClient[Litestar], settings: Settings, db: Any) -> dict[str, str]:
+    """300 volunteers (every fourth reads English) and an organizer's bearer headers, for panels made
+    through the test client; jobs called directly run in this process, on the test's database."""
+    add_volunteers(db)
+    context.use(settings)
+    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
+
+
+@pytest.fixture
+def notice_staff(settings: Settings, client: TestClient[Litestar]) -> dict[str, str]:
+    """An organizer's bearer headers for notices and objections; the test client's pages in English
+    unless a test asks otherwise; jobs called directly run in this process, on the test's database."""
+    context.use(settings)
+    client.headers["Accept-Language"] = "en"
+    return {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
+
+
+@pytest.fixture
+def notice_district(
+    database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Any
+) -> Iterator[NoticeDistrict]:
+    """A live server that knows its public address (Twilio signs it and posts reports there), two
+    communities, and an organizer's API client."""
+    sock = listening_socket()
+    settings = make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "var",
+        PUBLIC_BASE_URL=url_of(sock),
+        **twilio_environment(fake_twilio),
+    )
+    db.add_all(
+        [
+            Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"),
+            Community(code="dongxing", name_zh="东兴社区", name_en="Dongxing"),
+        ]
+    )
+    db.commit()
+    token = token_for(settings, "lin@district.gov.cn", "organizer")
+    with LiveServer(create_app(settings), sock) as server:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:
+            yield NoticeDistrict(settings, server.url, api, fake_twilio)

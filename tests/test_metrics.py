@@ -17,7 +17,7 @@ from engage.notices.models import Notice, NoticeStatus
 from engage.settings import ConfigError, Settings
 from engage.sms.models import MessageStatus
 from engage.sms.services import queue_message
-from tests.conftest import LiveServer, make_settings
+from tests.support import LiveServer, make_settings
 
 TOKEN = "scraper-token-0123456789"
 

@@ -17,9 +17,8 @@ import pytest
 
 from engage.testing.fake_twilio import FakeTwilio
 from engage.web.headers import HSTS
-from tests.conftest import ROOT, SECRET, make_settings, twilio_environment
-from tests.support import process_environment
-from tests.test_outages import _free_port, wait_for
+from tests.app.test_outages import _free_port, wait_for
+from tests.support import ROOT, SECRET, make_settings, process_environment, twilio_environment
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from engage.audit.services import record
 from engage.db import make_sync_engine, sync_session
-from tests.conftest import ROOT
-from tests.test_audit import _drop_guard
-from tests.test_notices import Plan, add_residents, phone
+from tests.audit.test_audit import _drop_guard
+from tests.factories import Plan, add_subscribers, phone
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def drill(database_url: str, backups: Path) -> subprocess.CompletedProcess[str]:
 def arrange(database_url: str) -> None:
     engine = make_sync_engine(database_url)
     with Session(engine) as session:
-        add_residents(session, [Plan(phone(n)) for n in range(7)])
+        add_subscribers(session, [Plan(phone(n)) for n in range(7)])
         session.commit()
     with sync_session(engine) as session:
         for n in range(4):

@@ -27,11 +27,10 @@ from engage.selections import stages
 from engage.selections.models import StageKind, StageStatus
 from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import ROOT, SECRET, make_settings, twilio_environment
-from tests.support import organizer, process_environment, token_for
+from tests.app.test_outages import _free_port, wait_for
+from tests.factories import Plan, add_subscribers, organizer, phone, token_for
+from tests.support import ROOT, SECRET, make_settings, process_environment, twilio_environment
 from tests.test_metrics import value
-from tests.test_notices import Plan, add_residents, phone
-from tests.test_outages import _free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +113,7 @@ def test_two_web_processes_and_two_workers_do_each_thing_once_and_both_report_it
     settings = make_settings(
         database_url, redis_url, tmp_path / "var", PUBLIC_BASE_URL=web[0], **twilio_environment(fake_twilio)
     )
-    add_residents(db, [Plan(phone(n)) for n in range(SUBSCRIBERS)])
+    add_subscribers(db, [Plan(phone(n)) for n in range(SUBSCRIBERS)])
     db.add(Community(code="wulihe", name_zh="五里河社区", name_en="Wulihe"))
     db.commit()
     environment = process_environment(

@@ -20,7 +20,7 @@ from engage.notices.objections.models import NoticePeriod, Objection
 from engage.residents.models import VerificationCode
 from engage.settings import Settings
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
-from tests.conftest import ROOT, SECRET, run_jobs
+from tests.support import ROOT, SECRET, run_jobs
 from workers import privacy
 
 OLD = "+8613800000001"

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from engage.settings import Settings
-from tests.conftest import ROOT, SECRET
+from tests.support import ROOT, SECRET
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from litestar import Litestar
 
 from engage.app import create_app
 from engage.settings import Settings
-from tests.conftest import make_settings
-from tests.support import organizer
+from tests.factories import organizer
+from tests.support import make_settings
 
 LOCK = "engage:rl:login:pair:{address}:o@x.cn:lock"
 

@@ -24,8 +24,8 @@ from engage.app import create_app
 from engage.audit.models import AuditEntry
 from engage.db import utcnow
 from engage.settings import Settings
-from tests.conftest import ROOT, SECRET, make_settings
-from tests.support import csrf_token, organizer, sign_in
+from tests.factories import csrf_token, organizer, sign_in
+from tests.support import ROOT, SECRET, make_settings
 
 HTML = {"Accept": "text/html"}
 

@@ -17,7 +17,7 @@ from engage.residents import codes
 from engage.residents import signup_sql as sql
 from engage.residents.models import Community, VerificationCode
 from engage.settings import Settings
-from tests.conftest import run_jobs
+from tests.support import run_jobs
 
 PHONE = "+8613790000001"
 

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from engage.settings import ROOT, Settings
 from tests.api.codes import raised_codes
-from tests.support import token_for
+from tests.factories import token_for
 
 API_DOC = ROOT / "docs" / "api.md"
 

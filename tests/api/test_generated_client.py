@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from engage.settings import Settings
-from tests.conftest import LiveServer
-from tests.support import token_for
+from tests.factories import token_for
+from tests.support import LiveServer
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 # The two roster uploads take text/csv, which the generator knows only as a file upload.

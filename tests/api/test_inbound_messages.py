@@ -20,8 +20,8 @@ from engage.residents.models import Resident
 from engage.residents.signup import delete_resident
 from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import LiveServer, _free_port, make_settings, twilio_environment
-from tests.support import token_for
+from tests.factories import token_for
+from tests.support import LiveServer, listening_socket, make_settings, twilio_environment, url_of
 
 OUR_NUMBER = "+8610690000"
 RESIDENT = "+8613900000009"
@@ -42,19 +42,19 @@ def _delete(settings: Settings, phone: str) -> None:
 def test_organizers_read_inbound_texts_masked_paged_revealed_with_audit_and_erased_on_deletion(
     database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Session
 ) -> None:
-    port = _free_port()
+    sock = listening_socket()
     settings = make_settings(
         database_url,
         redis_url,
         tmp_path / "var",
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PUBLIC_BASE_URL=url_of(sock),
         **twilio_environment(fake_twilio),
     )
     db.add(Resident(phone=RESIDENT, locale="zh_CN", verified_at=datetime.now(UTC)))
     db.commit()
     organizer = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
     auditor = {"Authorization": f"Bearer {token_for(settings, 'audit@district.gov.cn', 'auditor')}"}
-    with LiveServer(create_app(settings), port=port) as server, httpx.Client(base_url=server.url) as api:
+    with LiveServer(create_app(settings), sock) as server, httpx.Client(base_url=server.url) as api:
         for sender, body in ((RESIDENT, "帮助"), (STRANGER, "你好，请问怎么报名？"), (RESIDENT, "HELP")):
             answer = fake_twilio.send_inbound(
                 f"{server.url}/webhooks/twilio/inbound", sender, OUR_NUMBER, body

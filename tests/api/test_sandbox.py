@@ -17,8 +17,8 @@ from engage.residents.models import Resident, ResidentRole
 from engage.settings import Settings
 from engage.sms.models import MessageStatus, SmsMessage
 from engage.testing.fake_twilio import FakeTwilio
-from tests.conftest import run_jobs
-from tests.support import organizer
+from tests.factories import organizer
+from tests.support import run_jobs
 
 SUBSCRIBERS = ["+8613900000001", "+8613900000002"]
 

@@ -22,7 +22,7 @@ from engage.residents.models import (
     ResidentRoleKind,
     Source,
 )
-from tests.support import csrf_token
+from tests.factories import csrf_token
 
 KINDS = [ParticipantType.RESIDENT] * 5 + [ParticipantType.DEPUTY_PC, ParticipantType.EXPERT]
 

@@ -18,10 +18,8 @@ from sqlalchemy.orm import Session
 
 from engage.notices.models import Notice
 from engage.sms.models import SmsMessage
-from tests.conftest import SECRET
-from tests.support import organizer, process_environment
-from tests.test_journey_browser import axe_problems
-from tests.test_notices import District, Plan, add_residents, district, phone  # noqa: F401
+from tests.factories import NoticeDistrict, Plan, add_subscribers, axe_problems, organizer, phone
+from tests.support import SECRET, process_environment
 from tests.zh_scan import problems as zh_problems
 
 pytestmark = pytest.mark.browser
@@ -97,7 +95,7 @@ def _checked(page: Any, language: str, where: str, found: list[str]) -> None:
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_laptop(
-    district: District,  # noqa: F811
+    notice_district: NoticeDistrict,
     db: Session,
     browser: Any,
     output_dir: Path,
@@ -106,8 +104,8 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     words = WORDS[language]
     shots = output_dir / f"console-desk-{language}"
     shots.mkdir(parents=True, exist_ok=True)
-    add_residents(db, [Plan(phone(n)) for n in range(1, 5)] + [Plan(phone(5), locale="en")])
-    password = organizer(district.settings, "wang@district.gov.cn", "organizer")
+    add_subscribers(db, [Plan(phone(n)) for n in range(1, 5)] + [Plan(phone(5), locale="en")])
+    password = organizer(notice_district.settings, "wang@district.gov.cn", "organizer")
 
     # The real policy: htmx must work without inline scripts or styles.
     context = browser.new_context(viewport=LAPTOP, locale=language)
@@ -118,7 +116,7 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
         lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
     )
     page.set_extra_http_headers({"Accept-Language": language})
-    _sign_in(page, district.url, password)
+    _sign_in(page, notice_district.url, password)
     page.screenshot(path=str(shots / "1-desk.png"), full_page=True)
 
     _nav(page, words["notices"])
@@ -160,7 +158,7 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     # empty); the page polls meanwhile.
     worker = subprocess.run(
         [sys.executable, "-m", "engage", "worker", "--burst"],
-        env=process_environment(district.settings, SECRET),
+        env=process_environment(notice_district.settings, SECRET),
         capture_output=True,
         timeout=120,
     )
@@ -168,12 +166,12 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     page.wait_for_selector(f"#funnel [role=status]:has-text('{words['finished']}')", timeout=5000)
     page.screenshot(path=str(shots / "5-funnel-sent.png"), full_page=True)
 
-    sids = [m.sid for m in district.fake.messages]
+    sids = [m.sid for m in notice_district.fake.messages]
     assert len(sids) == 5
     started = time.monotonic()
     for sid in sids[:-1]:
-        assert district.fake.deliver(sid, "delivered").status == 200
-    assert district.fake.deliver(sids[-1], "undelivered", error_code=30003).status == 200
+        assert notice_district.fake.deliver(sid, "delivered").status == 200
+    assert notice_district.fake.deliver(sids[-1], "undelivered", error_code=30003).status == 200
     # The progress table has a row per state: queued, sending, sent, delivered, failed, opted out, all.
     page.wait_for_function(
         "() => { const t = document.getElementById('funnel-progress-table'); if (!t) return false;"
@@ -202,7 +200,7 @@ def test_an_organizer_writes_prices_publishes_and_watches_a_notice_go_out_on_a_l
     page = audited.new_page()
     page.set_extra_http_headers({"Accept-Language": language})
     found: list[str] = []
-    _sign_in(page, district.url, password)
+    _sign_in(page, notice_district.url, password)
     _checked(page, language, "desk", found)
     _nav(page, words["audit"])
     _checked(page, language, "audit", found)

@@ -16,7 +16,7 @@ from engage.panels.models import Panel, PanelMember
 from engage.selections.models import Invitation, Selection, Stage
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.support import organizer, sign_in
+from tests.factories import organizer, sign_in
 
 
 def _notice(db: Session, title: str, **fields: object) -> Notice:

@@ -18,7 +18,7 @@ from engage.residents.models import Resident, ResidentRole
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from engage.sms.segments import count_segments
-from tests.support import csrf_token, organizer, sign_in
+from tests.factories import csrf_token, organizer, sign_in
 
 FORM = {
     "kind": "process",

@@ -26,10 +26,9 @@ from engage.residents.models import Resident
 from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
 from tests import zh_scan
-from tests.conftest import LiveServer, _free_port, make_settings, twilio_environment
 from tests.console.panels_support import add_volunteers, members_of
-from tests.support import organizer
-from tests.test_journey_browser import axe_problems
+from tests.factories import axe_problems, organizer
+from tests.support import LiveServer, listening_socket, make_settings, twilio_environment, url_of
 
 pytestmark = pytest.mark.browser
 
@@ -73,16 +72,16 @@ def town(
     database_url: str, redis_url: str, tmp_path: Path, fake_twilio: FakeTwilio, db: Session
 ) -> Iterator[Town]:
     """A live server that knows its own address (Twilio signs it, the links carry it) and 42 volunteers."""
-    port = _free_port()
+    sock = listening_socket()
     settings = make_settings(
         database_url,
         redis_url,
         tmp_path / "var",
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PUBLIC_BASE_URL=url_of(sock),
         **twilio_environment(fake_twilio),
     )
     add_volunteers(db)
-    with LiveServer(create_app(settings), port=port) as server:
+    with LiveServer(create_app(settings), sock) as server:
         yield Town(server.url, settings, fake_twilio, db)
 
 

@@ -12,7 +12,7 @@ from engage.residents.communities.services import code_from_name
 from engage.residents.models import Community
 from engage.settings import Settings
 from tests.console.panels_support import post_form
-from tests.support import organizer, sign_in
+from tests.factories import organizer, sign_in
 
 
 def test_a_code_is_made_from_the_english_name() -> None:

@@ -23,11 +23,10 @@ from engage.selections import services
 from engage.selections.models import Selection
 from engage.selections.stages import assessment as balloting
 from engage.settings import Settings
-from tests.conftest import LiveServer
 from tests.console.selections_world import residents
 from tests.console.test_selections_charts import RATINGS, tokens
-from tests.support import organizer
-from tests.test_journey_browser import axe_problems
+from tests.factories import axe_problems, organizer
+from tests.support import LiveServer
 from tests.zh_scan import problems as zh_problems
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ from engage.selections.stages import assessment as balloting
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from tests.console.selections_world import World, build
-from tests.support import organizer, sign_in
+from tests.factories import organizer, sign_in
 
 # Six ballots, one per evaluator: 王明 and 张伟 approved by all, 李华 by three (50 %).
 RATINGS = [

@@ -16,7 +16,7 @@ from engage.selections.models import Applicant, Invitation, Selection
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from tests.console.selections_world import build
-from tests.support import organizer, sign_in
+from tests.factories import organizer, sign_in
 
 
 def _signed_in(client: TestClient[Litestar], settings: Settings) -> None:

@@ -17,7 +17,7 @@ from engage.notices import period as periods
 from engage.selections.models import Selection
 from engage.selections.wizard.forms import clean_timetable, suggest_timetable
 from engage.settings import Settings
-from tests.support import organizer, sign_in
+from tests.factories import organizer, sign_in
 
 BASICS = {
     "title_zh": "街道副主任公开选拔",

@@ -1,13 +1,19 @@
-"""Small random pools with quotas that are feasible by construction, for property tests."""
+"""Small random pools with quotas that are feasible by construction, for property tests, and the shared
+benchmark instances."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
 
-from engage.lottery import Person, Pool, Quota
+from engage.lottery import Person, Pool, Quota, read_pool, read_quotas
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTANCES = (ROOT / ".." / "shared" / "bench" / "sortition" / "instances").resolve()
 
 
 def meets_quotas(panel: Sequence[str], pool: Pool, quotas: Sequence[Quota], k: int) -> bool:
@@ -41,3 +47,16 @@ def small_instances(draw: st.DrawFn, max_n: int = 16) -> tuple[Pool, list[Quota]
             hi = seats[v] + draw(st.integers(0, 2))
             quotas.append(Quota(cats[c], v, lo, hi))
     return pool, quotas, k
+
+
+def instance(name: str) -> tuple[Pool, list[Quota], int]:
+    """A shared benchmark instance (pool, quotas, k); skips when the shared folder is absent."""
+    folder = INSTANCES / name
+    if not folder.is_dir():
+        pytest.skip(f"benchmark instances not found at {INSTANCES} (shared folder absent)")
+    quotas = read_quotas(folder / "categories.csv")
+    return (
+        read_pool(folder / "respondents.csv", quotas),
+        quotas,
+        int(name.rsplit("_", 1)[1]),
+    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import instance
-
 from engage.lottery import parse_pool, parse_quotas
+from tests.lottery.lottery_helpers import instance
 
 
 def test_sortition_foundation_files_are_read_with_flex_and_nationbuilder_ids() -> None:

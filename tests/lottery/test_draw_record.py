@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from lottery_helpers import meets_quotas, small_instances
 
 from engage.lottery import (
     Person,
@@ -21,6 +20,7 @@ from engage.lottery import (
     verify,
 )
 from engage.lottery.randomness import Stream, seed_from_parts
+from tests.lottery.lottery_helpers import meets_quotas, small_instances
 
 Instance = tuple[Pool, list[Quota], int]
 

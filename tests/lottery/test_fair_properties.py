@@ -7,10 +7,10 @@ import itertools
 import highspy
 import numpy as np
 from hypothesis import given
-from lottery_helpers import meets_quotas, small_instances
 
 from engage.lottery import Pool, Quota, fair_distribution, group_profiles, prepare
 from engage.lottery.pricing import quiet_highs
+from tests.lottery.lottery_helpers import meets_quotas, small_instances
 
 Instance = tuple[Pool, list[Quota], int]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import instance
 
 from engage.lottery import fair_distribution, group_profiles
+from tests.lottery.lottery_helpers import instance
 
 KNOWN_MAXIMIN = {
     "example_small_20": 0.10,
@@ -15,6 +15,7 @@ KNOWN_MAXIMIN = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(KNOWN_MAXIMIN))
 def test_min_probability_matches_the_known_maximin_optimum(name: str) -> None:
     pool, quotas, k = instance(name)
@@ -25,6 +26,7 @@ def test_min_probability_matches_the_known_maximin_optimum(name: str) -> None:
         assert dist.optimality_gap <= 1e-6
 
 
+@pytest.mark.slow
 def test_grandjury_2000_maximin_lies_in_the_known_interval() -> None:
     pool, quotas, k = instance("grandjury_2000_55")
     dist = fair_distribution(group_profiles(pool, quotas), k)
@@ -33,6 +35,7 @@ def test_grandjury_2000_maximin_lies_in_the_known_interval() -> None:
     assert dist.stats is not None and dist.stats.seconds < 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sf_fixture_150_22", "grandjury_400_55"])
 def test_leximin_sorted_probabilities_dominate_maximin(name: str) -> None:
     pool, quotas, k = instance(name)
