@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
@@ -128,3 +129,21 @@ def process_environment(settings: Settings, secret: str, **extra: str) -> dict[s
         "SMS_GATEWAY_TIMEOUT": "2",
         **extra,
     }
+
+
+def free_port() -> int:
+    """A port free now, for a real process that must be told its port (a server this process starts
+    itself binds a socket first instead: `listening_socket`)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(condition: Any, seconds: float, what: str) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

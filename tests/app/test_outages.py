@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -54,10 +53,12 @@ from tests.support import (
     ROOT,
     SECRET,
     LiveServer,
+    free_port,
     make_settings,
     process_environment,
     run_jobs,
     twilio_environment,
+    wait_for,
 )
 from workers import context
 from workers.sweep import sweep
@@ -65,18 +66,12 @@ from workers.sweep import sweep
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class RedisServer:
     """A redis-server of the test's own that keeps nothing: a restart brings it back empty."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -116,15 +111,6 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     yield server
     if server.process is not None and server.process.poll() is None:
         server.kill()
-
-
-def wait_for(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def notice_row(db: Session, **values: Any) -> Notice:
@@ -211,7 +197,7 @@ def test_redis_wiped_mid_fan_out_every_subscriber_gets_exactly_one_text_and_the_
 ) -> None:
     """S6, S7: Redis killed and started empty in the middle of a fan-out: the web process and both workers
     (whose rq scheduler used to die with Redis) carry on, and the fan-out finishes from the database."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = make_settings(
         database_url, own_redis.url, tmp_path / "var", PUBLIC_BASE_URL=url, **twilio_environment(fake_twilio)

@@ -15,6 +15,7 @@ from engage.audit.chain import GENESIS, canonical, entry_hash
 from engage.audit.models import AuditEntry
 from engage.audit.services import record, verify
 from engage.db import make_sync_engine, sync_session
+from tests.factories import drop_audit_guard
 
 
 def _audit_verify(database_url: str) -> subprocess.CompletedProcess[str]:
@@ -34,15 +35,6 @@ def _append(database_url: str, n: int) -> list[int]:
             record(session, "organizer:1", "test.action", "thing", i, {"n": i, "名": "张三"}).id
             for i in range(n)
         ]
-
-
-def _drop_guard(session: Session) -> None:
-    """What someone with full database rights could do before editing the log by hand."""
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        session.execute(text("DROP TRIGGER audit_entries_append_only ON audit_entries"))
-    else:
-        session.execute(text("DROP TRIGGER audit_entries_no_update"))
-        session.execute(text("DROP TRIGGER audit_entries_no_delete"))
 
 
 def test_entries_chain_each_to_the_sha256_of_the_one_before(each_database_url: str) -> None:
@@ -96,7 +88,7 @@ def test_hand_edited_audit_row_is_named_by_audit_verify(each_database_url: str) 
     ids = _append(each_database_url, 5)
     engine = make_sync_engine(each_database_url)
     with sync_session(engine) as session:
-        _drop_guard(session)
+        drop_audit_guard(session)
         session.execute(
             text("UPDATE audit_entries SET actor = 'organizer:99' WHERE id = :id"), {"id": ids[2]}
         )
@@ -109,7 +101,7 @@ def test_hand_edited_audit_row_is_named_by_audit_verify(each_database_url: str) 
 def test_removed_entry_in_the_middle_breaks_the_chain_at_its_successor(each_database_url: str) -> None:
     ids = _append(each_database_url, 4)
     with sync_session(make_sync_engine(each_database_url)) as session:
-        _drop_guard(session)
+        drop_audit_guard(session)
         session.execute(text("DELETE FROM audit_entries WHERE id = :id"), {"id": ids[1]})
         assert verify(session)[1].entry_id == ids[2]  # type: ignore[union-attr]
 
@@ -117,7 +109,7 @@ def test_removed_entry_in_the_middle_breaks_the_chain_at_its_successor(each_data
 def test_removed_last_entry_is_noticed(each_database_url: str) -> None:
     ids = _append(each_database_url, 3)
     with sync_session(make_sync_engine(each_database_url)) as session:
-        _drop_guard(session)
+        drop_audit_guard(session)
         session.execute(text("DELETE FROM audit_entries WHERE id = :id"), {"id": ids[-1]})
         broken = verify(session)[1]
     assert broken is not None and broken.entry_id == ids[-1]

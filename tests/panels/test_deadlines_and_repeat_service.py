@@ -218,7 +218,7 @@ def test_staff_freeze_draw_and_invite_from_the_panel_page(
     draft = client.get(page, headers={"Accept-Language": "en"})
     assert draft.status_code == 200
     assert "The pool can fill the panel within the quotas." in draft.text
-    assert f'href="{page}/freeze"' in draft.text  # the step's page first (tests/console)
+    assert f'href="{page}/freeze"' in draft.text  # the step's page first (tests/panels/test_console.py)
 
     frozen = _post_form(client, f"{page}/freeze", f"{page}/freeze")
     assert frozen.status_code == 303 and frozen.headers["location"] == page

@@ -45,7 +45,7 @@ def test_an_organizer_starts_publishes_and_opens_a_selection(
     path = made.headers["location"]  # type: ignore[attr-defined]
     page = client.get(path, headers={"Accept-Language": "en"})
     assert "Publish" in page.text and "Party office deputy" not in page.text  # posts are shown by number
-    # Publishing and moving a stage are confirmed steps (tests/console/test_selections_steps.py): their
+    # Publishing and moving a stage are confirmed steps (tests/selections/test_console_steps.py): their
     # POST is the confirmation page's form; the one-click action no longer does them.
     assert _post(client, f"{path}/action", {"do": "publish"}).status_code == 400  # type: ignore[attr-defined]
     assert _post(client, f"{path}/publish", {}).status_code == 303  # type: ignore[attr-defined]

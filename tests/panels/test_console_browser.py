@@ -26,8 +26,8 @@ from engage.residents.models import Resident
 from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
 from tests import zh_scan
-from tests.console.panels_support import add_volunteers, members_of
 from tests.factories import axe_problems, organizer
+from tests.panels.console_support import add_volunteers, members_of
 from tests.support import LiveServer, listening_socket, make_settings, twilio_environment, url_of
 
 pytestmark = pytest.mark.browser

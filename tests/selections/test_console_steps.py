@@ -15,8 +15,8 @@ from engage.audit.models import AuditEntry
 from engage.selections.models import Applicant, Invitation, Selection
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.console.selections_world import build
 from tests.factories import organizer, sign_in
+from tests.selections.console_world import build
 
 
 def _signed_in(client: TestClient[Litestar], settings: Settings) -> None:
@@ -94,7 +94,7 @@ def test_opening_a_stage_asks_first_and_reports(
 def test_closing_the_assessment_shows_who_falls_below_the_line_before_it_happens(
     settings: Settings, client: TestClient[Litestar], db: Session
 ) -> None:
-    from tests.console.test_selections_charts import cast_ballots
+    from tests.selections.console_world import cast_ballots
 
     world = build(db, settings, until="invited")
     cast_ballots(db, world)
@@ -210,7 +210,7 @@ def test_an_auditor_gets_no_confirmation_page(
 def test_a_refused_close_names_the_groups_short_of_quorum_in_words(
     settings: Settings, client: TestClient[Litestar], db: Session
 ) -> None:
-    from tests.console.test_selections_charts import cast_ballots
+    from tests.selections.console_world import cast_ballots
 
     world = build(db, settings, until="invited")
     cast_ballots(db, world, count=3)  # the street leaders and one of the staff

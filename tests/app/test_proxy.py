@@ -17,8 +17,15 @@ import pytest
 
 from engage.testing.fake_twilio import FakeTwilio
 from engage.web.headers import HSTS
-from tests.app.test_outages import _free_port, wait_for
-from tests.support import ROOT, SECRET, make_settings, process_environment, twilio_environment
+from tests.support import (
+    ROOT,
+    SECRET,
+    free_port,
+    make_settings,
+    process_environment,
+    twilio_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +104,7 @@ def test_the_sample_nginx_config_serves_engage_over_tls_and_forwards_the_clients
         capture_output=True,
     )  # fmt: skip
 
-    engage_port, https_port, http_port = _free_port(), _free_port(), _free_port()
+    engage_port, https_port, http_port = free_port(), free_port(), free_port()
     settings = make_settings(
         database_url,
         redis_url,

@@ -15,36 +15,12 @@ from sqlalchemy.orm import Session
 
 from engage.selections import figures, services, stages
 from engage.selections.models import Invitation, Selection
-from engage.selections.stages import assessment as balloting
 from engage.settings import Settings
-from engage.sms.models import SmsMessage
-from tests.console.selections_world import World, build
 from tests.factories import organizer, sign_in
+from tests.selections.console_world import build, cast_ballots
+
 
 # Six ballots, one per evaluator: 王明 and 张伟 approved by all, 李华 by three (50 %).
-RATINGS = [
-    {0: "competent", 1: "competent", 2: "competent"},
-    {0: "competent", 1: "basically_competent", 2: "competent"},
-    {0: "basically_competent", 1: "competent", 2: "competent"},
-    {0: "competent", 1: "not_competent", 2: "basically_competent"},
-    {0: "competent", 1: "not_competent", 2: "competent"},
-    {0: "competent", 1: "not_competent", 2: "competent"},
-]
-
-
-def tokens(db: Session) -> list[str]:
-    bodies = db.execute(
-        select(SmsMessage.body).where(SmsMessage.body.contains("/b/")).order_by(SmsMessage.id)
-    )
-    return [m.group(1) for (b,) in bodies if (m := re.search(r"/b/([A-Za-z0-9_-]+)", b))]
-
-
-def cast_ballots(db: Session, world: World, count: int = 6) -> None:
-    for token, ratings in zip(tokens(db)[:count], RATINGS, strict=False):
-        balloting.cast_ballot(db, token, {world.applicant_ids[i]: r for i, r in ratings.items()})
-        db.commit()
-
-
 def _table(html: str, table_id: str) -> list[list[str]]:
     body = re.search(rf'<table class="chart-table" id="{table_id}-table">.*?<tbody>(.*?)</tbody>', html, re.S)
     assert body, f"no chart table {table_id}"

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from engage.panels.models import SEATED, MemberStatus, Panel
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
-from tests.console.panels_support import add_volunteers, members_of, panel_of, post_form, table_rows
 from tests.factories import csrf_token, organizer, sign_in
+from tests.panels.console_support import add_volunteers, members_of, panel_of, post_form, table_rows
 
 SEED = "district office: 7f3a91c2\nnotary: 20261126-0815"
 EN = {"Accept-Language": "en"}

@@ -4,9 +4,11 @@ as an organizer would have it after the wizard."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.residents.models import Resident, ResidentRole, ResidentRoleKind
@@ -15,6 +17,7 @@ from engage.selections.models import InvitationStage, StageKind
 from engage.selections.stages import assessment as balloting
 from engage.selections.web.organizer import DEFAULT_RUBRIC
 from engage.settings import Settings
+from engage.sms.models import SmsMessage
 
 ACTOR = "organizer:1"
 APPLICANTS = ["王明", "李华", "张伟"]
@@ -103,3 +106,26 @@ def build(db: Session, settings: Settings, *, until: str = "draft") -> World:
     )
     db.commit()
     return world
+
+
+RATINGS = [
+    {0: "competent", 1: "competent", 2: "competent"},
+    {0: "competent", 1: "basically_competent", 2: "competent"},
+    {0: "basically_competent", 1: "competent", 2: "competent"},
+    {0: "competent", 1: "not_competent", 2: "basically_competent"},
+    {0: "competent", 1: "not_competent", 2: "competent"},
+    {0: "competent", 1: "not_competent", 2: "competent"},
+]
+
+
+def tokens(db: Session) -> list[str]:
+    bodies = db.execute(
+        select(SmsMessage.body).where(SmsMessage.body.contains("/b/")).order_by(SmsMessage.id)
+    )
+    return [m.group(1) for (b,) in bodies if (m := re.search(r"/b/([A-Za-z0-9_-]+)", b))]
+
+
+def cast_ballots(db: Session, world: World, count: int = 6) -> None:
+    for token, ratings in zip(tokens(db)[:count], RATINGS, strict=False):
+        balloting.cast_ballot(db, token, {world.applicant_ids[i]: r for i, r in ratings.items()})
+        db.commit()

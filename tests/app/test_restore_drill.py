@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from engage.audit.services import record
 from engage.db import make_sync_engine, sync_session
-from tests.audit.test_audit import _drop_guard
-from tests.factories import Plan, add_subscribers, phone
+from tests.factories import Plan, add_subscribers, drop_audit_guard, phone
 from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
@@ -69,7 +68,7 @@ def test_a_drill_on_a_log_edited_by_hand_fails_naming_the_entry(
 ) -> None:
     arrange(each_database_url)
     with Session(make_sync_engine(each_database_url)) as session:
-        _drop_guard(session)
+        drop_audit_guard(session)
         session.execute(text("UPDATE audit_entries SET actor = 'organizer:2' WHERE id = 2"))
         session.commit()
     done = drill(each_database_url, tmp_path / "backups")

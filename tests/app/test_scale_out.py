@@ -27,10 +27,16 @@ from engage.selections import stages
 from engage.selections.models import StageKind, StageStatus
 from engage.settings import Settings
 from engage.testing.fake_twilio import FakeTwilio
-from tests.app.test_outages import _free_port, wait_for
-from tests.factories import Plan, add_subscribers, organizer, phone, token_for
-from tests.support import ROOT, SECRET, make_settings, process_environment, twilio_environment
-from tests.test_metrics import value
+from tests.factories import Plan, add_subscribers, organizer, phone, token_for, value
+from tests.support import (
+    ROOT,
+    SECRET,
+    free_port,
+    make_settings,
+    process_environment,
+    twilio_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +45,7 @@ SUBSCRIBERS = 40
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+def scale_out_processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for process in started:
@@ -106,9 +112,9 @@ def test_two_web_processes_and_two_workers_do_each_thing_once_and_both_report_it
     tmp_path: Path,
     fake_twilio: FakeTwilio,
     db: Session,
-    processes: list[subprocess.Popen[bytes]],
+    scale_out_processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     web = [f"http://127.0.0.1:{port}" for port in ports]
     settings = make_settings(
         database_url, redis_url, tmp_path / "var", PUBLIC_BASE_URL=web[0], **twilio_environment(fake_twilio)
@@ -120,9 +126,11 @@ def test_two_web_processes_and_two_workers_do_each_thing_once_and_both_report_it
         settings, SECRET, METRICS_TOKEN=METRICS_TOKEN, SWEEP_AFTER_SECONDS="2", VAR_DIR=str(settings.var_dir)
     )
     for port in ports:
-        processes.append(start(["serve", "--port", str(port)], environment, tmp_path / f"web-{port}.log"))
+        scale_out_processes.append(
+            start(["serve", "--port", str(port)], environment, tmp_path / f"web-{port}.log")
+        )
     for n in range(2):
-        processes.append(start(["worker"], environment, tmp_path / f"worker-{n}.log"))
+        scale_out_processes.append(start(["worker"], environment, tmp_path / f"worker-{n}.log"))
     for url in web:
         wait_for(lambda url=url: ready(url), 90, f"{url} to be ready")
 
@@ -240,7 +248,7 @@ def test_two_web_processes_and_two_workers_do_each_thing_once_and_both_report_it
     assert served == [3, 1]
     refused = value(metrics(web[1]), name, method="POST", route="/api/v1/signup/code", status="429")
     assert refused == 1
-    assert all(process.poll() is None for process in processes), "a process died"
+    assert all(process.poll() is None for process in scale_out_processes), "a process died"
 
 
 def open_nomination(db: Session, settings: Settings) -> int:
@@ -275,9 +283,9 @@ def test_serve_with_two_workers_sums_both_processes_in_one_scrape(
     redis_url: str,
     tmp_path: Path,
     fake_twilio: FakeTwilio,
-    processes: list[subprocess.Popen[bytes]],
+    scale_out_processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = make_settings(database_url, redis_url, tmp_path / "var", **twilio_environment(fake_twilio))
     shared = tmp_path / "metrics"
@@ -287,7 +295,7 @@ def test_serve_with_two_workers_sums_both_processes_in_one_scrape(
         settings, SECRET, METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(shared)
     )
     log = tmp_path / "web.log"
-    processes.append(start(["serve", "--port", str(port), "--workers", "2"], environment, log))
+    scale_out_processes.append(start(["serve", "--port", str(port), "--workers", "2"], environment, log))
     try:
         wait_for(lambda: ready(url), 120, "both web processes to be ready")
     except AssertionError as error:

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
 from engage.app import create_app
@@ -17,21 +16,10 @@ from engage.notices.models import Notice, NoticeStatus
 from engage.settings import ConfigError, Settings
 from engage.sms.models import MessageStatus
 from engage.sms.services import queue_message
+from tests.factories import value
 from tests.support import LiveServer, make_settings
 
 TOKEN = "scraper-token-0123456789"
-
-
-def samples(body: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(body)
-        for sample in family.samples
-    }
-
-
-def value(body: str, name: str, **labels: str) -> float | None:
-    return samples(body).get((name, frozenset(labels.items())))
 
 
 @pytest.fixture

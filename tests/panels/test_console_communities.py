@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from engage.residents.communities.services import code_from_name
 from engage.residents.models import Community
 from engage.settings import Settings
-from tests.console.panels_support import post_form
 from tests.factories import organizer, sign_in
+from tests.panels.console_support import post_form
 
 
 def test_a_code_is_made_from_the_english_name() -> None:

@@ -23,9 +23,8 @@ from engage.selections import services
 from engage.selections.models import Selection
 from engage.selections.stages import assessment as balloting
 from engage.settings import Settings
-from tests.console.selections_world import residents
-from tests.console.test_selections_charts import RATINGS, tokens
 from tests.factories import axe_problems, organizer
+from tests.selections.console_world import RATINGS, residents, tokens
 from tests.support import LiveServer
 from tests.zh_scan import problems as zh_problems
 
