@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 def _health(url: str) -> dict[str, str] | None:
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
     except OSError:
         return None
@@ -77,10 +77,10 @@ def test_engage_run_serves_health_and_delivers_to_the_console_outbox(tmp_path: P
         health = None
         while time.monotonic() < deadline and run.poll() is None:
             health = _health(url)
-            if health and health["status"] == "ok":
+            if health and health["status"] == "ready":
                 break
             time.sleep(0.25)
-        assert health == {"status": "ok", "database": "ok", "redis": "ok"}
+        assert health == {"status": "ready", "database": "ok", "redis": "ok", "migrations": "ok"}
         children = psutil.Process(run.pid).children(recursive=True)
         assert len(children) >= 3  # redis, worker, web
         # PUBLIC_BASE_URL is unset: the demo's texts link to the port being served, not to 8000.
