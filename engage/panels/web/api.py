@@ -147,7 +147,7 @@ class DrawPool(Struct):
     categories: list[str]
 
 
-class DrawRecord(Struct):
+class DrawRecord(Struct, omit_defaults=True):  # the prepared half has no seed keys at all
     """The draw record (format engage.lottery.draw, docs/lottery.md): the prepared half is fixed and
     committed to at freeze; the draw half (seed_parts … reserve) is added by the draw. Anyone can
     replay it with `engage lottery verify`."""
