@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/engage run
 
+# Two pytest workers: most of the suite waits on servers, workers and the browser, not the CPU.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not browser and not slow" -n 2
