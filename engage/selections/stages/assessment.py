@@ -420,6 +420,11 @@ def _assessment_notice(
                 f"继续：{'、'.join(going) or '无'}。认可率低于{pct}%未通过：{out_zh}。",
                 f"Continue: {', '.join(going) or 'none'}. Below the {pct}% approval line: {out_en}.",
             ),
+            # Who is out, and why, matters most: it comes before a text of bare counts.
+            (
+                f"认可率低于{pct}%未通过：{out_zh}。",
+                f"Out, below {pct}%: {out_en}.",
+            ),
             (
                 f"{len(going)}人继续，{len(out)}人认可率低于{pct}%。详见页面。",
                 f"{len(going)} continue; {len(out)} below {pct}% approval. See the page.",
