@@ -36,5 +36,5 @@ def demo_district(settings: Settings, db: Session, client: TestClient[Litestar])
 def live_demo_district(live_server: LiveServer, settings: Settings, db: Session) -> dict[str, Any]:
     """The demo district and an appointment notice in its objection period (returned), served live."""
     headers = _seed_demo_district(settings, db)
-    with httpx.Client(base_url=live_server.url) as api:
+    with httpx.Client(base_url=live_server.url, timeout=30) as api:
         return appointment(api, headers)  # type: ignore[arg-type]

@@ -50,7 +50,7 @@ def test_an_objection_is_filed_and_followed_on_a_phone(
     output_dir: Path,
     language: str,
 ) -> None:
-    with httpx.Client(base_url=live_server.url) as api:
+    with httpx.Client(base_url=live_server.url, timeout=30) as api:
         headers = {"Authorization": f"Bearer {token_for(settings, 'lin@d.gov.cn', 'organizer')}"}
         notice = appointment(api, headers)  # type: ignore[arg-type]
     words = WORDS[language]
@@ -117,7 +117,7 @@ def test_an_objection_is_filed_and_followed_on_a_phone(
 def test_an_organizer_upholds_an_objection_on_a_phone_and_the_reply_is_public(
     live_server: LiveServer, settings: Settings, phone_page: Any, output_dir: Path, language: str
 ) -> None:
-    with httpx.Client(base_url=live_server.url) as api:
+    with httpx.Client(base_url=live_server.url, timeout=30) as api:
         headers = {"Authorization": f"Bearer {token_for(settings, 'api@d.gov.cn', 'organizer')}"}
         notice = appointment(api, headers)  # type: ignore[arg-type]
         reason = "公示的学历与本人所知不符。"
