@@ -11,8 +11,9 @@ run: $(STAMP)
 	$(BIN)/engage run
 
 # Two pytest workers: most of the suite waits on servers, workers and the browser, not the CPU.
+# PYTEST_ARGS adds to the command line (.ci/run uses it to run the browser tests once).
 test: $(STAMP)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not browser and not slow" -n 2

@@ -256,8 +256,14 @@ def phone_page(browser: Any) -> Iterator[Any]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
-    for the whole session (the browser is session-scoped), which async tests after it cannot share."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for the whole session (the browser is session-scoped), which async tests after it cannot share.
+    Before them the slow tests go first, so that two workers do not end on one long test each."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 # Districts the tests of more than one domain stand on (a domain's own are in tests/<domain>/conftest.py).

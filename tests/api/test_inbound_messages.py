@@ -54,7 +54,10 @@ def test_organizers_read_inbound_texts_masked_paged_revealed_with_audit_and_eras
     db.commit()
     organizer = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
     auditor = {"Authorization": f"Bearer {token_for(settings, 'audit@district.gov.cn', 'auditor')}"}
-    with LiveServer(create_app(settings), sock) as server, httpx.Client(base_url=server.url, timeout=30) as api:
+    with (
+        LiveServer(create_app(settings), sock) as server,
+        httpx.Client(base_url=server.url, timeout=30) as api,
+    ):
         for sender, body in ((RESIDENT, "帮助"), (STRANGER, "你好，请问怎么报名？"), (RESIDENT, "HELP")):
             answer = fake_twilio.send_inbound(
                 f"{server.url}/webhooks/twilio/inbound", sender, OUR_NUMBER, body

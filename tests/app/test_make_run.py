@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.laptop]
 
 
 def _free_port() -> int:

@@ -124,7 +124,9 @@ def test_the_organizer_page_shows_counts_and_retries_through_a_form(
 ) -> None:
     notice_id = sent_and_reported(notice_district, db)
     password = organizer(notice_district.settings, "wang@district.gov.cn", "organizer")
-    with httpx.Client(base_url=notice_district.url, headers={"Accept-Language": "zh-CN"}, timeout=30) as browser:
+    with httpx.Client(
+        base_url=notice_district.url, headers={"Accept-Language": "zh-CN"}, timeout=30
+    ) as browser:
         login = {"email": "wang@district.gov.cn", "password": password, "_csrf_token": csrf_token(browser)}
         assert browser.post("/login", data={**login, "next": "/organizer"}).status_code in (302, 303)
         page = browser.get(f"/organizer/notices/{notice_id}/deliveries")
