@@ -65,6 +65,7 @@ from engage.residents.web import organizer as organizer_pages
 from engage.residents.web.public import JoinPages, MePages
 from engage.residents.web.public_api import SignupApi
 from engage.selections import sms_replies as selection_replies
+from engage.selections.applicants.web.organizer import SelectionApplicants
 from engage.selections.candidates import candidate_facts, notice_origin
 from engage.selections.invitations.web.organizer import SelectionInvitations
 from engage.selections.panel_choice import SELECTION_LINKS
@@ -215,6 +216,7 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         SelectionWizard,
         SelectionSteps,
         SelectionInvitations,
+        SelectionApplicants,
         NominationPages,
         LinkPages,
         DeliveryController,

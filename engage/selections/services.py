@@ -23,6 +23,7 @@ from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.models import NoticePeriod, Objection, ObjectionStatus
 from engage.notices.services import check_texts
 from engage.residents.notice_kinds import NoticeKind
+from engage.selections import labels
 from engage.selections.models import (
     STAGE_ORDER,
     Applicant,
@@ -311,7 +312,9 @@ def post_of(selection: Selection, post_id: int, field_name: str = "post_id") -> 
 def _before(selection: Selection, kind: StageKind, what: str) -> None:
     if selection.stage(kind).status != StageStatus.PENDING:
         raise Conflict(
-            "stage", _("This can be changed only before the %(stage)s stage opens.") % {"stage": kind}
+            "stage",
+            _("This can be changed only before the %(stage)s stage opens.")
+            % {"stage": labels.stage_name(kind)},
         )
 
 

@@ -86,6 +86,7 @@ def test_organizer_pages_read_as_chinese(
     sign_in(client, "admin@district.gov.cn", organizer(settings, "admin@district.gov.cn", "admin"))
     pages = [path for path, _ in crawl(client, ORGANIZER_PAGES)]
     assert len({route_of(p) for p in pages if p.startswith("/organizer")}) >= 10
+    assert "/organizer/selections/N/applicants" in {route_of(p) for p in pages}
     assert (found := _scan(client, ORGANIZER_PAGES)) == [], "\n".join(found)
 
 

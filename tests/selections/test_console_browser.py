@@ -1,11 +1,12 @@
 """An organizer runs a selection from the console in headless Chromium at 1280x800, in Chinese and in
 English, by clicking only (no typed address after the sign-in page, no API call): the wizard from
-nothing to a published selection, inviting evaluators, watching turnout rise as ballots arrive, closing
-the assessment and seeing who is out at the 80 % line. Every page is checked by axe (0 serious or
-critical) and, in Chinese, by the page scan. Screenshots go to test-output/console-selections-<lang>/.
+nothing to a published selection, adding the applicants (one, then a pasted list after a refused line),
+inviting evaluators, watching turnout rise as ballots arrive, closing the assessment and seeing who is
+out at the 80 % line. Every page is checked by axe (0 serious or critical) and, in Chinese, by the page
+scan. Screenshots go to test-output/console-selections-<lang>/.
 
-Two things happen outside the organizer's browser, as they do in life: applicants are registered (they
-apply; the console does not type them in) and evaluators cast their ballots through their own links."""
+One thing happens outside the organizer's browser, as it does in life: evaluators cast their ballots
+through their own links."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engage.residents.models import ResidentRoleKind
-from engage.selections import services
-from engage.selections.models import Selection
 from engage.selections.stages import assessment as balloting
 from engage.settings import Settings
 from tests.factories import axe_problems, organizer
@@ -33,6 +32,16 @@ pytestmark = pytest.mark.browser
 WORDS = {
     "zh-CN": {
         "selections": "选拔",
+        "title": "街道副主任公开选拔",
+        "posts": ["党建办副主任", "社区服务副主任"],
+        "applicants": "添加人选",
+        "by_post": "各岗位人选",
+        "add_one": "添加人选",
+        "add_all": "全部添加",
+        "added_one": "已为“党建办副主任”添加1名人选。",
+        "added_two": "已为“社区服务副主任”添加2名人选。",
+        "no_name": "第2行：逗号前没有姓名",
+        "fixed": "已不能再添加人选",
         "new": "新建选拔（分步填写）",
         "next": "下一页",
         "save": "保存草稿并继续",
@@ -54,6 +63,16 @@ WORDS = {
     },
     "en": {
         "selections": "Selections",
+        "title": "Street deputy director: open selection",
+        "posts": ["Party office deputy", "Community services deputy"],
+        "applicants": "Add applicants",
+        "by_post": "Applicants by post",
+        "add_one": "Add the applicant",
+        "add_all": "Add them all",
+        "added_one": "1 applicant added for “Party office deputy”.",
+        "added_two": "2 applicants added for “Community services deputy”.",
+        "no_name": "line 2: no name before the comma",
+        "fixed": "Nobody can be added any more",
         "new": "New selection (step by step)",
         "next": "Next",
         "save": "Save the draft and continue",
@@ -144,6 +163,30 @@ def _wizard(visit: Visit, words: dict[str, Any]) -> None:
     visit.check("published")
 
 
+def _applicants(visit: Visit, words: dict[str, Any]) -> None:
+    """Two posts, three applicants: one typed in, two pasted as lines (after a line without a name is
+    refused and kept for correcting)."""
+    page = visit.page
+    visit.click("link", words["applicants"])
+    visit.check("applicants")
+    page.select_option("#post_id", label=words["posts"][0])
+    page.fill("#name", "王明")
+    page.fill("#work_unit", "五里河街道党建办")
+    visit.click("button", words["add_one"])
+    assert words["added_one"] in page.content()
+    page.select_option("#several_post_id", label=words["posts"][1])
+    page.fill("#several", "李华，五里河社区居委会\n，第一社区")
+    visit.click("button", words["add_all"])
+    assert page.locator("#several-error").is_visible() and words["no_name"] in page.content()
+    assert page.input_value("#several") == "李华，五里河社区居委会\n，第一社区"
+    visit.check("applicants-problem")
+    page.fill("#several", "李华，五里河社区居委会\n张伟，第一社区")
+    visit.click("button", words["add_all"])
+    assert words["added_two"] in page.content()
+    visit.check("applicants-added")
+    visit.click("link", words["title"])
+
+
 def _stage(visit: Visit, words: dict[str, Any], move: str, name: str) -> None:
     visit.click("link", words[move], first=True)
     visit.check(name)
@@ -177,20 +220,15 @@ def test_an_organizer_runs_a_selection_by_clicking(
         page.click("form button[type=submit]")
 
     _wizard(visit, words)
-    # The applicants apply (outside the console).
-    selection = db.execute(select(Selection)).scalar_one()
-    posts = [p.id for p in selection.posts]
-    services.add_applicants(
-        db,
-        "system",
-        selection.id,
-        [services.ApplicantSpec(posts[min(i, 1)], n) for i, n in enumerate(["王明", "李华", "张伟"])],
-    )
-    db.commit()
-    page.reload()
+    _applicants(visit, words)
     _stage(visit, words, "open", "nomination-open-confirmation")
     _stage(visit, words, "close", "nomination-close-confirmation")
     _stage(visit, words, "open", "assessment-open-confirmation")
+    # From now on the list of applicants is fixed, and their page says so.
+    visit.click("link", words["by_post"])
+    assert words["fixed"] in page.content() and page.locator("#several").count() == 0
+    visit.check("applicants-fixed")
+    visit.click("link", words["title"])
 
     visit.click("link", words["invite"])
     for resident_id, group in zip(evaluators, words["groups"], strict=True):

@@ -50,7 +50,7 @@ def _text(form: Mapping[str, Any], name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-def _check_text(errors: Errors, name: str, label: str, value: str, *, required: bool, limit: int) -> None:
+def check_text(errors: Errors, name: str, label: str, value: str, *, required: bool, limit: int) -> None:
     found = text_problem(value, lines=limit > 200)
     if required and not value:
         errors[name] = _("%(field)s: required.") % {"field": label}
@@ -66,16 +66,16 @@ def clean_basics(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         name: _text(form, name)
         for name in ("title_zh", "title_en", "unit", "unit_category", "eligibility_zh", "eligibility_en")
     }
-    _check_text(errors, "title_zh", _("Title (Chinese)"), values["title_zh"], required=True, limit=200)
-    _check_text(errors, "title_en", _("Title (English)"), values["title_en"], required=True, limit=200)
-    _check_text(errors, "unit", _("Unit"), values["unit"], required=True, limit=200)
+    check_text(errors, "title_zh", _("Title (Chinese)"), values["title_zh"], required=True, limit=200)
+    check_text(errors, "title_en", _("Title (English)"), values["title_en"], required=True, limit=200)
+    check_text(errors, "unit", _("Unit"), values["unit"], required=True, limit=200)
     if values["unit_category"] not in UNIT_CATEGORIES:
         errors["unit_category"] = _("%(field)s: choose one.") % {"field": _("Unit category")}
     for name, label in (
         ("eligibility_zh", _("Eligibility (Chinese)")),
         ("eligibility_en", _("Eligibility (English)")),
     ):
-        _check_text(errors, name, label, values[name], required=True, limit=2000)
+        check_text(errors, name, label, values[name], required=True, limit=2000)
     return values, errors
 
 
@@ -90,7 +90,7 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             continue
         number = len(posts) + 1
         label = _("Post %(n)s") % {"n": row + 1}
-        _check_text(
+        check_text(
             errors,
             names["title_zh"],
             _of(label, _("title (Chinese)")),
@@ -98,7 +98,7 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             required=True,
             limit=200,
         )
-        _check_text(
+        check_text(
             errors,
             names["title_en"],
             _of(label, _("title (English)")),
@@ -110,7 +110,7 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             ("conditions_zh", _("conditions (Chinese)")),
             ("conditions_en", _("conditions (English)")),
         ):
-            _check_text(errors, names[key], _of(label, what), raw[key], required=False, limit=1000)
+            check_text(errors, names[key], _of(label, what), raw[key], required=False, limit=1000)
         seats = int(raw["seats"]) if raw["seats"].isdecimal() else 0
         if not 1 <= seats <= MAX_SEATS:
             errors[names["seats"]] = _("%(field)s: a whole number from 1 to %(max)s.") % {
@@ -254,7 +254,7 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         if not any(raw.values()):
             continue
         label = _("Criterion %(n)s") % {"n": row + 1}
-        _check_text(
+        check_text(
             errors,
             names["name_zh"],
             _of(label, _("name (Chinese)")),
@@ -262,7 +262,7 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             required=True,
             limit=100,
         )
-        _check_text(
+        check_text(
             errors,
             names["name_en"],
             _of(label, _("name (English)")),
