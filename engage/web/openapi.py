@@ -31,6 +31,9 @@ TAGS = {
     "health": "Liveness for load balancers and monitors.",
 }
 
+BEARER_SCHEME = "BearerToken"  # the security scheme of the organizers' API
+BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]  # what an operation behind a token declares
+
 DESCRIPTION = (
     "Public participation in appointments. Authenticate with `Authorization: Bearer <token>` (create one "
     "with `engage token create EMAIL`; `--sandbox` makes a token whose texts are recorded, never sent). "
@@ -60,7 +63,7 @@ def openapi_config() -> OpenAPIConfig:
         operation_id_creator=operation_id,  # type: ignore[arg-type]
         components=Components(
             security_schemes={
-                "BearerToken": SecurityScheme(
+                BEARER_SCHEME: SecurityScheme(
                     type="http", scheme="bearer", description="`engage token create EMAIL` prints one"
                 )
             }

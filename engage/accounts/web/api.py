@@ -3,9 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Request, get
 
-from engage.accounts.guards import any_organizer
+from engage.accounts.guards import OrganizerApi
 from engage.web.deps import problems
 
 
@@ -16,11 +16,9 @@ class Me:
     role: str
 
 
-class MeController(Controller):
+class MeController(OrganizerApi):
     path = "/api/v1/me"
     tags = ["organizers"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @get(summary="The organizer this token belongs to", responses=problems(401, 403))
     async def me(self, request: Request[Any, Any, Any]) -> Me:

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import Parameter
 from sqlalchemy import select
 
-from engage.accounts.guards import any_organizer
+from engage.accounts.guards import OrganizerApi
 from engage.audit.models import AuditEntry
 from engage.web.deps import DB, MAX_ID, problems
 
@@ -32,11 +32,9 @@ class AuditPage:
     next_before: int | None
 
 
-class AuditController(Controller):
+class AuditController(OrganizerApi):
     path = "/api/v1/audit"
     tags = ["audit"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @get(summary="Audit log entries, newest first", responses=problems(400, 401, 403))
     async def list_entries(

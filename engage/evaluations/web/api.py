@@ -11,7 +11,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar import MediaType, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -19,7 +19,7 @@ from litestar.params import JSONBody, Parameter, RawBody
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.evaluations import editing, ratings, results, services
@@ -343,11 +343,9 @@ def _actor(request: Request[Any, Any, Any]) -> str:
     return organizer_actor(request.user.id)
 
 
-class EvaluationController(Controller):
+class EvaluationController(OrganizerApi):
     path = "/api/v1/evaluations"
     tags = ["evaluations"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @post(summary="Create an evaluation campaign", guards=[staff], responses=problems(400, 401, 403, 422))
     async def create(

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.notices import fanout, services
@@ -183,11 +183,9 @@ async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
     )
 
 
-class NoticeController(Controller):
+class NoticeController(OrganizerApi):
     path = "/api/v1/notices"
     tags = ["notices"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @post(
         summary="Create a draft notice (refused when its SMS is too long)",

@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput
@@ -341,11 +341,9 @@ def _actor(request: Request[Any, Any, Any]) -> str:
     return organizer_actor(request.user.id)
 
 
-class PanelController(Controller):
+class PanelController(OrganizerApi):
     path = "/api/v1/panels"
     tags = ["panels"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403, 422))
     async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:

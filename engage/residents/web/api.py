@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -18,7 +18,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import FromQuery, Parameter, RawBody
 from msgspec import Struct
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.residents import queries
 from engage.residents.models import ParticipantType, Resident, ResidentRoleKind
@@ -206,11 +206,9 @@ class _CsvUpload(Operation):
         self.request_body = RequestBody(content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True)
 
 
-class ResidentController(Controller):
+class ResidentController(OrganizerApi):
     path = "/api/v1/residents"
     tags = ["residents"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
     dependencies = {"filters": Provide(provide_filters)}
 
     @get(summary="Residents, filtered and paginated", responses=problems(400, 401, 403))

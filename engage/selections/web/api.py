@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Forbidden, InvalidInput
 from engage.jobs import After, dispatch
@@ -216,11 +216,9 @@ async def _view(db: AsyncSession, selection_id: int) -> out.SelectionOut:
     return out.typed(out.SelectionOut, view)
 
 
-class SelectionController(Controller):
+class SelectionController(OrganizerApi):
     path = "/api/v1/selections"
     tags = ["selections"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @post(
         summary="Create a draft selection: posts, timetable, rubric, rules",

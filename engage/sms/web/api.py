@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
@@ -15,7 +15,7 @@ from msgspec import Meta, Struct
 from sqlalchemy import func, select
 
 from engage import jobs
-from engage.accounts.guards import admin_only, any_organizer, staff
+from engage.accounts.guards import OrganizerApi, admin_only, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor, record_async
 from engage.db import utcnow
@@ -72,10 +72,9 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="at most this many, n
 Offset = Annotated[int, Parameter(ge=0, le=MAX_ID, description="skip this many")]
 
 
-class MessageController(Controller):
+class MessageController(OrganizerApi):
     path = "/api/v1/messages"
     tags = ["sms"]
-    security = [{"BearerToken": []}]
     guards = [staff]
 
     @post(
@@ -145,11 +144,9 @@ class InboundPage:
     messages: list[InboundOut]
 
 
-class InboundMessageController(Controller):
+class InboundMessageController(OrganizerApi):
     path = "/api/v1/inbound-messages"
     tags = ["sms"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @get(summary="Texts residents sent in, newest first", responses=problems(400, 401, 403))
     async def list_inbound(

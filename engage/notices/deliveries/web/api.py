@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor, record_async
 from engage.notices.deliveries import rules as deliveries
 from engage.notices.deliveries import services as delivery_services
@@ -89,11 +89,9 @@ def csv_response(rows: list[deliveries.ExportText], notice_id: int, reveal: bool
     return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
 
 
-class DeliveryController(Controller):
+class DeliveryController(OrganizerApi):
     path = "/api/v1/notices/{notice_id:int}/deliveries"
     tags = ["notices"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @get(
         summary="Where the notice's texts stand: counts by state, failures by error code",

@@ -29,6 +29,7 @@ from engage.notices.objections.models import Objection, ObjectionStatus, PeriodA
 from engage.phones import mask
 from engage.residents.codes import CODE_LIFETIME
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.openapi import BEARER
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 ObjectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the objection")]
@@ -224,8 +225,8 @@ class PublicObjectionApi(Controller):
         return found
 
 
-ORGANIZERS: dict[str, Any] = {"guards": [any_organizer], "security": [{"BearerToken": []}]}
-STAFF: dict[str, Any] = {"guards": [staff], "security": [{"BearerToken": []}]}
+ORGANIZERS: dict[str, Any] = {"guards": [any_organizer], "security": BEARER}
+STAFF: dict[str, Any] = {"guards": [staff], "security": BEARER}
 
 
 class ObjectionController(Controller):

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Request, delete, get, post
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 from sqlalchemy import select
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.panels.conflicts import services as declarations
 from engage.panels.models import DeclaredConflict
@@ -52,11 +52,9 @@ def _out(row: DeclaredConflict) -> DeclaredConflictOut:
     )
 
 
-class DeclaredConflictController(Controller):
+class DeclaredConflictController(OrganizerApi):
     path = "/api/v1/conflicts"
     tags = ["panels"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
     @post(
         summary="Record a declared conflict of interest",
