@@ -129,3 +129,11 @@ class OrganizerApi(Controller):
 
     security = BEARER
     guards = [any_organizer]
+
+
+class OrganizerPages(Controller):
+    """A controller of the organizers' pages: left out of the API document, open to any organizer role;
+    controllers of steps that change things set `guards = [staff]`."""
+
+    include_in_schema = False
+    guards = [any_organizer]

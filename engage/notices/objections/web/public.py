@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.errors import Conflict, EngageError, InvalidInput, NotFound, RateLimited
@@ -243,10 +243,8 @@ async def organizer_section(
     }
 
 
-class OrganizerObjectionPages(Controller):
+class OrganizerObjectionPages(OrganizerPages):
     path = "/organizer/notices/{notice_id:int}/objections"
-    include_in_schema = False
-    guards = [any_organizer]
 
     async def _page(
         self,
