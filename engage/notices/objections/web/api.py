@@ -21,7 +21,6 @@ from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import NotFound
 from engage.i18n import current_locale
-from engage.notices import period as periods
 from engage.notices.models import PUBLIC_STATUSES, Notice
 from engage.notices.objections import periods as period_services
 from engage.notices.objections import services as objections
@@ -148,23 +147,17 @@ def objection_out(o: Objection) -> ObjectionOut:
 
 
 async def period_out(db: DB, state: State, notice: Notice) -> PeriodOut | None:
-    current = await period_services.get_period(db, notice.id)
-    if current is None:
+    found = await period_services.standing(db, notice, state.settings)
+    if found is None:
         return None
-    now = periods.clock()
-    where = period_services.state(notice, current, now)
-    left = 0
-    if where in periods.ACCEPTING and current.closes_at is not None:
-        left = periods.calendar_for(state.settings).working_days_left(
-            current.closes_at, now, current.opens_at
-        )
+    current = found.period
     return PeriodOut(
-        state=where.value,
+        state=found.state.value,
         days=current.days,
         extended_days=current.extended_days,
         opens_at=current.opens_at,
         closes_at=current.closes_at,
-        working_days_left=left,
+        working_days_left=found.working_days_left,
         objections=await objections.outcome_counts(db, notice.id),
     )
 

@@ -67,22 +67,15 @@ def _client(request: Request[Any, Any, Any]) -> str:
 
 async def period_context(db: DB, state: State, notice: Notice) -> dict[str, Any] | None:
     """What the public notice page shows of the period, or None when the notice has none."""
-    current = await period_services.get_period(db, notice.id)
-    if current is None:
+    found = await period_services.standing(db, notice, state.settings)
+    if found is None:
         return None
-    now = periods.clock()
-    where = period_services.state(notice, current, now)
-    left = 0
-    if where in periods.ACCEPTING and current.closes_at is not None:
-        left = periods.calendar_for(state.settings).working_days_left(
-            current.closes_at, now, current.opens_at
-        )
     return {
-        "state": where.value,
-        "state_label": label(STATE_LABELS, where),
-        "accepting": where in periods.ACCEPTING,
-        "period": current,
-        "working_days_left": left,
+        "state": found.state.value,
+        "state_label": label(STATE_LABELS, found.state),
+        "accepting": found.state in periods.ACCEPTING,
+        "period": found.period,
+        "working_days_left": found.working_days_left,
         "counts": await objections.outcome_counts(db, notice.id),
         "status_labels": {s.value: label(STATUS_LABELS, s) for s in ObjectionStatus},
     }
