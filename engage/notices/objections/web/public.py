@@ -259,6 +259,18 @@ class OrganizerObjectionPages(OrganizerPages):
         status = problem.status_code if problem else 200
         return Template("pages/organizer/notices/objections.html", context=context, status_code=status)
 
+    async def _refused(
+        self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: int, error: Exception
+    ) -> Template:
+        """The page again, with what was wrong next to the form: days that are not a whole number, or a
+        step the notice's state refuses (rolled back)."""
+        if isinstance(error, EngageError):
+            await db.rollback()
+            return await self._page(request, db, state, notice_id, error)
+        return await self._page(
+            request, db, state, notice_id, InvalidInput("days", _("Enter a whole number of working days."))
+        )
+
     @get("/", media_type=MediaType.HTML)
     async def index(
         self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: FromPath[int]
@@ -286,17 +298,8 @@ class OrganizerObjectionPages(OrganizerPages):
             )
             actor = organizer_actor(request.user.id)
             done = await objections.answer(db, actor, notice_id, objection_id, given, state.settings)
-        except ValueError:
-            return await self._page(
-                request,
-                db,
-                state,
-                notice_id,
-                InvalidInput("days", _("Enter a whole number of working days.")),
-            )
-        except (InvalidInput, Conflict) as problem:
-            await db.rollback()
-            return await self._page(request, db, state, notice_id, problem)
+        except (ValueError, InvalidInput, Conflict) as error:
+            return await self._refused(request, db, state, notice_id, error)
         if done.reschedule_close is not None:
             await schedule_close(db, state.redis_url, notice_id)
         return Redirect(
@@ -313,16 +316,7 @@ class OrganizerObjectionPages(OrganizerPages):
             await period_services.resume(
                 db, organizer_actor(request.user.id), notice_id, days, state.settings
             )
-        except ValueError:
-            return await self._page(
-                request,
-                db,
-                state,
-                notice_id,
-                InvalidInput("days", _("Enter a whole number of working days.")),
-            )
-        except (InvalidInput, Conflict) as problem:
-            await db.rollback()
-            return await self._page(request, db, state, notice_id, problem)
+        except (ValueError, InvalidInput, Conflict) as error:
+            return await self._refused(request, db, state, notice_id, error)
         await schedule_close(db, state.redis_url, notice_id)
         return Redirect(f"/organizer/notices/{notice_id}/objections", status_code=303)
