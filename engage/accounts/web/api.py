@@ -3,10 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 
 from engage.accounts.guards import OrganizerApi
-from engage.web.deps import problems
+from engage.web.routes import read
 
 
 @dataclass
@@ -20,7 +20,7 @@ class MeController(OrganizerApi):
     path = "/api/v1/me"
     tags = ["organizers"]
 
-    @get(summary="The organizer this token belongs to", responses=problems(401, 403))
+    @read(summary="The organizer this token belongs to", fails=(401, 403))
     async def me(self, request: Request[Any, Any, Any]) -> Me:
         """Use it to check a token: the organizer's email and role (admin, organizer, auditor) and the token's
         scope."""

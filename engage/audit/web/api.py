@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import get
 from litestar.params import Parameter
 from sqlalchemy import select
 
 from engage.accounts.guards import OrganizerApi
 from engage.audit.models import AuditEntry
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.routes import LISTING, read
 
 
 @dataclass
@@ -36,7 +36,7 @@ class AuditController(OrganizerApi):
     path = "/api/v1/audit"
     tags = ["audit"]
 
-    @get(summary="Audit log entries, newest first", responses=problems(400, 401, 403))
+    @read(summary="Audit log entries, newest first", fails=LISTING)
     async def list_entries(
         self,
         db: DB,

@@ -11,7 +11,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from litestar import MediaType, Request, Response, get, post, put
+from litestar import MediaType, Request, Response, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -26,6 +26,7 @@ from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.routes import LISTING, change, create, read
 
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
 RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
@@ -347,7 +348,7 @@ class EvaluationController(OrganizerApi):
     path = "/api/v1/evaluations"
     tags = ["evaluations"]
 
-    @post(summary="Create an evaluation campaign", guards=[staff], responses=problems(400, 401, 403, 422))
+    @create(summary="Create an evaluation campaign", guards=[staff])
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[CampaignIn]
     ) -> CampaignOut:
@@ -356,7 +357,7 @@ class EvaluationController(OrganizerApi):
         campaign = await services.create_campaign(db, _actor(request), draft_from(data), state.settings)
         return campaign_out(campaign)
 
-    @get(summary="Evaluation campaigns, newest first", responses=problems(400, 401, 403))
+    @read(summary="Evaluation campaigns, newest first", fails=LISTING)
     async def list_campaigns(
         self,
         db: DB,
@@ -366,21 +367,19 @@ class EvaluationController(OrganizerApi):
         """Every campaign with its status and period."""
         return [campaign_out(c) for c in await services.list_campaigns(db, limit, offset)]
 
-    @get("/{campaign_id:int}", summary="One campaign", responses=problems(400, 401, 403, 404))
+    @read("/{campaign_id:int}", summary="One campaign")
     async def show(self, db: DB, campaign_id: CampaignId) -> CampaignOut:
         """The campaign with its subjects, channels, period and counts."""
         return campaign_out(await services.get_campaign(db, campaign_id))
 
-    @put(
+    @change(
         "/{campaign_id:int}",
         summary="Edit a campaign before it opens: the body replaces everything it says",
-        description=(
-            "Subjects are matched by name and unit: those kept keep their id and service contacts; "
-            "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
-            "Audited as evaluation.edit. 409 once the evaluation has opened."
-        ),
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
+        description="Subjects are matched by name and unit: those kept keep their id and service contacts; "
+        "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
+        "Audited as evaluation.edit. 409 once the evaluation has opened.",
     )
     async def edit(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId, data: CampaignIn
@@ -389,13 +388,11 @@ class EvaluationController(OrganizerApi):
         campaign = await editing.edit_campaign(db, _actor(request), campaign_id, draft, state.settings)
         return campaign_out(campaign)
 
-    @post(
+    @change(
         "/{campaign_id:int}/schedule",
-        status_code=200,
         summary="Move a campaign's dates: its opening until it opens, its closing until it closes",
-        description="Audited as evaluation.reschedule with the dates before and after.",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        description="Audited as evaluation.reschedule with the dates before and after.",
     )
     async def reschedule(
         self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId, data: JSONBody[ScheduleIn]
@@ -405,22 +402,20 @@ class EvaluationController(OrganizerApi):
         campaign = await editing.reschedule(db, _actor(request), campaign_id, data.opens_at, data.closes_at)
         return campaign_out(campaign)
 
-    @post(
+    @change(
         "/{campaign_id:int}/close",
-        status_code=200,
         summary="Close a campaign now: no rating is taken after this; results may then be published",
-        description="A campaign that had not opened never opens. Audited as evaluation.close.",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        description="A campaign that had not opened never opens. Audited as evaluation.close.",
     )
     async def close(self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId) -> CampaignOut:
         return campaign_out(await editing.close_now(db, _actor(request), campaign_id))
 
-    @post(
+    @change(
         "/{campaign_id:int}/contacts",
         summary="Record that an office served a verified resident (reverse evaluations)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def add_contact(
         self,
@@ -463,11 +458,11 @@ class EvaluationController(OrganizerApi):
         rows = await services.import_contacts(db, _actor(request), campaign_id, text, state.settings)
         return ContactsImported(len(rows))
 
-    @post(
+    @change(
         "/{campaign_id:int}/invite",
         summary="Text every served resident not invited yet a personal rating link",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
@@ -478,21 +473,16 @@ class EvaluationController(OrganizerApi):
         await send_texts(state, messages)
         return RatingLinksQueued(len(messages))
 
-    @get(
-        "/{campaign_id:int}/results",
-        summary="Results per official or office",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{campaign_id:int}/results", summary="Results per official or office")
     async def results(self, db: DB, campaign_id: CampaignId) -> ResultsOut:
         """Counts and mean scores per subject, with the comments moderators approved. Flagged ratings count
         only once accepted."""
         return results_out(await results.campaign_results(db, campaign_id))
 
-    @get(
+    @read(
         "/{campaign_id:int}/ratings.csv",
-        media_type="text/csv",
         summary="Every rating, anonymous: subject, channel, status, scores, approved comment",
-        responses=problems(400, 401, 403, 404),
+        media_type="text/csv",
     )
     async def export(self, db: DB, campaign_id: CampaignId) -> Response[bytes]:
         """One row per rating, with no resident identity; spreadsheet-safe cells."""
@@ -500,10 +490,8 @@ class EvaluationController(OrganizerApi):
         disposition = f'attachment; filename="evaluation-{campaign_id}-ratings.csv"'
         return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
 
-    @get(
-        "/{campaign_id:int}/flagged",
-        summary="Ratings flagged as part of a bulk pattern, waiting for review",
-        responses=problems(400, 401, 403, 404),
+    @read(
+        "/{campaign_id:int}/flagged", summary="Ratings flagged as part of a bulk pattern, waiting for review"
     )
     async def flagged(self, db: DB, campaign_id: CampaignId) -> list[FlaggedOut]:
         """Ratings that look like part of a bulk pattern wait here until an organizer accepts or rejects them."""
@@ -514,11 +502,11 @@ class EvaluationController(OrganizerApi):
     async def _state(self, rating: Any) -> RatingStateOut:
         return RatingStateOut(rating.id, rating.status, rating.comment_status)
 
-    @post(
+    @change(
         "/{campaign_id:int}/ratings/{rating_id:int}/{decision:str}",
         summary="Review a flagged rating: accept (count it) or reject",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def review(
         self,
@@ -532,11 +520,11 @@ class EvaluationController(OrganizerApi):
         rating = await ratings.review(db, _actor(request), campaign_id, rating_id, decision == "accept")
         return await self._state(rating)
 
-    @post(
+    @change(
         "/{campaign_id:int}/comments/{rating_id:int}/{decision:str}",
         summary="Moderate a comment (personal data is already removed): approve or hide",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def moderate(
         self,
@@ -551,11 +539,11 @@ class EvaluationController(OrganizerApi):
         rating = await ratings.set_comment_status(db, _actor(request), campaign_id, rating_id, status)
         return await self._state(rating)
 
-    @post(
+    @change(
         "/{campaign_id:int}/publish",
         summary="Publish the results as a notice (after the close); its texts go to subscribers",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def publish(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId

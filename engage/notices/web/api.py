@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, get, post, put
+from litestar import Request, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
@@ -22,7 +22,8 @@ from engage.notices import fanout, services
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.web import api as objections_api
 from engage.residents.notice_kinds import NoticeKind
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.routes import LISTING, change, create, read
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -187,11 +188,7 @@ class NoticeController(OrganizerApi):
     path = "/api/v1/notices"
     tags = ["notices"]
 
-    @post(
-        summary="Create a draft notice (refused when its SMS is too long)",
-        guards=[staff],
-        responses=problems(400, 401, 403, 422),
-    )
+    @create(summary="Create a draft notice (refused when its SMS is too long)", guards=[staff])
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[NoticeIn]
     ) -> NoticeOut:
@@ -201,7 +198,7 @@ class NoticeController(OrganizerApi):
         notice = await services.create_draft(db, actor, _draft(data), state.settings)
         return await _out(db, state, notice)
 
-    @get(summary="Notices, newest first", responses=problems(400, 401, 403))
+    @read(summary="Notices, newest first", fails=LISTING)
     async def list_notices(
         self,
         db: DB,
@@ -225,18 +222,17 @@ class NoticeController(OrganizerApi):
         ]
         return NoticePage(total=total, limit=limit, offset=offset, notices=summaries)
 
-    @get(
-        "/{notice_id:int}", summary="One notice with its SMS preview", responses=problems(400, 401, 403, 404)
-    )
+    @read("/{notice_id:int}", summary="One notice with its SMS preview")
     async def show(self, db: DB, state: State, notice_id: NoticeId) -> NoticeOut:
         """The notice, with the SMS its subscribers get and how many parts it takes."""
         return await _out(db, state, await services.get_notice(db, notice_id))
 
-    @put(
+    @change(
         "/{notice_id:int}",
         summary="Change a draft (refused when its SMS is too long)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409, 422),
+        method=put,
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def update(
         self,
@@ -251,12 +247,10 @@ class NoticeController(OrganizerApi):
         notice = await services.update_draft(db, actor, notice_id, _draft(data), state.settings)
         return await _out(db, state, notice)
 
-    @post(
+    @change(
         "/{notice_id:int}/publish",
         summary="Publish a draft now, or schedule it; its texts go out to every recipient once",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def publish(
         self,
@@ -279,12 +273,10 @@ class NoticeController(OrganizerApi):
         await objections_api.schedule_close(db, state.redis_url, notice.id)
         return await _out(db, state, notice)
 
-    @post(
+    @change(
         "/{notice_id:int}/close",
         summary="Close a published notice (its page stays public, marked closed)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def close(
         self, db: DB, state: State, request: Request[Any, Any, Any], notice_id: NoticeId

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
-from litestar import Request, Response, get, post, put
+from litestar import Request, Response, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
@@ -35,7 +35,8 @@ from engage.panels.seats.schedule import (
     schedule_member_reminders,
 )
 from engage.sms.models import SmsMessage
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.routes import CHANGE, LISTING, change, create, read
 
 PanelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the panel")]
 MemberId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a member of the panel's pool")]
@@ -345,7 +346,7 @@ class PanelController(OrganizerApi):
     path = "/api/v1/panels"
     tags = ["panels"]
 
-    @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403, 422))
+    @create(summary="Create a draft panel", guards=[staff])
     async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:
         """A panel (a grand jury) is drawn by lot from the volunteers of the pool. It starts as a draft: set
         quotas and exclusions, then freeze and draw."""
@@ -365,7 +366,7 @@ class PanelController(OrganizerApi):
         )
         return _panel_out(panel)
 
-    @get(summary="Panels, newest first", responses=problems(400, 401, 403))
+    @read(summary="Panels, newest first", fails=LISTING)
     async def list_panels(
         self,
         db: DB,
@@ -379,16 +380,17 @@ class PanelController(OrganizerApi):
             for p in panels
         ]
 
-    @get("/{panel_id:int}", summary="One panel", responses=problems(400, 401, 403, 404))
+    @read("/{panel_id:int}", summary="One panel")
     async def show(self, db: DB, panel_id: PanelId) -> PanelOut:
         """The panel's size, quotas, exclusions, status and commitment."""
         return _panel_out(await services.get_panel(db, panel_id))
 
-    @put(
+    @change(
         "/{panel_id:int}/quotas",
         summary="Set the quotas (category, feature, min, max) of a draft panel",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409, 422),
+        method=put,
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def set_quotas(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[QuotasIn]
@@ -401,11 +403,11 @@ class PanelController(OrganizerApi):
         ]
         return _panel_out(await services.set_quotas(db, _actor(request), panel_id, rows))
 
-    @put(
+    @change(
         "/{panel_id:int}/exclusions",
         summary="Exclude residents by id or by work unit (e.g. a candidate's) from a draft panel",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
     )
     async def set_exclusions(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[ExclusionsIn]
@@ -418,10 +420,10 @@ class PanelController(OrganizerApi):
         )
         return _panel_out(panel)
 
-    @get(
+    @read(
         "/{panel_id:int}/feasibility",
         summary="Whether the pool as it is now can fill the panel within the quotas; if not, why",
-        responses=problems(400, 401, 403, 404, 422),
+        fails=(400, 401, 403, 404, 422),
     )
     async def feasibility(self, db: DB, state: State, panel_id: PanelId) -> FeasibilityOut:
         """Run before freezing: says whether the quotas can be met by the pool as it is, and which quota
@@ -440,12 +442,11 @@ class PanelController(OrganizerApi):
             ],
         )
 
-    @post(
+    @change(
         "/{panel_id:int}/freeze",
         summary="Fix the pool and compute the lottery; answers the commitment to publish",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409, 422),
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def freeze(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
@@ -455,12 +456,10 @@ class PanelController(OrganizerApi):
         panel = await services.freeze(db, _actor(request), panel_id, candidate_source(state))
         return _panel_out(panel)
 
-    @post(
+    @change(
         "/{panel_id:int}/draw",
         summary="Reveal the seed parts and draw the panel (the panel must be frozen)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def draw(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[DrawIn]
@@ -470,12 +469,10 @@ class PanelController(OrganizerApi):
         parts = [_plain("seed_parts", part) for part in data.seed_parts]
         return _panel_out(await services.draw(db, _actor(request), panel_id, parts))
 
-    @post(
+    @change(
         "/{panel_id:int}/invite",
         summary="Text every seated member not invited yet: date, place, reply 1 or 2",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
@@ -487,12 +484,10 @@ class PanelController(OrganizerApi):
         await schedule_deadline(state, await services.get_panel(db, panel_id))
         return TextsQueued(texts=len(messages))
 
-    @post(
+    @change(
         "/{panel_id:int}/lapse",
         summary="After the reply deadline: replace everyone invited who has not answered",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def lapse(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
@@ -503,10 +498,9 @@ class PanelController(OrganizerApi):
         await send_texts(state, messages)
         return TextsQueued(texts=len(messages))
 
-    @get(
+    @read(
         "/{panel_id:int}/members",
         summary="The panel's members and their statuses (with `include_pool`, the whole frozen pool)",
-        responses=problems(400, 401, 403, 404),
     )
     async def members(
         self,
@@ -539,12 +533,10 @@ class PanelController(OrganizerApi):
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
 
-    @post(
+    @change(
         "/{panel_id:int}/members/{member_id:int}/no-answer",
         summary="An invited member did not answer: their seat goes to the next fitting reserve",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def no_answer(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
@@ -552,12 +544,10 @@ class PanelController(OrganizerApi):
         """One member at a time, when the deadline is not the same for everyone."""
         return await self._mark(db, state, request, panel_id, member_id, MemberStatus.REPLACED)
 
-    @post(
+    @change(
         "/{panel_id:int}/members/{member_id:int}/withdraw",
         summary="A seated member withdrew: their seat goes to the next fitting reserve",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def withdraw(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
@@ -565,12 +555,10 @@ class PanelController(OrganizerApi):
         """The seat goes to the next reserve who fits the same quotas."""
         return await self._mark(db, state, request, panel_id, member_id, MemberStatus.WITHDRAWN)
 
-    @post(
+    @change(
         "/{panel_id:int}/check-in",
         summary="On the day: check a confirmed member in by the code from their text",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def check_in(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[CheckInIn]
@@ -581,21 +569,15 @@ class PanelController(OrganizerApi):
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
 
-    @post(
-        "/{panel_id:int}/close",
-        summary="Close a drawn panel once the day is over",
-        guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
-    )
+    @change("/{panel_id:int}/close", summary="Close a drawn panel once the day is over", guards=[staff])
     async def close(self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId) -> PanelOut:
         """After the day: the panel's record is final."""
         return _panel_out(await seats.close(db, _actor(request), panel_id))
 
-    @get(
+    @read(
         "/{panel_id:int}/record",
         summary="The public draw record (before the draw: its prepared half, with the commitment)",
-        responses=problems(400, 401, 403, 404, 409),
+        fails=CHANGE,
     )
     async def record(self, db: DB, panel_id: PanelId) -> DrawRecord:
         """What makes the draw checkable: before the draw, the prepared half and its commitment;
@@ -606,11 +588,11 @@ class PanelController(OrganizerApi):
             raise Conflict("status", "the record exists once the panel is frozen", code="not_frozen")
         return msgspec.convert(record, DrawRecord)
 
-    @get(
+    @read(
         "/{panel_id:int}/pool.csv",
-        media_type="text/csv",
         summary="The frozen pool as a respondents CSV (pseudonym, ticket, quota categories) for verify",
-        responses=problems(400, 401, 403, 404, 409),
+        fails=CHANGE,
+        media_type="text/csv",
     )
     async def pool_csv(self, db: DB, panel_id: PanelId) -> Response[bytes]:
         """The frozen pool in the respondents format of the Sortition Foundation's tools, with pseudonyms

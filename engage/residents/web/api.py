@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -25,6 +25,7 @@ from engage.residents.models import ParticipantType, Resident, ResidentRoleKind
 from engage.residents.queries import EXPORT_COLUMNS, EXPORT_SAFE_COLUMNS, CountBy, ResidentFilter
 from engage.residents.roster import COLUMNS, MAX_ROWS, RosterRejected, write_csv
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.routes import LISTING, read
 
 Phone = Annotated[
     str | None,
@@ -211,7 +212,7 @@ class ResidentController(OrganizerApi):
     tags = ["residents"]
     dependencies = {"filters": Provide(provide_filters)}
 
-    @get(summary="Residents, filtered and paginated", responses=problems(400, 401, 403))
+    @read(summary="Residents, filtered and paginated", fails=LISTING)
     async def list_residents(
         self,
         db: DB,
@@ -235,10 +236,10 @@ class ResidentController(OrganizerApi):
             total=total, limit=limit, offset=offset, phones_revealed=reveal, residents=summaries
         )
 
-    @get(
+    @read(
         "/counts",
         summary="How many residents have each value of one attribute ({value: count}; `unknown` if unsaid)",
-        responses=problems(400, 401, 403),
+        fails=LISTING,
     )
     async def counts(
         self,
@@ -249,11 +250,11 @@ class ResidentController(OrganizerApi):
         """For dashboards and for checking a pool before setting quotas."""
         return await queries.count_by(db, filters, by.value)
 
-    @get(
+    @read(
         "/export",
-        media_type="text/csv",
         summary="The filtered residents as CSV (UTF-8 with a byte-order mark, for Excel)",
-        responses=problems(400, 401, 403),
+        fails=LISTING,
+        media_type="text/csv",
     )
     async def export(
         self, db: DB, request: Request[Any, Any, Any], filters: Filters, reveal: Reveal = False
@@ -307,11 +308,7 @@ class ResidentController(OrganizerApi):
             by_participant_type=outcome.by_participant_type,
         )
 
-    @get(
-        "/{resident_id:int}",
-        summary="One resident: profile, roles, subscriptions, history",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{resident_id:int}", summary="One resident: profile, roles, subscriptions, history")
     async def show(
         self,
         db: DB,

@@ -39,6 +39,7 @@ from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
 from engage.selections.stages import outcome
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.routes import change, create, read
 
 T = TypeVar("T")
 SelectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the selection")]
@@ -220,11 +221,7 @@ class SelectionController(OrganizerApi):
     path = "/api/v1/selections"
     tags = ["selections"]
 
-    @post(
-        summary="Create a draft selection: posts, timetable, rubric, rules",
-        guards=[staff],
-        responses=problems(400, 401, 403, 422),
-    )
+    @create(summary="Create a draft selection: posts, timetable, rubric, rules", guards=[staff])
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[SelectionIn]
     ) -> out.SelectionOut:
@@ -237,28 +234,22 @@ class SelectionController(OrganizerApi):
         selection_id = await run(db, lambda s: services.create_selection(s, actor, spec).id)
         return await _view(db, selection_id)
 
-    @get(summary="Selections, newest first", responses=problems(401, 403))
+    @read(summary="Selections, newest first", fails=(401, 403))
     async def list_selections(self, db: DB) -> list[out.SelectionSummary]:
         """Every selection, drafts included, with its status (draft, published, finished)."""
         rows = await db.run_sync(lambda s: services.list_selections(s, public=False))
         return [out.typed(out.SelectionSummary, r) for r in rows]
 
-    @get(
-        "/{selection_id:int}",
-        summary="One selection, with what only organizers see",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{selection_id:int}", summary="One selection, with what only organizers see")
     async def show(self, db: DB, selection_id: SelectionId) -> out.SelectionOut:
         """The whole selection: timetable, applicants and their status, each closed stage's outcome,
         and what only organizers see (tallies with unconsented names, turnout, deviation report)."""
         return await _view(db, selection_id)
 
-    @post(
+    @change(
         "/{selection_id:int}/publish",
         summary="Publish: the public page and the posts-and-seats notice; stages then run on their dates",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def publish(
         self, db: DB, request: Request[Any, Any, Any], state: State, selection_id: SelectionId
@@ -271,11 +262,11 @@ class SelectionController(OrganizerApi):
         await after_commit(state, after)
         return await _view(db, selection_id)
 
-    @post(
+    @change(
         "/{selection_id:int}/applicants",
         summary="Add applicants (before the assessment opens)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def add_applicants(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, data: JSONBody[ApplicantsIn]
@@ -287,12 +278,10 @@ class SelectionController(OrganizerApi):
         added = await run(db, lambda s: services.add_applicants(s, actor, selection_id, specs))
         return [out.typed(out.ApplicantAdded, a) for a in added]
 
-    @post(
+    @change(
         "/{selection_id:int}/applicants/{applicant_id:int}/withdraw",
         summary="Record an applicant's withdrawal, or withdraw a proposed appointee after an upheld objection",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def withdraw(
         self,
@@ -311,12 +300,10 @@ class SelectionController(OrganizerApi):
         )
         return out.ApplicantStatusOut(id=a.id, status=ApplicantStatus(a.status), reason=a.status_reason)
 
-    @post(
+    @change(
         "/{selection_id:int}/stages/{kind:str}/{edge:str}",
         summary="Open or close a stage now (they also open and close on their dates by themselves)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def move_stage(
         self,
@@ -339,11 +326,11 @@ class SelectionController(OrganizerApi):
         await after_commit(state, after)
         return await _view(db, selection_id)
 
-    @put(
+    @change(
         "/{selection_id:int}/stages/{kind:str}",
         summary="New dates for a stage that has not closed (the timetable's order must hold)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
     )
     async def reschedule(
         self,
@@ -364,11 +351,12 @@ class SelectionController(OrganizerApi):
         await after_commit(state, after)
         return await _view(db, selection_id)
 
-    @post(
+    @change(
         "/{selection_id:int}/invitations",
         summary="Invite evaluators (assessment) or speech raters; each gets a personal link by SMS",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409, 422),
+        status_code=201,
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def invite(
         self,
@@ -389,11 +377,7 @@ class SelectionController(OrganizerApi):
         await after_commit(state, after)
         return out.InvitationsSent(invited=len(invitations), stage=data.stage)
 
-    @get(
-        "/{selection_id:int}/nominations",
-        summary="Nomination tallies per nominee (all names)",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{selection_id:int}/nominations", summary="Nomination tallies per nominee (all names)")
     async def nominations(self, db: DB, selection_id: SelectionId) -> list[out.Tally]:
         """Every nominee with the nominations from deputies and from residents, including names that
         have not consented yet (the public page shows those only as counts)."""
@@ -404,12 +388,11 @@ class SelectionController(OrganizerApi):
 
         return await db.run_sync(work)
 
-    @post(
+    @change(
         "/{selection_id:int}/nominees/{nominee_id:int}/consent",
         summary="Record whether a nominee consented to be named",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 422),
+        fails=(400, 401, 403, 404, 422),
     )
     async def consent(
         self,
@@ -426,11 +409,11 @@ class SelectionController(OrganizerApi):
         )
         return out.NomineeConsent(id=n.id, consent=ConsentStatus(n.consent))
 
-    @post(
+    @change(
         "/{selection_id:int}/nominees/{nominee_id:int}/admit",
         summary="A consenting nominee becomes an applicant",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def admit(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, nominee_id: ItemId
@@ -440,11 +423,11 @@ class SelectionController(OrganizerApi):
         a = await run(db, lambda s: nominating.admit(s, actor, selection_id, nominee_id))
         return out.typed(out.ApplicantAdded, a)
 
-    @put(
+    @change(
         "/{selection_id:int}/panel",
         summary="The grand-jury panel that scores the interviews",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
     )
     async def link_panel(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, data: JSONBody[PanelLinkIn]
@@ -455,11 +438,7 @@ class SelectionController(OrganizerApi):
         selection = await run(db, lambda s: interviews.link_panel(s, actor, selection_id, data.panel_id))
         return out.SelectionPanel(id=selection.id, panel_id=selection.panel_id)
 
-    @get(
-        "/{selection_id:int}/jurors",
-        summary="The jurors of the interview: progress, absences, conflicts",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{selection_id:int}/jurors", summary="The jurors of the interview: progress, absences, conflicts")
     async def jurors(self, db: DB, selection_id: SelectionId) -> list[out.JurorOut]:
         """Jurors by pseudonym (never by name or number), with whether each has submitted, was marked
         absent, and the applicants each declared a conflict with."""
@@ -480,12 +459,10 @@ class SelectionController(OrganizerApi):
 
         return await db.run_sync(work)
 
-    @post(
+    @change(
         "/{selection_id:int}/jurors/{juror_id:int}/absent",
         summary="Mark a juror absent (they will not score)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def absent(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, juror_id: ItemId
@@ -496,12 +473,10 @@ class SelectionController(OrganizerApi):
         j = await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, juror_id))
         return out.JurorAbsence(id=j.id, absent=j.absent)
 
-    @post(
+    @change(
         "/{selection_id:int}/jurors/{juror_id:int}/conflicts",
         summary="Record a juror's declared conflict with a candidate (they will not score that candidate)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def conflict(
         self,
