@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from litestar import MediaType, Request, Response, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import JSONBody, Parameter, RawBody
 from msgspec import Meta, Struct
 
@@ -26,6 +25,7 @@ from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.openapi import csv_upload
 from engage.web.routes import LISTING, change, create, read
 
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
@@ -328,16 +328,11 @@ def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) ->
     return Response(problem, status_code=400, media_type=MediaType.JSON)
 
 
-@dataclass
-class _CsvUpload(Operation):
-    def __post_init__(self) -> None:
-        description = (
-            f"UTF-8 CSV, at most {services.MAX_IMPORT_ROWS} rows, header: {','.join(services.IMPORT_COLUMNS)}. "
-            "subject: its id, its name, or unit and name; phone: any format of a verified resident's number; "
-            "served_on: YYYY-MM-DD. All rows or none."
-        )
-        schema = Schema(type=OpenAPIType.STRING, description=description)
-        self.request_body = RequestBody(content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True)
+_CSV_UPLOAD = csv_upload(
+    f"UTF-8 CSV, at most {services.MAX_IMPORT_ROWS} rows, header: {','.join(services.IMPORT_COLUMNS)}. "
+    "subject: its id, its name, or unit and name; phone: any format of a verified resident's number; "
+    "served_on: YYYY-MM-DD. All rows or none."
+)
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -435,7 +430,7 @@ class EvaluationController(OrganizerApi):
         "/{campaign_id:int}/contacts/import",
         summary="Import service contacts from CSV (all rows or none)",
         guards=[staff],
-        operation_class=_CsvUpload,
+        operation_class=_CSV_UPLOAD,
         exception_handlers={services.ImportRejected: _import_rejected},
         responses={
             **problems(401, 403, 404, 409),

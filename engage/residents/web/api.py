@@ -14,7 +14,6 @@ from litestar import MediaType, Request, Response, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromQuery, Parameter, RawBody
 from msgspec import Struct
 
@@ -25,6 +24,7 @@ from engage.residents.models import ParticipantType, Resident, ResidentRoleKind
 from engage.residents.queries import EXPORT_COLUMNS, EXPORT_SAFE_COLUMNS, CountBy, ResidentFilter
 from engage.residents.roster import COLUMNS, MAX_ROWS, RosterRejected, write_csv
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.openapi import csv_upload
 from engage.web.routes import LISTING, read
 
 Phone = Annotated[
@@ -193,18 +193,12 @@ def _roster_rejected(_: Request[Any, Any, Any], exc: RosterRejected) -> Response
     return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
-@dataclass
-class _CsvUpload(Operation):
-    """The import reads the raw body (`body: bytes`); this documents it as what it is: a CSV file."""
-
-    def __post_init__(self) -> None:
-        description = (
-            f"UTF-8 CSV (a byte-order mark is fine), at most {MAX_ROWS} rows, header: {','.join(COLUMNS)}. "
-            "name, phone, community (code or name) and participant_type (expert or a deputy type) are "
-            "required; expertise is required for experts."
-        )
-        schema = Schema(type=OpenAPIType.STRING, description=description)
-        self.request_body = RequestBody(content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True)
+# The import reads the raw body (`body: bytes`); the document describes it as what it is: a CSV file.
+_CSV_UPLOAD = csv_upload(
+    f"UTF-8 CSV (a byte-order mark is fine), at most {MAX_ROWS} rows, header: {','.join(COLUMNS)}. "
+    "name, phone, community (code or name) and participant_type (expert or a deputy type) are "
+    "required; expertise is required for experts."
+)
 
 
 class ResidentController(OrganizerApi):
@@ -278,7 +272,7 @@ class ResidentController(OrganizerApi):
         "/import",
         summary="Import a roster of experts or deputies (all rows or none) and invite each by SMS",
         guards=[staff],
-        operation_class=_CsvUpload,
+        operation_class=_CSV_UPLOAD,
         exception_handlers={RosterRejected: _roster_rejected},
         responses={
             **problems(401, 403, 409),
