@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engage.accounts.guards import OrganizerApi
 from engage.audit.models import AuditEntry
 from engage.web.deps import DB, MAX_ID
+from engage.web.fields import copy_fields
 from engage.web.routes import LISTING, read
 
 
@@ -57,19 +58,6 @@ class AuditController(OrganizerApi):
         if action:
             query = query.where(AuditEntry.action == action)
         rows = (await db.execute(query)).scalars().all()
-        entries = [
-            AuditEntryOut(
-                id=e.id,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                subject_type=e.subject_type,
-                subject_id=e.subject_id,
-                details=e.details,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-            )
-            for e in rows
-        ]
+        entries = [copy_fields(AuditEntryOut, e) for e in rows]
         next_before = entries[-1].id if len(entries) == limit else None
         return AuditPage(entries=entries, next_before=next_before)

@@ -25,6 +25,7 @@ from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.fields import copy_fields
 from engage.web.openapi import csv_upload
 from engage.web.routes import LISTING, change, create, read
 
@@ -241,21 +242,12 @@ DEFINITION = (
 
 
 def campaign_out(campaign: Campaign) -> CampaignOut:
-    return CampaignOut(
-        id=campaign.id,
-        title_zh=campaign.title_zh,
-        title_en=campaign.title_en,
-        mode=campaign.mode,
-        opens_at=campaign.opens_at,
-        closes_at=campaign.closes_at,
+    return copy_fields(
+        CampaignOut,
+        campaign,
         community_codes=list(campaign.community_codes),
         questions=[QuestionOut(q["zh"], q["en"]) for q in campaign.questions],
         subjects=[SubjectOut(s.id, s.name, s.unit) for s in campaign.subjects],
-        threshold=campaign.threshold,
-        min_answers=campaign.min_answers,
-        bulk_limit=campaign.bulk_limit,
-        bulk_minutes=campaign.bulk_minutes,
-        notice_id=campaign.notice_id,
     )
 
 
@@ -302,19 +294,12 @@ def results_out(found: results.CampaignResults) -> ResultsOut:
 
 
 def draft_from(data: CampaignIn) -> services.CampaignDraft:
-    return services.CampaignDraft(
-        title_zh=data.title_zh,
-        title_en=data.title_en,
-        mode=data.mode,
-        opens_at=data.opens_at,
-        closes_at=data.closes_at,
+    return copy_fields(
+        services.CampaignDraft,
+        data,
         questions=[services.Question(q.zh, q.en) for q in data.questions],
         subjects=[services.SubjectIn(s.name, s.unit) for s in data.subjects],
         community_codes=list(data.community_codes),
-        threshold=data.threshold,
-        min_answers=data.min_answers,
-        bulk_limit=data.bulk_limit,
-        bulk_minutes=data.bulk_minutes,
     )
 
 

@@ -23,6 +23,7 @@ from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.web import api as objections_api
 from engage.residents.notice_kinds import NoticeKind
 from engage.web.deps import DB, MAX_ID
+from engage.web.fields import copy_fields
 from engage.web.routes import LISTING, change, create, read
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
@@ -208,18 +209,7 @@ class NoticeController(OrganizerApi):
     ) -> NoticePage:
         """Notices of every status, with their kind and publication time."""
         total, notices = await services.list_notices(db, status.value if status else None, limit, offset)
-        summaries = [
-            NoticeSummary(
-                id=n.id,
-                kind=n.kind,
-                title_zh=n.title_zh,
-                title_en=n.title_en,
-                status=n.status,
-                publish_at=n.publish_at,
-                published_at=n.published_at,
-            )
-            for n in notices
-        ]
+        summaries = [copy_fields(NoticeSummary, n) for n in notices]
         return NoticePage(total=total, limit=limit, offset=offset, notices=summaries)
 
     @read("/{notice_id:int}", summary="One notice with its SMS preview")

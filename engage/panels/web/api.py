@@ -36,6 +36,7 @@ from engage.panels.seats.schedule import (
 )
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID
+from engage.web.fields import copy_fields
 from engage.web.routes import CHANGE, LISTING, change, create, read
 
 PanelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the panel")]
@@ -269,12 +270,9 @@ def candidate_source(state: State) -> services.CandidateSource | None:
 
 
 def _panel_out(panel: Panel) -> PanelOut:
-    return PanelOut(
-        id=panel.id,
-        title=panel.title,
-        size=panel.size,
-        algorithm=panel.algorithm,
-        status=panel.status,
+    return copy_fields(
+        PanelOut,
+        panel,
         quotas=[QuotaOut(r["category"], r["feature"], r["min"], r["max"]) for r in panel.quotas],
         exclusions=ExclusionsOut(
             list(panel.exclusions.get("resident_ids", [])),
@@ -285,33 +283,13 @@ def _panel_out(panel: Panel) -> PanelOut:
                 for c in panel.exclusions.get("conflicts", [])
             ],
         ),
-        event_date=panel.event_date,
-        place=panel.place,
-        reply_deadline=panel.reply_deadline,
-        max_prior_service=panel.max_prior_service,
-        pool_sha256=panel.pool_sha256,
-        commitment=panel.commitment,
         members_by_status=dict(Counter(m.status for m in panel.members)),
-        created_at=panel.created_at,
-        frozen_at=panel.frozen_at,
-        drawn_at=panel.drawn_at,
     )
 
 
 def _member_out(member: PanelMember, counts: dict[int, int]) -> MemberOut:
-    return MemberOut(
-        id=member.id,
-        pseudonym=member.pseudonym,
-        resident_id=member.resident_id,
-        ticket=member.ticket,
-        status=member.status,
-        reserve_position=member.reserve_position,
-        replacement_for_id=member.replacement_for_id,
-        invited_at=member.invited_at,
-        replied_at=member.replied_at,
-        checked_in_at=member.checked_in_at,
-        service_count=counts.get(member.resident_id, 0) if member.resident_id is not None else 0,
-    )
+    served = counts.get(member.resident_id, 0) if member.resident_id is not None else 0
+    return copy_fields(MemberOut, member, service_count=served)
 
 
 async def send_texts(state: State, messages: list[SmsMessage]) -> None:

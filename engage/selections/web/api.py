@@ -39,6 +39,7 @@ from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
 from engage.selections.stages import outcome
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.fields import copy_fields
 from engage.web.routes import change, create, read
 
 T = TypeVar("T")
@@ -174,13 +175,9 @@ class ScoresIn(Struct):
 
 
 def _spec(data: SelectionIn) -> services.SelectionSpec:
-    return services.SelectionSpec(
-        title_zh=data.title_zh,
-        title_en=data.title_en,
-        unit=data.unit,
-        unit_category=data.unit_category,
-        eligibility_zh=data.eligibility_zh,
-        eligibility_en=data.eligibility_en,
+    return copy_fields(
+        services.SelectionSpec,
+        data,
         posts=[
             services.PostSpec(p.title_zh, p.title_en, p.seats, p.advance, p.conditions_zh, p.conditions_en)
             for p in data.posts
@@ -190,7 +187,6 @@ def _spec(data: SelectionIn) -> services.SelectionSpec:
             {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "max_points": c.max_points}
             for c in data.rubric
         ],
-        rules=data.rules,
     )
 
 

@@ -28,6 +28,7 @@ from engage.notices.objections.models import Objection, ObjectionStatus, PeriodA
 from engage.phones import mask
 from engage.residents.codes import CODE_LIFETIME
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.fields import copy_fields
 from engage.web.openapi import BEARER
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
@@ -188,17 +189,13 @@ class PublicObjectionApi(Controller):
         """Anyone holding the reference an objector was given sees the objection's state and answer (never who
         filed it). Limited per address."""
         objection, notice = await objections.by_reference(db, state.redis, reference, _client(request))
-        return PublicStatusOut(
-            reference=objection.reference,
+        # Only the fields of PublicStatusOut are read: never the objector's name, number or reason.
+        return copy_fields(
+            PublicStatusOut,
+            objection,
             notice_id=notice.id,
             notice_title_zh=notice.title_zh,
             notice_title_en=notice.title_en,
-            status=objection.status,
-            reply=objection.reply,
-            action=objection.action,
-            action_days=objection.action_days,
-            filed_at=objection.filed_at,
-            answered_at=objection.answered_at,
         )
 
     @get(
