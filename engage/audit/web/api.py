@@ -1,30 +1,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar.params import Parameter
 from sqlalchemy import select
 
 from engage.accounts.guards import OrganizerApi
+from engage.audit.chain import Link
 from engage.audit.models import AuditEntry
 from engage.web.deps import DB, MAX_ID
 from engage.web.fields import copy_fields
 from engage.web.routes import LISTING, read
 
 
-@dataclass
-class AuditEntryOut:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject_type: str
-    subject_id: str
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+class AuditEntryOut(Link):
+    """An entry as the chain holds it: what `engage audit verify` checks, a client can check too."""
 
 
 @dataclass
