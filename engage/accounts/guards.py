@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from litestar import Controller
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -15,6 +16,7 @@ from engage import sandbox
 from engage.accounts.models import Organizer, Role, TokenScope
 from engage.accounts.services import organizer_for_token
 from engage.settings import Environment, Settings
+from engage.web.openapi import BEARER
 
 SESSION_KEY = "organizer_id"
 SESSION_VERSION = "organizer_version"  # the organizer's session_version at sign-in
@@ -119,3 +121,19 @@ def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], Base
 any_organizer = requires(Role.ADMIN, Role.ORGANIZER, Role.AUDITOR)
 staff = requires(Role.ADMIN, Role.ORGANIZER)
 admin_only = requires(Role.ADMIN)
+
+
+class OrganizerApi(Controller):
+    """A controller of the organizers' API: every operation takes a bearer token and any organizer role
+    may call it; handlers that change things add `guards=[staff]`."""
+
+    security = BEARER
+    guards = [any_organizer]
+
+
+class OrganizerPages(Controller):
+    """A controller of the organizers' pages: left out of the API document, open to any organizer role;
+    controllers of steps that change things set `guards = [staff]`."""
+
+    include_in_schema = False
+    guards = [any_organizer]

@@ -20,7 +20,7 @@ import highspy
 import numpy as np
 
 from engage.lottery.model import Profiles
-from engage.lottery.pricing import TypePanel, add_panel_rows, quiet_highs, quota_matrix
+from engage.lottery.pricing import TypePanel, panel_program, quota_matrix
 from engage.lottery.repair import SwapRepair
 
 TIGHT = 1e-11  # seats (times remaining weight) closer than this to a bound count as on it
@@ -45,20 +45,10 @@ class _FaceSolver:
         self.n = len(profiles)
         self.all = np.arange(self.n, dtype=np.int32)
         self.rows = np.arange(1, 1 + len(profiles.quotas), dtype=np.int32)
-        self.lp = self._build(profiles, k, integer=False)
-        self.mip = self._build(profiles, k, integer=True)
+        self.lp = panel_program(profiles, k, integer=False)
+        self.mip = panel_program(profiles, k, integer=True)
+        self.mip.setOptionValue("mip_rel_gap", 1.0)  # any integral point will do
         self.swaps = SwapRepair(profiles, k)
-
-    def _build(self, profiles: Profiles, k: int, *, integer: bool) -> highspy.Highs:
-        h = quiet_highs()
-        h.addVars(self.n, np.zeros(self.n), np.asarray(profiles.counts, dtype=np.float64))
-        if integer:
-            kinds = np.full(self.n, highspy.HighsVarType.kInteger)
-            h.changeColsIntegrality(self.n, self.all, kinds)
-            h.setOptionValue("mip_rel_gap", 1.0)  # any integral point will do
-        add_panel_rows(h, profiles, k)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        return h
 
     def _run(self, h: highspy.Highs, face: _Face, objective: np.ndarray) -> np.ndarray | None:
         h.changeColsBounds(self.n, self.all, face.lo, face.hi)

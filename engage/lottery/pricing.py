@@ -79,6 +79,19 @@ def add_panel_rows(
         h.addRow(lo, min(hi, inf), len(idx), idx, np.ones(len(idx)))
 
 
+def panel_program(profiles: Profiles, k: int, *, integer: bool) -> highspy.Highs:
+    """The panels as a program to maximise (its objective is set per solve): one variable per profile,
+    from 0 to its count, integral or relaxed, and the rows of `add_panel_rows`."""
+    n = len(profiles)
+    h = quiet_highs()
+    h.addVars(n, np.zeros(n), np.asarray(profiles.counts, dtype=np.float64))
+    if integer:
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
+    add_panel_rows(h, profiles, k)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    return h
+
+
 def quota_matrix(profiles: Profiles) -> np.ndarray:
     """0/1 matrix: row j marks the profiles counted by quota j."""
     m = np.zeros((len(profiles.quotas), len(profiles)), dtype=np.int64)
@@ -98,8 +111,8 @@ class PanelFinder:
     def __init__(self, profiles: Profiles, k: int) -> None:
         self._n = len(profiles)
         self._all = np.arange(self._n, dtype=np.int32)
-        self._lp = self._build(profiles, k, integer=False)
-        self._mip = self._build(profiles, k, integer=True)
+        self._lp = panel_program(profiles, k, integer=False)
+        self._mip = panel_program(profiles, k, integer=True)
         self._mip.setOptionValue("mip_rel_gap", 1e-9)
         self._mip.setOptionValue("mip_abs_gap", 1e-12)
         self.lp_solves = 0
@@ -124,16 +137,6 @@ class PanelFinder:
             and (per_quota >= self._quota_lo).all()
             and (per_quota <= self._quota_hi).all()
         )
-
-    def _build(self, profiles: Profiles, k: int, *, integer: bool) -> highspy.Highs:
-        h = quiet_highs()
-        h.addVars(self._n, np.zeros(self._n), np.asarray(profiles.counts, dtype=np.float64))
-        if integer:
-            kinds = np.full(self._n, highspy.HighsVarType.kInteger)
-            h.changeColsIntegrality(self._n, self._all, kinds)
-        add_panel_rows(h, profiles, k)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        return h
 
     def _solve(self, h: highspy.Highs, weights: np.ndarray) -> np.ndarray:
         h.changeColsCost(self._n, self._all, weights)

@@ -126,11 +126,7 @@ async def create_draft(db: AsyncSession, actor: str, draft: Draft, settings: Set
     _apply(notice, draft)
     db.add(notice)
     await db.flush()  # the id is part of the text (the page's link)
-    check_texts(notice, settings)
-    await period_services.set_period_days(db, notice, draft.period_days, settings)
-    await record_async(db, actor, "notice.create", "notice", notice.id, {"kind": notice.kind})
-    await db.commit()
-    return notice
+    return await _save_draft(db, actor, "notice.create", notice, draft, settings)
 
 
 async def update_draft(
@@ -140,9 +136,16 @@ async def update_draft(
     if notice.status != NoticeStatus.DRAFT:
         raise Conflict("status", f"only a draft can be changed; this notice is {notice.status}")
     _apply(notice, draft)
+    return await _save_draft(db, actor, "notice.update", notice, draft, settings)
+
+
+async def _save_draft(
+    db: AsyncSession, actor: str, action: str, notice: Notice, draft: Draft, settings: Settings
+) -> Notice:
+    """A new or changed draft is kept only when its texts fit; its period follows the draft."""
     check_texts(notice, settings)
     await period_services.set_period_days(db, notice, draft.period_days, settings)
-    await record_async(db, actor, "notice.update", "notice", notice.id, {"kind": notice.kind})
+    await record_async(db, actor, action, "notice", notice.id, {"kind": notice.kind})
     await db.commit()
     return notice
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -28,6 +28,8 @@ from engage.selections.models import (
     STAGE_ORDER,
     Applicant,
     ApplicantStatus,
+    Juror,
+    Nominee,
     Post,
     Selection,
     SelectionStatus,
@@ -360,11 +362,20 @@ def applicants_of(session: Session, selection_id: int, *statuses: str) -> list[A
     return list(session.execute(query.order_by(Applicant.post_id, Applicant.id)).scalars())
 
 
+Part = TypeVar("Part", Applicant, Nominee, Juror)
+
+
+def part_of(session: Session, kind: type[Part], selection_id: int, part_id: int, what: str) -> Part:
+    """A row that belongs to one selection (an applicant, a nominee, a juror) by its id: 404 naming
+    `<what>_id` when there is none, or it belongs to another selection."""
+    part = session.get(kind, part_id)
+    if part is None or part.selection_id != selection_id:
+        raise NotFound(f"{what}_id", f"selection {selection_id} has no {what} {part_id}")
+    return part
+
+
 def get_applicant(session: Session, selection_id: int, applicant_id: int) -> Applicant:
-    applicant = session.get(Applicant, applicant_id)
-    if applicant is None or applicant.selection_id != selection_id:
-        raise NotFound("applicant_id", f"selection {selection_id} has no applicant {applicant_id}")
-    return applicant
+    return part_of(session, Applicant, selection_id, applicant_id, "applicant")
 
 
 def withdraw_applicant(

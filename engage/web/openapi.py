@@ -4,11 +4,21 @@ Operation descriptions are the handlers' docstrings; docs/api.md is the prose ar
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+    Tag,
+)
 from litestar.types import Method
 
 from engage import __version__
@@ -31,6 +41,9 @@ TAGS = {
     "health": "Liveness for load balancers and monitors.",
 }
 
+BEARER_SCHEME = "BearerToken"  # the security scheme of the organizers' API
+BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]  # what an operation behind a token declares
+
 DESCRIPTION = (
     "Public participation in appointments. Authenticate with `Authorization: Bearer <token>` (create one "
     "with `engage token create EMAIL`; `--sandbox` makes a token whose texts are recorded, never sent). "
@@ -49,6 +62,21 @@ def operation_id(handler: HTTPRouteHandler, method: Method, _path: list[object])
     return name if len(handler.http_methods) == 1 else f"{name}_{method.lower()}"
 
 
+def csv_upload(description: str) -> type[Operation]:
+    """The operation class of an import that reads the raw body (`body: bytes`): documents that body as
+    what it is, a CSV file, described by `description` (encoding, size, header)."""
+
+    @dataclass
+    class CsvUpload(Operation):
+        def __post_init__(self) -> None:
+            schema = Schema(type=OpenAPIType.STRING, description=description)
+            self.request_body = RequestBody(
+                content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True
+            )
+
+    return CsvUpload
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Engage API",
@@ -60,7 +88,7 @@ def openapi_config() -> OpenAPIConfig:
         operation_id_creator=operation_id,  # type: ignore[arg-type]
         components=Components(
             security_schemes={
-                "BearerToken": SecurityScheme(
+                BEARER_SCHEME: SecurityScheme(
                     type="http", scheme="bearer", description="`engage token create EMAIL` prints one"
                 )
             }

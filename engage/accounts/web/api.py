@@ -3,10 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Request
 
-from engage.accounts.guards import any_organizer
-from engage.web.deps import problems
+from engage.accounts.guards import OrganizerApi
+from engage.web.routes import read
 
 
 @dataclass
@@ -16,13 +16,11 @@ class Me:
     role: str
 
 
-class MeController(Controller):
+class MeController(OrganizerApi):
     path = "/api/v1/me"
     tags = ["organizers"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @get(summary="The organizer this token belongs to", responses=problems(401, 403))
+    @read(summary="The organizer this token belongs to", fails=(401, 403))
     async def me(self, request: Request[Any, Any, Any]) -> Me:
         """Use it to check a token: the organizer's email and role (admin, organizer, auditor) and the token's
         scope."""

@@ -1,29 +1,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, get
 from litestar.params import Parameter
 from sqlalchemy import select
 
-from engage.accounts.guards import any_organizer
+from engage.accounts.guards import OrganizerApi
+from engage.audit.chain import Link
 from engage.audit.models import AuditEntry
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.fields import copy_fields
+from engage.web.routes import LISTING, read
 
 
-@dataclass
-class AuditEntryOut:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject_type: str
-    subject_id: str
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+class AuditEntryOut(Link):
+    """An entry as the chain holds it: what `engage audit verify` checks, a client can check too."""
 
 
 @dataclass
@@ -32,13 +24,11 @@ class AuditPage:
     next_before: int | None
 
 
-class AuditController(Controller):
+class AuditController(OrganizerApi):
     path = "/api/v1/audit"
     tags = ["audit"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @get(summary="Audit log entries, newest first", responses=problems(400, 401, 403))
+    @read(summary="Audit log entries, newest first", fails=LISTING)
     async def list_entries(
         self,
         db: DB,
@@ -59,19 +49,6 @@ class AuditController(Controller):
         if action:
             query = query.where(AuditEntry.action == action)
         rows = (await db.execute(query)).scalars().all()
-        entries = [
-            AuditEntryOut(
-                id=e.id,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                subject_type=e.subject_type,
-                subject_id=e.subject_id,
-                details=e.details,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-            )
-            for e in rows
-        ]
+        entries = [copy_fields(AuditEntryOut, e) for e in rows]
         next_before = entries[-1].id if len(entries) == limit else None
         return AuditPage(entries=entries, next_before=next_before)

@@ -11,21 +11,23 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar import MediaType, Request, Response, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import JSONBody, Parameter, RawBody
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.fields import copy_fields
+from engage.web.openapi import csv_upload
+from engage.web.routes import LISTING, change, create, read
 
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
 RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
@@ -240,21 +242,12 @@ DEFINITION = (
 
 
 def campaign_out(campaign: Campaign) -> CampaignOut:
-    return CampaignOut(
-        id=campaign.id,
-        title_zh=campaign.title_zh,
-        title_en=campaign.title_en,
-        mode=campaign.mode,
-        opens_at=campaign.opens_at,
-        closes_at=campaign.closes_at,
+    return copy_fields(
+        CampaignOut,
+        campaign,
         community_codes=list(campaign.community_codes),
         questions=[QuestionOut(q["zh"], q["en"]) for q in campaign.questions],
         subjects=[SubjectOut(s.id, s.name, s.unit) for s in campaign.subjects],
-        threshold=campaign.threshold,
-        min_answers=campaign.min_answers,
-        bulk_limit=campaign.bulk_limit,
-        bulk_minutes=campaign.bulk_minutes,
-        notice_id=campaign.notice_id,
     )
 
 
@@ -301,19 +294,12 @@ def results_out(found: results.CampaignResults) -> ResultsOut:
 
 
 def draft_from(data: CampaignIn) -> services.CampaignDraft:
-    return services.CampaignDraft(
-        title_zh=data.title_zh,
-        title_en=data.title_en,
-        mode=data.mode,
-        opens_at=data.opens_at,
-        closes_at=data.closes_at,
+    return copy_fields(
+        services.CampaignDraft,
+        data,
         questions=[services.Question(q.zh, q.en) for q in data.questions],
         subjects=[services.SubjectIn(s.name, s.unit) for s in data.subjects],
         community_codes=list(data.community_codes),
-        threshold=data.threshold,
-        min_answers=data.min_answers,
-        bulk_limit=data.bulk_limit,
-        bulk_minutes=data.bulk_minutes,
     )
 
 
@@ -327,29 +313,22 @@ def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) ->
     return Response(problem, status_code=400, media_type=MediaType.JSON)
 
 
-@dataclass
-class _CsvUpload(Operation):
-    def __post_init__(self) -> None:
-        description = (
-            f"UTF-8 CSV, at most {services.MAX_IMPORT_ROWS} rows, header: {','.join(services.IMPORT_COLUMNS)}. "
-            "subject: its id, its name, or unit and name; phone: any format of a verified resident's number; "
-            "served_on: YYYY-MM-DD. All rows or none."
-        )
-        schema = Schema(type=OpenAPIType.STRING, description=description)
-        self.request_body = RequestBody(content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True)
+_CSV_UPLOAD = csv_upload(
+    f"UTF-8 CSV, at most {services.MAX_IMPORT_ROWS} rows, header: {','.join(services.IMPORT_COLUMNS)}. "
+    "subject: its id, its name, or unit and name; phone: any format of a verified resident's number; "
+    "served_on: YYYY-MM-DD. All rows or none."
+)
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
     return organizer_actor(request.user.id)
 
 
-class EvaluationController(Controller):
+class EvaluationController(OrganizerApi):
     path = "/api/v1/evaluations"
     tags = ["evaluations"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @post(summary="Create an evaluation campaign", guards=[staff], responses=problems(400, 401, 403, 422))
+    @create(summary="Create an evaluation campaign", guards=[staff])
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[CampaignIn]
     ) -> CampaignOut:
@@ -358,7 +337,7 @@ class EvaluationController(Controller):
         campaign = await services.create_campaign(db, _actor(request), draft_from(data), state.settings)
         return campaign_out(campaign)
 
-    @get(summary="Evaluation campaigns, newest first", responses=problems(400, 401, 403))
+    @read(summary="Evaluation campaigns, newest first", fails=LISTING)
     async def list_campaigns(
         self,
         db: DB,
@@ -368,21 +347,19 @@ class EvaluationController(Controller):
         """Every campaign with its status and period."""
         return [campaign_out(c) for c in await services.list_campaigns(db, limit, offset)]
 
-    @get("/{campaign_id:int}", summary="One campaign", responses=problems(400, 401, 403, 404))
+    @read("/{campaign_id:int}", summary="One campaign")
     async def show(self, db: DB, campaign_id: CampaignId) -> CampaignOut:
         """The campaign with its subjects, channels, period and counts."""
         return campaign_out(await services.get_campaign(db, campaign_id))
 
-    @put(
+    @change(
         "/{campaign_id:int}",
         summary="Edit a campaign before it opens: the body replaces everything it says",
-        description=(
-            "Subjects are matched by name and unit: those kept keep their id and service contacts; "
-            "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
-            "Audited as evaluation.edit. 409 once the evaluation has opened."
-        ),
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
+        description="Subjects are matched by name and unit: those kept keep their id and service contacts; "
+        "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
+        "Audited as evaluation.edit. 409 once the evaluation has opened.",
     )
     async def edit(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId, data: CampaignIn
@@ -391,13 +368,11 @@ class EvaluationController(Controller):
         campaign = await editing.edit_campaign(db, _actor(request), campaign_id, draft, state.settings)
         return campaign_out(campaign)
 
-    @post(
+    @change(
         "/{campaign_id:int}/schedule",
-        status_code=200,
         summary="Move a campaign's dates: its opening until it opens, its closing until it closes",
-        description="Audited as evaluation.reschedule with the dates before and after.",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        description="Audited as evaluation.reschedule with the dates before and after.",
     )
     async def reschedule(
         self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId, data: JSONBody[ScheduleIn]
@@ -407,22 +382,20 @@ class EvaluationController(Controller):
         campaign = await editing.reschedule(db, _actor(request), campaign_id, data.opens_at, data.closes_at)
         return campaign_out(campaign)
 
-    @post(
+    @change(
         "/{campaign_id:int}/close",
-        status_code=200,
         summary="Close a campaign now: no rating is taken after this; results may then be published",
-        description="A campaign that had not opened never opens. Audited as evaluation.close.",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        description="A campaign that had not opened never opens. Audited as evaluation.close.",
     )
     async def close(self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId) -> CampaignOut:
         return campaign_out(await editing.close_now(db, _actor(request), campaign_id))
 
-    @post(
+    @change(
         "/{campaign_id:int}/contacts",
         summary="Record that an office served a verified resident (reverse evaluations)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def add_contact(
         self,
@@ -442,7 +415,7 @@ class EvaluationController(Controller):
         "/{campaign_id:int}/contacts/import",
         summary="Import service contacts from CSV (all rows or none)",
         guards=[staff],
-        operation_class=_CsvUpload,
+        operation_class=_CSV_UPLOAD,
         exception_handlers={services.ImportRejected: _import_rejected},
         responses={
             **problems(401, 403, 404, 409),
@@ -465,11 +438,11 @@ class EvaluationController(Controller):
         rows = await services.import_contacts(db, _actor(request), campaign_id, text, state.settings)
         return ContactsImported(len(rows))
 
-    @post(
+    @change(
         "/{campaign_id:int}/invite",
         summary="Text every served resident not invited yet a personal rating link",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
@@ -480,21 +453,16 @@ class EvaluationController(Controller):
         await send_texts(state, messages)
         return RatingLinksQueued(len(messages))
 
-    @get(
-        "/{campaign_id:int}/results",
-        summary="Results per official or office",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{campaign_id:int}/results", summary="Results per official or office")
     async def results(self, db: DB, campaign_id: CampaignId) -> ResultsOut:
         """Counts and mean scores per subject, with the comments moderators approved. Flagged ratings count
         only once accepted."""
         return results_out(await results.campaign_results(db, campaign_id))
 
-    @get(
+    @read(
         "/{campaign_id:int}/ratings.csv",
-        media_type="text/csv",
         summary="Every rating, anonymous: subject, channel, status, scores, approved comment",
-        responses=problems(400, 401, 403, 404),
+        media_type="text/csv",
     )
     async def export(self, db: DB, campaign_id: CampaignId) -> Response[bytes]:
         """One row per rating, with no resident identity; spreadsheet-safe cells."""
@@ -502,10 +470,8 @@ class EvaluationController(Controller):
         disposition = f'attachment; filename="evaluation-{campaign_id}-ratings.csv"'
         return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
 
-    @get(
-        "/{campaign_id:int}/flagged",
-        summary="Ratings flagged as part of a bulk pattern, waiting for review",
-        responses=problems(400, 401, 403, 404),
+    @read(
+        "/{campaign_id:int}/flagged", summary="Ratings flagged as part of a bulk pattern, waiting for review"
     )
     async def flagged(self, db: DB, campaign_id: CampaignId) -> list[FlaggedOut]:
         """Ratings that look like part of a bulk pattern wait here until an organizer accepts or rejects them."""
@@ -516,11 +482,11 @@ class EvaluationController(Controller):
     async def _state(self, rating: Any) -> RatingStateOut:
         return RatingStateOut(rating.id, rating.status, rating.comment_status)
 
-    @post(
+    @change(
         "/{campaign_id:int}/ratings/{rating_id:int}/{decision:str}",
         summary="Review a flagged rating: accept (count it) or reject",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def review(
         self,
@@ -534,11 +500,11 @@ class EvaluationController(Controller):
         rating = await ratings.review(db, _actor(request), campaign_id, rating_id, decision == "accept")
         return await self._state(rating)
 
-    @post(
+    @change(
         "/{campaign_id:int}/comments/{rating_id:int}/{decision:str}",
         summary="Moderate a comment (personal data is already removed): approve or hide",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def moderate(
         self,
@@ -553,11 +519,11 @@ class EvaluationController(Controller):
         rating = await ratings.set_comment_status(db, _actor(request), campaign_id, rating_id, status)
         return await self._state(rating)
 
-    @post(
+    @change(
         "/{campaign_id:int}/publish",
         summary="Publish the results as a notice (after the close); its texts go to subscribers",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def publish(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId

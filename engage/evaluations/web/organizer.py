@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.errors import EngageError, InvalidInput
@@ -107,10 +107,8 @@ async def _detail(
     return Template("pages/organizer/evaluations/detail.html", context=context, status_code=status)
 
 
-class EvaluationPages(Controller):
+class EvaluationPages(OrganizerPages):
     path = "/organizer/evaluations"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", name="evaluations:list")
     async def list_page(self, request: Request[Any, Any, Any], db: DB) -> Template:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get
+from litestar import MediaType, Request, get
 from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy import Select, func, select
 
-from engage.accounts.guards import any_organizer
+from engage.accounts.guards import OrganizerPages
 from engage.accounts.models import Organizer
 from engage.audit.models import AuditEntry
 from engage.errors import InvalidInput
@@ -28,10 +28,8 @@ PAGE_SIZE = 100
 ACTOR_KINDS = ("system", "resident")  # besides each organizer
 
 
-class DeskPages(Controller):
+class DeskPages(OrganizerPages):
     path = "/organizer"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", media_type=MediaType.HTML)
     async def desk(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:

@@ -5,6 +5,7 @@ objection (`engage.notices.objections.services.answer`). Callers schedule the cl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +73,27 @@ def state(notice: Notice, current: NoticePeriod, now: datetime) -> periods.Perio
     if notice.status != NoticeStatus.PUBLISHED:
         return periods.PeriodState.PENDING
     return periods.state_of(current, now)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a notice's period stands now, as its public page and the API show it."""
+
+    period: NoticePeriod
+    state: periods.PeriodState
+    working_days_left: int  # 0 unless it accepts objections
+
+
+async def standing(db: AsyncSession, notice: Notice, settings: Settings) -> Standing | None:
+    current = await get_period(db, notice.id)
+    if current is None:
+        return None
+    now = periods.clock()
+    where = state(notice, current, now)
+    left = 0
+    if where in periods.ACCEPTING and current.closes_at is not None:
+        left = periods.calendar_for(settings).working_days_left(current.closes_at, now, current.opens_at)
+    return Standing(current, where, left)
 
 
 async def resume(db: AsyncSession, actor: str, notice_id: int, days: int, settings: Settings) -> NoticePeriod:

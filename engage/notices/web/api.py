@@ -9,20 +9,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Request, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.notices import fanout, services
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.web import api as objections_api
 from engage.residents.notice_kinds import NoticeKind
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.fields import copy_fields
+from engage.web.routes import LISTING, change, create, read
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -183,17 +185,11 @@ async def _out(db: DB, state: State, notice: Notice) -> NoticeOut:
     )
 
 
-class NoticeController(Controller):
+class NoticeController(OrganizerApi):
     path = "/api/v1/notices"
     tags = ["notices"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @post(
-        summary="Create a draft notice (refused when its SMS is too long)",
-        guards=[staff],
-        responses=problems(400, 401, 403, 422),
-    )
+    @create(summary="Create a draft notice (refused when its SMS is too long)", guards=[staff])
     async def create(
         self, db: DB, state: State, request: Request[Any, Any, Any], data: JSONBody[NoticeIn]
     ) -> NoticeOut:
@@ -203,7 +199,7 @@ class NoticeController(Controller):
         notice = await services.create_draft(db, actor, _draft(data), state.settings)
         return await _out(db, state, notice)
 
-    @get(summary="Notices, newest first", responses=problems(400, 401, 403))
+    @read(summary="Notices, newest first", fails=LISTING)
     async def list_notices(
         self,
         db: DB,
@@ -213,32 +209,20 @@ class NoticeController(Controller):
     ) -> NoticePage:
         """Notices of every status, with their kind and publication time."""
         total, notices = await services.list_notices(db, status.value if status else None, limit, offset)
-        summaries = [
-            NoticeSummary(
-                id=n.id,
-                kind=n.kind,
-                title_zh=n.title_zh,
-                title_en=n.title_en,
-                status=n.status,
-                publish_at=n.publish_at,
-                published_at=n.published_at,
-            )
-            for n in notices
-        ]
+        summaries = [copy_fields(NoticeSummary, n) for n in notices]
         return NoticePage(total=total, limit=limit, offset=offset, notices=summaries)
 
-    @get(
-        "/{notice_id:int}", summary="One notice with its SMS preview", responses=problems(400, 401, 403, 404)
-    )
+    @read("/{notice_id:int}", summary="One notice with its SMS preview")
     async def show(self, db: DB, state: State, notice_id: NoticeId) -> NoticeOut:
         """The notice, with the SMS its subscribers get and how many parts it takes."""
         return await _out(db, state, await services.get_notice(db, notice_id))
 
-    @put(
+    @change(
         "/{notice_id:int}",
         summary="Change a draft (refused when its SMS is too long)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409, 422),
+        method=put,
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def update(
         self,
@@ -253,12 +237,10 @@ class NoticeController(Controller):
         notice = await services.update_draft(db, actor, notice_id, _draft(data), state.settings)
         return await _out(db, state, notice)
 
-    @post(
+    @change(
         "/{notice_id:int}/publish",
         summary="Publish a draft now, or schedule it; its texts go out to every recipient once",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def publish(
         self,
@@ -281,12 +263,10 @@ class NoticeController(Controller):
         await objections_api.schedule_close(db, state.redis_url, notice.id)
         return await _out(db, state, notice)
 
-    @post(
+    @change(
         "/{notice_id:int}/close",
         summary="Close a published notice (its page stays public, marked closed)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def close(
         self, db: DB, state: State, request: Request[Any, Any, Any], notice_id: NoticeId

@@ -14,14 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
@@ -87,10 +87,8 @@ def publish_time(raw: str, settings: Settings) -> datetime | None:
     return moment.replace(tzinfo=settings.tz) if moment.tzinfo is None else moment
 
 
-class OrganizerNoticePages(Controller):
+class OrganizerNoticePages(OrganizerPages):
     path = "/organizer/notices"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", media_type=MediaType.HTML)
     async def list_page(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:

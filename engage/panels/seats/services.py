@@ -41,22 +41,38 @@ def member_link(settings: Settings, member: PanelMember) -> str:
     return links.link(settings.public_base_url, settings.key(Purpose.PERSONAL_LINK), member.id)
 
 
-def _invite(
-    session: Session, settings: Settings, actor: str, panel: Panel, member: PanelMember
-) -> list[SmsMessage]:
-    """Text one seated member; someone we cannot text any more is replaced instead."""
+def _reachable(session: Session, member: PanelMember) -> Resident | None:
+    """The member's resident while we may still text them: not erased, with a number, not opted out."""
     resident = session.get(Resident, member.resident_id) if member.resident_id is not None else None
     if resident is None or resident.phone is None or resident.sms_opt_out_at is not None:
-        return drop(session, settings, actor, panel, member, MemberStatus.WITHDRAWN, reason="unreachable")
-    body = render(
-        "panel_invite",
+        return None
+    return resident
+
+
+def _member_text(
+    template: str, settings: Settings, panel: Panel, member: PanelMember, resident: Resident, **extra: str
+) -> str:
+    """A text to one member about their panel: its title, day and place, and their personal link."""
+    return render(
+        template,
         resident.locale,
         settings.sms_signature,
         title=title_in_invitation(panel.title),
         date=panel.event_date,
         place=panel.place,
         link=member_link(settings, member),
+        **extra,
     )
+
+
+def _invite(
+    session: Session, settings: Settings, actor: str, panel: Panel, member: PanelMember
+) -> list[SmsMessage]:
+    """Text one seated member; someone we cannot text any more is replaced instead."""
+    resident = _reachable(session, member)
+    if resident is None or resident.phone is None:
+        return drop(session, settings, actor, panel, member, MemberStatus.WITHDRAWN, reason="unreachable")
+    body = _member_text("panel_invite", settings, panel, member, resident)
     message = queue_message(session, actor, resident.phone, body, settings.default_region)
     member.status = MemberStatus.INVITED.value
     member.invited_at = utcnow()
@@ -198,19 +214,10 @@ def remind(session: Session, settings: Settings, panel: Panel, now: datetime) ->
     for member in sorted(panel.members, key=lambda m: m.ticket):
         if member.status != MemberStatus.INVITED or member.reminded_at is not None:
             continue
-        resident = session.get(Resident, member.resident_id) if member.resident_id is not None else None
-        if resident is None or resident.phone is None or resident.sms_opt_out_at is not None:
+        resident = _reachable(session, member)
+        if resident is None or resident.phone is None:
             continue
-        body = render(
-            "panel_reminder",
-            resident.locale,
-            settings.sms_signature,
-            title=title_in_invitation(panel.title),
-            date=panel.event_date,
-            place=panel.place,
-            deadline=deadline,
-            link=member_link(settings, member),
-        )
+        body = _member_text("panel_reminder", settings, panel, member, resident, deadline=deadline)
         messages.append(queue_message(session, SYSTEM, resident.phone, body, settings.default_region))
         member.reminded_at = now
         _audit(session, SYSTEM, "panel.remind", panel, member=member.pseudonym)

@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Request, Response, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
 from engage.errors import Conflict, InvalidInput
@@ -35,7 +35,9 @@ from engage.panels.seats.schedule import (
     schedule_member_reminders,
 )
 from engage.sms.models import SmsMessage
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.fields import copy_fields
+from engage.web.routes import CHANGE, LISTING, change, create, read
 
 PanelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the panel")]
 MemberId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a member of the panel's pool")]
@@ -268,12 +270,9 @@ def candidate_source(state: State) -> services.CandidateSource | None:
 
 
 def _panel_out(panel: Panel) -> PanelOut:
-    return PanelOut(
-        id=panel.id,
-        title=panel.title,
-        size=panel.size,
-        algorithm=panel.algorithm,
-        status=panel.status,
+    return copy_fields(
+        PanelOut,
+        panel,
         quotas=[QuotaOut(r["category"], r["feature"], r["min"], r["max"]) for r in panel.quotas],
         exclusions=ExclusionsOut(
             list(panel.exclusions.get("resident_ids", [])),
@@ -284,33 +283,13 @@ def _panel_out(panel: Panel) -> PanelOut:
                 for c in panel.exclusions.get("conflicts", [])
             ],
         ),
-        event_date=panel.event_date,
-        place=panel.place,
-        reply_deadline=panel.reply_deadline,
-        max_prior_service=panel.max_prior_service,
-        pool_sha256=panel.pool_sha256,
-        commitment=panel.commitment,
         members_by_status=dict(Counter(m.status for m in panel.members)),
-        created_at=panel.created_at,
-        frozen_at=panel.frozen_at,
-        drawn_at=panel.drawn_at,
     )
 
 
 def _member_out(member: PanelMember, counts: dict[int, int]) -> MemberOut:
-    return MemberOut(
-        id=member.id,
-        pseudonym=member.pseudonym,
-        resident_id=member.resident_id,
-        ticket=member.ticket,
-        status=member.status,
-        reserve_position=member.reserve_position,
-        replacement_for_id=member.replacement_for_id,
-        invited_at=member.invited_at,
-        replied_at=member.replied_at,
-        checked_in_at=member.checked_in_at,
-        service_count=counts.get(member.resident_id, 0) if member.resident_id is not None else 0,
-    )
+    served = counts.get(member.resident_id, 0) if member.resident_id is not None else 0
+    return copy_fields(MemberOut, member, service_count=served)
 
 
 async def send_texts(state: State, messages: list[SmsMessage]) -> None:
@@ -341,13 +320,11 @@ def _actor(request: Request[Any, Any, Any]) -> str:
     return organizer_actor(request.user.id)
 
 
-class PanelController(Controller):
+class PanelController(OrganizerApi):
     path = "/api/v1/panels"
     tags = ["panels"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @post(summary="Create a draft panel", guards=[staff], responses=problems(400, 401, 403, 422))
+    @create(summary="Create a draft panel", guards=[staff])
     async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:
         """A panel (a grand jury) is drawn by lot from the volunteers of the pool. It starts as a draft: set
         quotas and exclusions, then freeze and draw."""
@@ -367,7 +344,7 @@ class PanelController(Controller):
         )
         return _panel_out(panel)
 
-    @get(summary="Panels, newest first", responses=problems(400, 401, 403))
+    @read(summary="Panels, newest first", fails=LISTING)
     async def list_panels(
         self,
         db: DB,
@@ -381,16 +358,17 @@ class PanelController(Controller):
             for p in panels
         ]
 
-    @get("/{panel_id:int}", summary="One panel", responses=problems(400, 401, 403, 404))
+    @read("/{panel_id:int}", summary="One panel")
     async def show(self, db: DB, panel_id: PanelId) -> PanelOut:
         """The panel's size, quotas, exclusions, status and commitment."""
         return _panel_out(await services.get_panel(db, panel_id))
 
-    @put(
+    @change(
         "/{panel_id:int}/quotas",
         summary="Set the quotas (category, feature, min, max) of a draft panel",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409, 422),
+        method=put,
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def set_quotas(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[QuotasIn]
@@ -403,11 +381,11 @@ class PanelController(Controller):
         ]
         return _panel_out(await services.set_quotas(db, _actor(request), panel_id, rows))
 
-    @put(
+    @change(
         "/{panel_id:int}/exclusions",
         summary="Exclude residents by id or by work unit (e.g. a candidate's) from a draft panel",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
     )
     async def set_exclusions(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[ExclusionsIn]
@@ -420,10 +398,10 @@ class PanelController(Controller):
         )
         return _panel_out(panel)
 
-    @get(
+    @read(
         "/{panel_id:int}/feasibility",
         summary="Whether the pool as it is now can fill the panel within the quotas; if not, why",
-        responses=problems(400, 401, 403, 404, 422),
+        fails=(400, 401, 403, 404, 422),
     )
     async def feasibility(self, db: DB, state: State, panel_id: PanelId) -> FeasibilityOut:
         """Run before freezing: says whether the quotas can be met by the pool as it is, and which quota
@@ -442,12 +420,11 @@ class PanelController(Controller):
             ],
         )
 
-    @post(
+    @change(
         "/{panel_id:int}/freeze",
         summary="Fix the pool and compute the lottery; answers the commitment to publish",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409, 422),
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def freeze(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
@@ -457,12 +434,10 @@ class PanelController(Controller):
         panel = await services.freeze(db, _actor(request), panel_id, candidate_source(state))
         return _panel_out(panel)
 
-    @post(
+    @change(
         "/{panel_id:int}/draw",
         summary="Reveal the seed parts and draw the panel (the panel must be frozen)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def draw(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[DrawIn]
@@ -472,12 +447,10 @@ class PanelController(Controller):
         parts = [_plain("seed_parts", part) for part in data.seed_parts]
         return _panel_out(await services.draw(db, _actor(request), panel_id, parts))
 
-    @post(
+    @change(
         "/{panel_id:int}/invite",
         summary="Text every seated member not invited yet: date, place, reply 1 or 2",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def invite(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
@@ -489,12 +462,10 @@ class PanelController(Controller):
         await schedule_deadline(state, await services.get_panel(db, panel_id))
         return TextsQueued(texts=len(messages))
 
-    @post(
+    @change(
         "/{panel_id:int}/lapse",
         summary="After the reply deadline: replace everyone invited who has not answered",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def lapse(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
@@ -505,10 +476,9 @@ class PanelController(Controller):
         await send_texts(state, messages)
         return TextsQueued(texts=len(messages))
 
-    @get(
+    @read(
         "/{panel_id:int}/members",
         summary="The panel's members and their statuses (with `include_pool`, the whole frozen pool)",
-        responses=problems(400, 401, 403, 404),
     )
     async def members(
         self,
@@ -541,12 +511,10 @@ class PanelController(Controller):
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
 
-    @post(
+    @change(
         "/{panel_id:int}/members/{member_id:int}/no-answer",
         summary="An invited member did not answer: their seat goes to the next fitting reserve",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def no_answer(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
@@ -554,12 +522,10 @@ class PanelController(Controller):
         """One member at a time, when the deadline is not the same for everyone."""
         return await self._mark(db, state, request, panel_id, member_id, MemberStatus.REPLACED)
 
-    @post(
+    @change(
         "/{panel_id:int}/members/{member_id:int}/withdraw",
         summary="A seated member withdrew: their seat goes to the next fitting reserve",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def withdraw(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId, member_id: MemberId
@@ -567,12 +533,10 @@ class PanelController(Controller):
         """The seat goes to the next reserve who fits the same quotas."""
         return await self._mark(db, state, request, panel_id, member_id, MemberStatus.WITHDRAWN)
 
-    @post(
+    @change(
         "/{panel_id:int}/check-in",
         summary="On the day: check a confirmed member in by the code from their text",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def check_in(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[CheckInIn]
@@ -583,21 +547,15 @@ class PanelController(Controller):
         counts = await seats.service_counts(db, [member.resident_id] if member.resident_id else [])
         return _member_out(member, counts)
 
-    @post(
-        "/{panel_id:int}/close",
-        summary="Close a drawn panel once the day is over",
-        guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
-    )
+    @change("/{panel_id:int}/close", summary="Close a drawn panel once the day is over", guards=[staff])
     async def close(self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId) -> PanelOut:
         """After the day: the panel's record is final."""
         return _panel_out(await seats.close(db, _actor(request), panel_id))
 
-    @get(
+    @read(
         "/{panel_id:int}/record",
         summary="The public draw record (before the draw: its prepared half, with the commitment)",
-        responses=problems(400, 401, 403, 404, 409),
+        fails=CHANGE,
     )
     async def record(self, db: DB, panel_id: PanelId) -> DrawRecord:
         """What makes the draw checkable: before the draw, the prepared half and its commitment;
@@ -608,11 +566,11 @@ class PanelController(Controller):
             raise Conflict("status", "the record exists once the panel is frozen", code="not_frozen")
         return msgspec.convert(record, DrawRecord)
 
-    @get(
+    @read(
         "/{panel_id:int}/pool.csv",
-        media_type="text/csv",
         summary="The frozen pool as a respondents CSV (pseudonym, ticket, quota categories) for verify",
-        responses=problems(400, 401, 403, 404, 409),
+        fails=CHANGE,
+        media_type="text/csv",
     )
     async def pool_csv(self, db: DB, panel_id: PanelId) -> Response[bytes]:
         """The frozen pool in the respondents format of the Sortition Foundation's tools, with pseudonyms

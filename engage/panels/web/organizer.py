@@ -8,11 +8,11 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from engage.accounts.guards import any_organizer
+from engage.accounts.guards import OrganizerPages
 from engage.accounts.models import Role
 from engage.errors import Conflict, EngageError, InvalidInput
 from engage.i18n import gettext as _
@@ -243,10 +243,8 @@ def composition_context(panel: Panel, live: services.LivePool | None, label: Any
     return context
 
 
-class PanelPages(Controller):
+class PanelPages(OrganizerPages):
     path = "/organizer/panels"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", name="panels:list")
     async def list_page(self, request: Request[Any, Any, Any], db: DB) -> Template:

@@ -10,21 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromQuery, Parameter, RawBody
 from msgspec import Struct
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.residents import queries
 from engage.residents.models import ParticipantType, Resident, ResidentRoleKind
 from engage.residents.queries import EXPORT_COLUMNS, EXPORT_SAFE_COLUMNS, CountBy, ResidentFilter
 from engage.residents.roster import COLUMNS, MAX_ROWS, RosterRejected, write_csv
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.openapi import csv_upload
+from engage.web.routes import LISTING, read
 
 Phone = Annotated[
     str | None,
@@ -192,28 +193,20 @@ def _roster_rejected(_: Request[Any, Any, Any], exc: RosterRejected) -> Response
     return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
-@dataclass
-class _CsvUpload(Operation):
-    """The import reads the raw body (`body: bytes`); this documents it as what it is: a CSV file."""
-
-    def __post_init__(self) -> None:
-        description = (
-            f"UTF-8 CSV (a byte-order mark is fine), at most {MAX_ROWS} rows, header: {','.join(COLUMNS)}. "
-            "name, phone, community (code or name) and participant_type (expert or a deputy type) are "
-            "required; expertise is required for experts."
-        )
-        schema = Schema(type=OpenAPIType.STRING, description=description)
-        self.request_body = RequestBody(content={"text/csv": OpenAPIMediaType(schema=schema)}, required=True)
+# The import reads the raw body (`body: bytes`); the document describes it as what it is: a CSV file.
+_CSV_UPLOAD = csv_upload(
+    f"UTF-8 CSV (a byte-order mark is fine), at most {MAX_ROWS} rows, header: {','.join(COLUMNS)}. "
+    "name, phone, community (code or name) and participant_type (expert or a deputy type) are "
+    "required; expertise is required for experts."
+)
 
 
-class ResidentController(Controller):
+class ResidentController(OrganizerApi):
     path = "/api/v1/residents"
     tags = ["residents"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
     dependencies = {"filters": Provide(provide_filters)}
 
-    @get(summary="Residents, filtered and paginated", responses=problems(400, 401, 403))
+    @read(summary="Residents, filtered and paginated", fails=LISTING)
     async def list_residents(
         self,
         db: DB,
@@ -237,10 +230,10 @@ class ResidentController(Controller):
             total=total, limit=limit, offset=offset, phones_revealed=reveal, residents=summaries
         )
 
-    @get(
+    @read(
         "/counts",
         summary="How many residents have each value of one attribute ({value: count}; `unknown` if unsaid)",
-        responses=problems(400, 401, 403),
+        fails=LISTING,
     )
     async def counts(
         self,
@@ -251,11 +244,11 @@ class ResidentController(Controller):
         """For dashboards and for checking a pool before setting quotas."""
         return await queries.count_by(db, filters, by.value)
 
-    @get(
+    @read(
         "/export",
-        media_type="text/csv",
         summary="The filtered residents as CSV (UTF-8 with a byte-order mark, for Excel)",
-        responses=problems(400, 401, 403),
+        fails=LISTING,
+        media_type="text/csv",
     )
     async def export(
         self, db: DB, request: Request[Any, Any, Any], filters: Filters, reveal: Reveal = False
@@ -279,7 +272,7 @@ class ResidentController(Controller):
         "/import",
         summary="Import a roster of experts or deputies (all rows or none) and invite each by SMS",
         guards=[staff],
-        operation_class=_CsvUpload,
+        operation_class=_CSV_UPLOAD,
         exception_handlers={RosterRejected: _roster_rejected},
         responses={
             **problems(401, 403, 409),
@@ -309,11 +302,7 @@ class ResidentController(Controller):
             by_participant_type=outcome.by_participant_type,
         )
 
-    @get(
-        "/{resident_id:int}",
-        summary="One resident: profile, roles, subscriptions, history",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{resident_id:int}", summary="One resident: profile, roles, subscriptions, history")
     async def show(
         self,
         db: DB,

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import FromPath
 from litestar.response import Template
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Conflict, InvalidInput
 from engage.i18n import current_locale
@@ -117,10 +117,8 @@ def _page_number(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
-class ResidentPages(Controller):
+class ResidentPages(OrganizerPages):
     path = "/organizer/residents"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", name="residents:list")
     async def list_page(self, request: Request[Any, Any, Any], db: DB, state: State) -> Template:

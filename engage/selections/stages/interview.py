@@ -119,10 +119,7 @@ def jurors(session: Session, selection_id: int) -> list[Juror]:
 
 
 def get_juror(session: Session, selection_id: int, juror_id: int) -> Juror:
-    juror = session.get(Juror, juror_id)
-    if juror is None or juror.selection_id != selection_id:
-        raise NotFound("juror_id", f"selection {selection_id} has no juror {juror_id}")
-    return juror
+    return services.part_of(session, Juror, selection_id, juror_id, "juror")
 
 
 def mark_absent(session: Session, actor: str, selection_id: int, juror_id: int) -> Juror:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engage.audit.services import record
 from engage.db import utcnow
-from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engage.errors import Conflict, Forbidden, InvalidInput
 from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.residents.models import ParticipantType, Resident
@@ -202,10 +202,7 @@ def public_tallies(session: Session, selection: Selection) -> list[dict[str, obj
 
 
 def get_nominee(session: Session, selection_id: int, nominee_id: int) -> Nominee:
-    nominee = session.get(Nominee, nominee_id)
-    if nominee is None or nominee.selection_id != selection_id:
-        raise NotFound("nominee_id", f"selection {selection_id} has no nominee {nominee_id}")
-    return nominee
+    return services.part_of(session, Nominee, selection_id, nominee_id, "nominee")
 
 
 def record_consent(

@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Forbidden, InvalidInput
 from engage.jobs import After, dispatch
@@ -39,6 +39,8 @@ from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
 from engage.selections.stages import outcome
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.fields import copy_fields
+from engage.web.routes import change, create, read
 
 T = TypeVar("T")
 SelectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the selection")]
@@ -173,13 +175,9 @@ class ScoresIn(Struct):
 
 
 def _spec(data: SelectionIn) -> services.SelectionSpec:
-    return services.SelectionSpec(
-        title_zh=data.title_zh,
-        title_en=data.title_en,
-        unit=data.unit,
-        unit_category=data.unit_category,
-        eligibility_zh=data.eligibility_zh,
-        eligibility_en=data.eligibility_en,
+    return copy_fields(
+        services.SelectionSpec,
+        data,
         posts=[
             services.PostSpec(p.title_zh, p.title_en, p.seats, p.advance, p.conditions_zh, p.conditions_en)
             for p in data.posts
@@ -189,7 +187,6 @@ def _spec(data: SelectionIn) -> services.SelectionSpec:
             {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "max_points": c.max_points}
             for c in data.rubric
         ],
-        rules=data.rules,
     )
 
 
@@ -216,17 +213,11 @@ async def _view(db: AsyncSession, selection_id: int) -> out.SelectionOut:
     return out.typed(out.SelectionOut, view)
 
 
-class SelectionController(Controller):
+class SelectionController(OrganizerApi):
     path = "/api/v1/selections"
     tags = ["selections"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @post(
-        summary="Create a draft selection: posts, timetable, rubric, rules",
-        guards=[staff],
-        responses=problems(400, 401, 403, 422),
-    )
+    @create(summary="Create a draft selection: posts, timetable, rubric, rules", guards=[staff])
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[SelectionIn]
     ) -> out.SelectionOut:
@@ -239,28 +230,22 @@ class SelectionController(Controller):
         selection_id = await run(db, lambda s: services.create_selection(s, actor, spec).id)
         return await _view(db, selection_id)
 
-    @get(summary="Selections, newest first", responses=problems(401, 403))
+    @read(summary="Selections, newest first", fails=(401, 403))
     async def list_selections(self, db: DB) -> list[out.SelectionSummary]:
         """Every selection, drafts included, with its status (draft, published, finished)."""
         rows = await db.run_sync(lambda s: services.list_selections(s, public=False))
         return [out.typed(out.SelectionSummary, r) for r in rows]
 
-    @get(
-        "/{selection_id:int}",
-        summary="One selection, with what only organizers see",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{selection_id:int}", summary="One selection, with what only organizers see")
     async def show(self, db: DB, selection_id: SelectionId) -> out.SelectionOut:
         """The whole selection: timetable, applicants and their status, each closed stage's outcome,
         and what only organizers see (tallies with unconsented names, turnout, deviation report)."""
         return await _view(db, selection_id)
 
-    @post(
+    @change(
         "/{selection_id:int}/publish",
         summary="Publish: the public page and the posts-and-seats notice; stages then run on their dates",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def publish(
         self, db: DB, request: Request[Any, Any, Any], state: State, selection_id: SelectionId
@@ -273,11 +258,11 @@ class SelectionController(Controller):
         await after_commit(state, after)
         return await _view(db, selection_id)
 
-    @post(
+    @change(
         "/{selection_id:int}/applicants",
         summary="Add applicants (before the assessment opens)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def add_applicants(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, data: JSONBody[ApplicantsIn]
@@ -289,12 +274,10 @@ class SelectionController(Controller):
         added = await run(db, lambda s: services.add_applicants(s, actor, selection_id, specs))
         return [out.typed(out.ApplicantAdded, a) for a in added]
 
-    @post(
+    @change(
         "/{selection_id:int}/applicants/{applicant_id:int}/withdraw",
         summary="Record an applicant's withdrawal, or withdraw a proposed appointee after an upheld objection",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def withdraw(
         self,
@@ -313,12 +296,10 @@ class SelectionController(Controller):
         )
         return out.ApplicantStatusOut(id=a.id, status=ApplicantStatus(a.status), reason=a.status_reason)
 
-    @post(
+    @change(
         "/{selection_id:int}/stages/{kind:str}/{edge:str}",
         summary="Open or close a stage now (they also open and close on their dates by themselves)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def move_stage(
         self,
@@ -341,11 +322,11 @@ class SelectionController(Controller):
         await after_commit(state, after)
         return await _view(db, selection_id)
 
-    @put(
+    @change(
         "/{selection_id:int}/stages/{kind:str}",
         summary="New dates for a stage that has not closed (the timetable's order must hold)",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
     )
     async def reschedule(
         self,
@@ -366,11 +347,12 @@ class SelectionController(Controller):
         await after_commit(state, after)
         return await _view(db, selection_id)
 
-    @post(
+    @change(
         "/{selection_id:int}/invitations",
         summary="Invite evaluators (assessment) or speech raters; each gets a personal link by SMS",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409, 422),
+        status_code=201,
+        fails=(400, 401, 403, 404, 409, 422),
     )
     async def invite(
         self,
@@ -391,11 +373,7 @@ class SelectionController(Controller):
         await after_commit(state, after)
         return out.InvitationsSent(invited=len(invitations), stage=data.stage)
 
-    @get(
-        "/{selection_id:int}/nominations",
-        summary="Nomination tallies per nominee (all names)",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{selection_id:int}/nominations", summary="Nomination tallies per nominee (all names)")
     async def nominations(self, db: DB, selection_id: SelectionId) -> list[out.Tally]:
         """Every nominee with the nominations from deputies and from residents, including names that
         have not consented yet (the public page shows those only as counts)."""
@@ -406,12 +384,11 @@ class SelectionController(Controller):
 
         return await db.run_sync(work)
 
-    @post(
+    @change(
         "/{selection_id:int}/nominees/{nominee_id:int}/consent",
         summary="Record whether a nominee consented to be named",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 422),
+        fails=(400, 401, 403, 404, 422),
     )
     async def consent(
         self,
@@ -428,11 +405,11 @@ class SelectionController(Controller):
         )
         return out.NomineeConsent(id=n.id, consent=ConsentStatus(n.consent))
 
-    @post(
+    @change(
         "/{selection_id:int}/nominees/{nominee_id:int}/admit",
         summary="A consenting nominee becomes an applicant",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        status_code=201,
     )
     async def admit(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, nominee_id: ItemId
@@ -442,11 +419,11 @@ class SelectionController(Controller):
         a = await run(db, lambda s: nominating.admit(s, actor, selection_id, nominee_id))
         return out.typed(out.ApplicantAdded, a)
 
-    @put(
+    @change(
         "/{selection_id:int}/panel",
         summary="The grand-jury panel that scores the interviews",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 409),
+        method=put,
     )
     async def link_panel(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, data: JSONBody[PanelLinkIn]
@@ -457,11 +434,7 @@ class SelectionController(Controller):
         selection = await run(db, lambda s: interviews.link_panel(s, actor, selection_id, data.panel_id))
         return out.SelectionPanel(id=selection.id, panel_id=selection.panel_id)
 
-    @get(
-        "/{selection_id:int}/jurors",
-        summary="The jurors of the interview: progress, absences, conflicts",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read("/{selection_id:int}/jurors", summary="The jurors of the interview: progress, absences, conflicts")
     async def jurors(self, db: DB, selection_id: SelectionId) -> list[out.JurorOut]:
         """Jurors by pseudonym (never by name or number), with whether each has submitted, was marked
         absent, and the applicants each declared a conflict with."""
@@ -482,12 +455,10 @@ class SelectionController(Controller):
 
         return await db.run_sync(work)
 
-    @post(
+    @change(
         "/{selection_id:int}/jurors/{juror_id:int}/absent",
         summary="Mark a juror absent (they will not score)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def absent(
         self, db: DB, request: Request[Any, Any, Any], selection_id: SelectionId, juror_id: ItemId
@@ -498,12 +469,10 @@ class SelectionController(Controller):
         j = await run(db, lambda s: interviews.mark_absent(s, actor, selection_id, juror_id))
         return out.JurorAbsence(id=j.id, absent=j.absent)
 
-    @post(
+    @change(
         "/{selection_id:int}/jurors/{juror_id:int}/conflicts",
         summary="Record a juror's declared conflict with a candidate (they will not score that candidate)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def conflict(
         self,

@@ -9,13 +9,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.errors import EngageError, InvalidInput
@@ -101,10 +101,8 @@ async def detail_page(
     )
 
 
-class SelectionPages(Controller):
+class SelectionPages(OrganizerPages):
     path = "/organizer/selections"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/")
     async def list_page(self, request: Request[Any, Any, Any], db: DB) -> Template:

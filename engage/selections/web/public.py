@@ -4,6 +4,7 @@ juror's scoring sheet (/s/...). The link's token is the capability; forms still 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -193,13 +194,7 @@ class LinkPages(Controller):
             if a.id not in ratings
         }
         if not errors:
-            try:
-                await run(db, lambda s: balloting.cast_ballot(s, token, ratings))
-            except EngageError as error:
-                await db.rollback()
-                if error.status_code in (403, 404, 409):
-                    raise
-                errors[_anchor(error.field)] = error.detail
+            await _submit(db, lambda s: balloting.cast_ballot(s, token, ratings), errors)
         if errors:
             return await _ballot_page(db, token, data, errors, 400)
         return Redirect(f"/b/{token}")
@@ -228,13 +223,7 @@ class LinkPages(Controller):
             else:
                 points[applicant.id] = value
         if not errors:
-            try:
-                await run(db, lambda s: balloting.submit_speech_scores(s, token, points))
-            except EngageError as error:
-                await db.rollback()
-                if error.status_code in (403, 404, 409):
-                    raise
-                errors[_anchor(error.field)] = error.detail
+            await _submit(db, lambda s: balloting.submit_speech_scores(s, token, points), errors)
         if errors:
             return await _speech_page(db, token, data, errors, 400)
         return Redirect(f"/r/{token}")
@@ -261,16 +250,22 @@ class LinkPages(Controller):
                 else:
                     scores.setdefault(applicant.id, {})[criterion.code] = value
         if not errors:
-            try:
-                await run(db, lambda s: interviews.submit(s, token, scores))
-            except EngageError as error:
-                await db.rollback()
-                if error.status_code in (403, 404, 409):
-                    raise
-                errors[_anchor(error.field)] = error.detail
+            await _submit(db, lambda s: interviews.submit(s, token, scores), errors)
         if errors:
             return await _sheet_page(db, token, data, errors, 400)
         return Redirect(f"/s/{token}")
+
+
+async def _submit(db: DB, work: Callable[[Session], object], errors: dict[str, str]) -> None:
+    """Records a sheet once; a refusal about one of its fields joins `errors`, to show on the form.
+    Refusals of the link itself (used, expired, closed) are errors pages."""
+    try:
+        await run(db, work)
+    except EngageError as error:
+        await db.rollback()
+        if error.status_code in (403, 404, 409):
+            raise
+        errors[_anchor(error.field)] = error.detail
 
 
 async def _speak_as_holder(db: DB, token: str, stage: InvitationStage | None) -> None:

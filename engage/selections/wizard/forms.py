@@ -60,6 +60,22 @@ def check_text(errors: Errors, name: str, label: str, value: str, *, required: b
         errors[name] = f"{label}{'：' if current_locale.get() == 'zh_CN' else ': '}{_(found)}"
 
 
+def _check_both(
+    errors: Errors,
+    names: Mapping[str, str],
+    raw: Mapping[str, str],
+    key: str,
+    labels: tuple[str, str],
+    *,
+    required: bool,
+    limit: int,
+) -> None:
+    """A text asked in Chinese and in English (`<key>_zh`, `<key>_en` of a row), both checked alike."""
+    for suffix, label in zip(("zh", "en"), labels, strict=True):
+        name = f"{key}_{suffix}"
+        check_text(errors, names[name], label, raw[name], required=required, limit=limit)
+
+
 def clean_basics(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
     errors: Errors = {}
     values = {
@@ -90,27 +106,10 @@ def clean_posts(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             continue
         number = len(posts) + 1
         label = _("Post %(n)s") % {"n": row + 1}
-        check_text(
-            errors,
-            names["title_zh"],
-            _of(label, _("title (Chinese)")),
-            raw["title_zh"],
-            required=True,
-            limit=200,
-        )
-        check_text(
-            errors,
-            names["title_en"],
-            _of(label, _("title (English)")),
-            raw["title_en"],
-            required=True,
-            limit=200,
-        )
-        for key, what in (
-            ("conditions_zh", _("conditions (Chinese)")),
-            ("conditions_en", _("conditions (English)")),
-        ):
-            check_text(errors, names[key], _of(label, what), raw[key], required=False, limit=1000)
+        titles = (_of(label, _("title (Chinese)")), _of(label, _("title (English)")))
+        _check_both(errors, names, raw, "title", titles, required=True, limit=200)
+        conditions = (_of(label, _("conditions (Chinese)")), _of(label, _("conditions (English)")))
+        _check_both(errors, names, raw, "conditions", conditions, required=False, limit=1000)
         seats = int(raw["seats"]) if raw["seats"].isdecimal() else 0
         if not 1 <= seats <= MAX_SEATS:
             errors[names["seats"]] = _("%(field)s: a whole number from 1 to %(max)s.") % {
@@ -254,22 +253,8 @@ def clean_rubric(form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         if not any(raw.values()):
             continue
         label = _("Criterion %(n)s") % {"n": row + 1}
-        check_text(
-            errors,
-            names["name_zh"],
-            _of(label, _("name (Chinese)")),
-            raw["name_zh"],
-            required=True,
-            limit=100,
-        )
-        check_text(
-            errors,
-            names["name_en"],
-            _of(label, _("name (English)")),
-            raw["name_en"],
-            required=True,
-            limit=100,
-        )
+        criterion = (_of(label, _("name (Chinese)")), _of(label, _("name (English)")))
+        _check_both(errors, names, raw, "name", criterion, required=True, limit=100)
         points = int(raw["max_points"]) if raw["max_points"].isdecimal() else 0
         if not 1 <= points <= 100:
             errors[names["max_points"]] = _("%(field)s: a whole number from 1 to 100.") % {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
@@ -15,7 +15,7 @@ from msgspec import Meta, Struct
 from sqlalchemy import func, select
 
 from engage import jobs
-from engage.accounts.guards import admin_only, any_organizer, staff
+from engage.accounts.guards import OrganizerApi, admin_only, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor, record_async
 from engage.db import utcnow
@@ -23,7 +23,8 @@ from engage.errors import NotFound
 from engage.phones import mask
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.sms.services import MAX_BODY, queue_typed_message_async
-from engage.web.deps import DB, MAX_ID, problems
+from engage.web.deps import DB, MAX_ID
+from engage.web.routes import LISTING, change, read
 
 REVEAL_ROLES = frozenset({Role.ADMIN.value, Role.ORGANIZER.value})  # as for residents' numbers
 
@@ -72,17 +73,17 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="at most this many, n
 Offset = Annotated[int, Parameter(ge=0, le=MAX_ID, description="skip this many")]
 
 
-class MessageController(Controller):
+class MessageController(OrganizerApi):
     path = "/api/v1/messages"
     tags = ["sms"]
-    security = [{"BearerToken": []}]
     guards = [staff]
 
-    @post(
+    @change(
         summary="Queue one SMS (e.g. to test the gateway); admins only, allowed regions only, never to a "
         "number that opted out or in quiet hours",
         guards=[admin_only],
-        responses=problems(400, 401, 403, 409),
+        status_code=201,
+        fails=(400, 401, 403, 409),
     )
     async def send(
         self, data: JSONBody[NewMessage], db: DB, state: State, request: Request[Any, Any, Any]
@@ -96,10 +97,7 @@ class MessageController(Controller):
         await jobs.after_commit(state.redis_url, jobs.After(texts=[message.id]))
         return _out(message)
 
-    @get(
-        summary="Texts, newest first (e.g. the sandbox texts of an integration test)",
-        responses=problems(400, 401, 403),
-    )
+    @read(summary="Texts, newest first (e.g. the sandbox texts of an integration test)", fails=LISTING)
     async def list_messages(
         self,
         db: DB,
@@ -116,7 +114,7 @@ class MessageController(Controller):
         rows = await db.execute(query.order_by(SmsMessage.id.desc()).limit(limit).offset(offset))
         return MessagePage(total, limit, offset, [_out(m) for m in rows.scalars()])
 
-    @get("/{message_id:int}", summary="One message's delivery state", responses=problems(400, 401, 403, 404))
+    @read("/{message_id:int}", summary="One message's delivery state")
     async def show(self, db: DB, message_id: Annotated[int, Parameter(ge=1, le=MAX_ID)]) -> MessageOut:
         """Queued, sending, sent, failed or sandbox; the delivery report once the gateway sent one; the
         gateway's error code when it failed. Sandbox texts show their words."""
@@ -145,13 +143,11 @@ class InboundPage:
     messages: list[InboundOut]
 
 
-class InboundMessageController(Controller):
+class InboundMessageController(OrganizerApi):
     path = "/api/v1/inbound-messages"
     tags = ["sms"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @get(summary="Texts residents sent in, newest first", responses=problems(400, 401, 403))
+    @read(summary="Texts residents sent in, newest first", fails=LISTING)
     async def list_inbound(
         self,
         db: DB,

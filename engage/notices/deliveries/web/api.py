@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.params import Parameter
 
 from engage import jobs
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor, record_async
 from engage.notices.deliveries import rules as deliveries
 from engage.notices.deliveries import services as delivery_services
@@ -22,7 +22,8 @@ from engage.notices.services import get_notice
 from engage.notices.web.api import NoticeId
 from engage.residents import queries
 from engage.residents.roster import write_csv
-from engage.web.deps import DB, problems
+from engage.web.deps import DB
+from engage.web.routes import change, read
 
 Reveal = Annotated[
     bool,
@@ -89,27 +90,20 @@ def csv_response(rows: list[deliveries.ExportText], notice_id: int, reveal: bool
     return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
 
 
-class DeliveryController(Controller):
+class DeliveryController(OrganizerApi):
     path = "/api/v1/notices/{notice_id:int}/deliveries"
     tags = ["notices"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @get(
-        summary="Where the notice's texts stand: counts by state, failures by error code",
-        responses=problems(400, 401, 403, 404),
-    )
+    @read(summary="Where the notice's texts stand: counts by state, failures by error code")
     async def show(self, db: DB, notice_id: NoticeId) -> DeliveriesOut:
         """How many of the notice's texts are queued, sent, delivered, failed, and the gateway error codes of
         the failures."""
         return await deliveries_out(db, notice_id)
 
-    @post(
+    @change(
         "/retry",
         summary="Queue again every failed text a second try may deliver (not permanent refusals)",
         guards=[staff],
-        status_code=200,
-        responses=problems(400, 401, 403, 404, 409),
     )
     async def retry(
         self, db: DB, state: State, request: Request[Any, Any, Any], notice_id: NoticeId
@@ -120,11 +114,10 @@ class DeliveryController(Controller):
         enqueue_retries(state.redis_url, notice_id, ids)  # committed: the batches find them queued
         return RetryOut(notice_id=notice_id, queued_again=len(ids))
 
-    @get(
+    @read(
         "/export.csv",
-        media_type="text/csv",
         summary="Every text of the notice as CSV (phones masked unless revealed)",
-        responses=problems(400, 401, 403, 404),
+        media_type="text/csv",
     )
     async def export(
         self, db: DB, request: Request[Any, Any, Any], notice_id: NoticeId, reveal: Reveal = False

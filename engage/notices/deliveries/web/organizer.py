@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Conflict
 from engage.i18n import gettext as _
@@ -80,10 +80,8 @@ def _count(raw: str | None) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else None
 
 
-class NoticeDeliveryPages(Controller):
+class NoticeDeliveryPages(OrganizerPages):
     path = "/organizer/notices/{notice_id:int}/deliveries"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", name="notices:deliveries", media_type=MediaType.HTML)
     async def show(self, request: Request[Any, Any, Any], db: DB, notice_id: FromPath[int]) -> Template:

@@ -21,7 +21,6 @@ from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
 from engage.errors import NotFound
 from engage.i18n import current_locale
-from engage.notices import period as periods
 from engage.notices.models import PUBLIC_STATUSES, Notice
 from engage.notices.objections import periods as period_services
 from engage.notices.objections import services as objections
@@ -29,6 +28,8 @@ from engage.notices.objections.models import Objection, ObjectionStatus, PeriodA
 from engage.phones import mask
 from engage.residents.codes import CODE_LIFETIME
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.fields import copy_fields
+from engage.web.openapi import BEARER
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 ObjectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the objection")]
@@ -147,23 +148,17 @@ def objection_out(o: Objection) -> ObjectionOut:
 
 
 async def period_out(db: DB, state: State, notice: Notice) -> PeriodOut | None:
-    current = await period_services.get_period(db, notice.id)
-    if current is None:
+    found = await period_services.standing(db, notice, state.settings)
+    if found is None:
         return None
-    now = periods.clock()
-    where = period_services.state(notice, current, now)
-    left = 0
-    if where in periods.ACCEPTING and current.closes_at is not None:
-        left = periods.calendar_for(state.settings).working_days_left(
-            current.closes_at, now, current.opens_at
-        )
+    current = found.period
     return PeriodOut(
-        state=where.value,
+        state=found.state.value,
         days=current.days,
         extended_days=current.extended_days,
         opens_at=current.opens_at,
         closes_at=current.closes_at,
-        working_days_left=left,
+        working_days_left=found.working_days_left,
         objections=await objections.outcome_counts(db, notice.id),
     )
 
@@ -194,17 +189,13 @@ class PublicObjectionApi(Controller):
         """Anyone holding the reference an objector was given sees the objection's state and answer (never who
         filed it). Limited per address."""
         objection, notice = await objections.by_reference(db, state.redis, reference, _client(request))
-        return PublicStatusOut(
-            reference=objection.reference,
+        # Only the fields of PublicStatusOut are read: never the objector's name, number or reason.
+        return copy_fields(
+            PublicStatusOut,
+            objection,
             notice_id=notice.id,
             notice_title_zh=notice.title_zh,
             notice_title_en=notice.title_en,
-            status=objection.status,
-            reply=objection.reply,
-            action=objection.action,
-            action_days=objection.action_days,
-            filed_at=objection.filed_at,
-            answered_at=objection.answered_at,
         )
 
     @get(
@@ -224,8 +215,8 @@ class PublicObjectionApi(Controller):
         return found
 
 
-ORGANIZERS: dict[str, Any] = {"guards": [any_organizer], "security": [{"BearerToken": []}]}
-STAFF: dict[str, Any] = {"guards": [staff], "security": [{"BearerToken": []}]}
+ORGANIZERS: dict[str, Any] = {"guards": [any_organizer], "security": BEARER}
+STAFF: dict[str, Any] = {"guards": [staff], "security": BEARER}
 
 
 class ObjectionController(Controller):

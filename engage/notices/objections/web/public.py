@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.errors import Conflict, EngageError, InvalidInput, NotFound, RateLimited
@@ -67,22 +67,15 @@ def _client(request: Request[Any, Any, Any]) -> str:
 
 async def period_context(db: DB, state: State, notice: Notice) -> dict[str, Any] | None:
     """What the public notice page shows of the period, or None when the notice has none."""
-    current = await period_services.get_period(db, notice.id)
-    if current is None:
+    found = await period_services.standing(db, notice, state.settings)
+    if found is None:
         return None
-    now = periods.clock()
-    where = period_services.state(notice, current, now)
-    left = 0
-    if where in periods.ACCEPTING and current.closes_at is not None:
-        left = periods.calendar_for(state.settings).working_days_left(
-            current.closes_at, now, current.opens_at
-        )
     return {
-        "state": where.value,
-        "state_label": label(STATE_LABELS, where),
-        "accepting": where in periods.ACCEPTING,
-        "period": current,
-        "working_days_left": left,
+        "state": found.state.value,
+        "state_label": label(STATE_LABELS, found.state),
+        "accepting": found.state in periods.ACCEPTING,
+        "period": found.period,
+        "working_days_left": found.working_days_left,
         "counts": await objections.outcome_counts(db, notice.id),
         "status_labels": {s.value: label(STATUS_LABELS, s) for s in ObjectionStatus},
     }
@@ -243,10 +236,8 @@ async def organizer_section(
     }
 
 
-class OrganizerObjectionPages(Controller):
+class OrganizerObjectionPages(OrganizerPages):
     path = "/organizer/notices/{notice_id:int}/objections"
-    include_in_schema = False
-    guards = [any_organizer]
 
     async def _page(
         self,
@@ -267,6 +258,18 @@ class OrganizerObjectionPages(Controller):
         }
         status = problem.status_code if problem else 200
         return Template("pages/organizer/notices/objections.html", context=context, status_code=status)
+
+    async def _refused(
+        self, request: Request[Any, Any, Any], db: DB, state: State, notice_id: int, error: Exception
+    ) -> Template:
+        """The page again, with what was wrong next to the form: days that are not a whole number, or a
+        step the notice's state refuses (rolled back)."""
+        if isinstance(error, EngageError):
+            await db.rollback()
+            return await self._page(request, db, state, notice_id, error)
+        return await self._page(
+            request, db, state, notice_id, InvalidInput("days", _("Enter a whole number of working days."))
+        )
 
     @get("/", media_type=MediaType.HTML)
     async def index(
@@ -295,17 +298,8 @@ class OrganizerObjectionPages(Controller):
             )
             actor = organizer_actor(request.user.id)
             done = await objections.answer(db, actor, notice_id, objection_id, given, state.settings)
-        except ValueError:
-            return await self._page(
-                request,
-                db,
-                state,
-                notice_id,
-                InvalidInput("days", _("Enter a whole number of working days.")),
-            )
-        except (InvalidInput, Conflict) as problem:
-            await db.rollback()
-            return await self._page(request, db, state, notice_id, problem)
+        except (ValueError, InvalidInput, Conflict) as error:
+            return await self._refused(request, db, state, notice_id, error)
         if done.reschedule_close is not None:
             await schedule_close(db, state.redis_url, notice_id)
         return Redirect(
@@ -322,16 +316,7 @@ class OrganizerObjectionPages(Controller):
             await period_services.resume(
                 db, organizer_actor(request.user.id), notice_id, days, state.settings
             )
-        except ValueError:
-            return await self._page(
-                request,
-                db,
-                state,
-                notice_id,
-                InvalidInput("days", _("Enter a whole number of working days.")),
-            )
-        except (InvalidInput, Conflict) as problem:
-            await db.rollback()
-            return await self._page(request, db, state, notice_id, problem)
+        except (ValueError, InvalidInput, Conflict) as error:
+            return await self._refused(request, db, state, notice_id, error)
         await schedule_close(db, state.redis_url, notice_id)
         return Redirect(f"/organizer/notices/{notice_id}/objections", status_code=303)

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Request, delete
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 from sqlalchemy import select
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.panels.conflicts import services as declarations
 from engage.panels.models import DeclaredConflict
 from engage.web.deps import DB, MAX_ID, problems
+from engage.web.routes import LISTING, change, read
 
 ConflictId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a declared conflict")]
 
@@ -52,16 +53,15 @@ def _out(row: DeclaredConflict) -> DeclaredConflictOut:
     )
 
 
-class DeclaredConflictController(Controller):
+class DeclaredConflictController(OrganizerApi):
     path = "/api/v1/conflicts"
     tags = ["panels"]
-    security = [{"BearerToken": []}]
-    guards = [any_organizer]
 
-    @post(
+    @change(
         summary="Record a declared conflict of interest",
         guards=[staff],
-        responses=problems(400, 401, 403, 404, 422),
+        status_code=201,
+        fails=(400, 401, 403, 404, 422),
     )
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[DeclaredConflictIn]
@@ -79,7 +79,7 @@ class DeclaredConflictController(Controller):
         )
         return _out(row)
 
-    @get(summary="Declared conflicts, newest first", responses=problems(400, 401, 403))
+    @read(summary="Declared conflicts, newest first", fails=LISTING)
     async def list_conflicts(
         self,
         db: DB,

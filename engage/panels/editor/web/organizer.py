@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from engage.accounts.guards import staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
 from engage.errors import Conflict, EngageError
@@ -84,9 +84,8 @@ async def _values(db: DB) -> dict[str, list[str]]:
     return quota_values(codes)
 
 
-class PanelEditor(Controller):
+class PanelEditor(OrganizerPages):
     path = "/organizer/panels"
-    include_in_schema = False
     guards = [staff]
 
     @get("/new", name="panels:new", media_type=MediaType.HTML)

@@ -10,13 +10,13 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from engage.accounts.guards import staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
 from engage.errors import Conflict, EngageError, InvalidInput
@@ -149,9 +149,8 @@ def invite_confirmation(
     )
 
 
-class PanelSteps(Controller):
+class PanelSteps(OrganizerPages):
     path = "/organizer/panels/{panel_id:int}"
-    include_in_schema = False
     guards = [staff]
 
     @get("/freeze", name="panels:freeze", media_type=MediaType.HTML)

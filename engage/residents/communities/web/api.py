@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, get, put
 from litestar.params import JSONBody, Parameter
 from msgspec import Meta, Struct
 
@@ -14,8 +14,9 @@ from engage.audit.services import organizer_actor
 from engage.residents.communities import services as communities
 from engage.residents.models import Community
 from engage.web.deps import DB, problems
+from engage.web.openapi import BEARER
+from engage.web.routes import ONE, change
 
-BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 Code = Annotated[str, Parameter(max_length=32, description="the community's code, e.g. wulihe")]
 Name = Annotated[str, Meta(min_length=1, max_length=communities.NAME_MAX)]
 
@@ -86,12 +87,12 @@ class CommunityController(Controller):
         """Codes and names in both languages. Sign-up, rosters and quotas name a community by its code."""
         return [_out(c) for c in await communities.list_communities(db)]
 
-    @post(
+    @change(
         summary="Create a community",
         guards=[staff],
-        security=BEARER,
         status_code=201,
-        responses=problems(400, 401, 403, 409),
+        fails=(400, 401, 403, 409),
+        security=BEARER,
     )
     async def create(
         self, db: DB, request: Request[Any, Any, Any], data: JSONBody[CommunityIn]
@@ -101,12 +102,13 @@ class CommunityController(Controller):
         given = communities.CommunityIn(data.code, data.name_zh, data.name_en)
         return _out(await communities.create_community(db, _actor(request), given))
 
-    @put(
+    @change(
         "/{code:str}",
         summary="Rename a community (its code stays)",
         guards=[staff],
+        method=put,
+        fails=ONE,
         security=BEARER,
-        responses=problems(400, 401, 403, 404),
     )
     async def rename(
         self, db: DB, request: Request[Any, Any, Any], code: Code, data: JSONBody[CommunityNames]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from engage.accounts.guards import any_organizer, staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.accounts.models import Role
 from engage.audit.services import organizer_actor
 from engage.errors import EngageError
@@ -46,10 +46,8 @@ def _fields(form: Any, *names: str) -> dict[str, str]:
     return {name: str(form.get(name) or "") for name in names}
 
 
-class CommunityPages(Controller):
+class CommunityPages(OrganizerPages):
     path = "/organizer/communities"
-    include_in_schema = False
-    guards = [any_organizer]
 
     @get("/", name="communities:list", media_type=MediaType.HTML)
     async def list_page(self, request: Request[Any, Any, Any], db: DB) -> Template:

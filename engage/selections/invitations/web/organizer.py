@@ -10,14 +10,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engage.accounts.guards import staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.errors import EngageError
 from engage.i18n import current_locale
@@ -138,9 +138,8 @@ def _back(selection_id: int) -> str:
     return f"/organizer/selections/{selection_id}"
 
 
-class SelectionInvitations(Controller):
+class SelectionInvitations(OrganizerPages):
     path = "/organizer/selections/{selection_id:int}/invite"
-    include_in_schema = False
     guards = [staff]
 
     async def _form(

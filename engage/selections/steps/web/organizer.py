@@ -12,14 +12,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from engage.accounts.guards import staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.errors import EngageError, InvalidInput
 from engage.i18n import current_locale, ngettext
@@ -151,9 +151,8 @@ def result_lines(rehearsal: Rehearsal) -> str:
     return plural("%(num)s text queued.", "%(num)s texts queued.", total) if total else ""
 
 
-class SelectionSteps(Controller):
+class SelectionSteps(OrganizerPages):
     path = BASE
-    include_in_schema = False
     guards = [staff]
 
     # --- publish ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engage.accounts.guards import staff
+from engage.accounts.guards import OrganizerPages, staff
 from engage.audit.services import organizer_actor
 from engage.db import utcnow
 from engage.errors import EngageError
@@ -176,9 +176,8 @@ def _next(step: str) -> str:
     return wizard.STEPS[wizard.STEPS.index(step) + 1]
 
 
-class SelectionWizard(Controller):
+class SelectionWizard(OrganizerPages):
     path = "/organizer/selections/new"
-    include_in_schema = False
     guards = [staff]
 
     @get("/")
