@@ -14,10 +14,11 @@ from engage.audit.services import organizer_actor
 from engage.residents.communities import services as communities
 from engage.residents.models import Community
 from engage.web.deps import DB, problems
+from engage.web.text import Line
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 Code = Annotated[str, Parameter(max_length=32, description="the community's code, e.g. wulihe")]
-Name = Annotated[str, Meta(min_length=1, max_length=communities.NAME_MAX)]
+Name = Annotated[Line, Meta(min_length=1, max_length=communities.NAME_MAX)]
 
 
 class CommunityIn(Struct):
