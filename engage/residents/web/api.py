@@ -213,7 +213,7 @@ class ResidentController(Controller):
     guards = [any_organizer]
     dependencies = {"filters": Provide(provide_filters)}
 
-    @get(summary="Residents, filtered and paginated", responses=problems(400, 401, 403))
+    @get(summary="Residents, filtered and paginated", responses=problems(400, 401, 403, 404))
     async def list_residents(
         self,
         db: DB,
@@ -240,7 +240,7 @@ class ResidentController(Controller):
     @get(
         "/counts",
         summary="How many residents have each value of one attribute ({value: count}; `unknown` if unsaid)",
-        responses=problems(400, 401, 403),
+        responses=problems(400, 401, 403, 404),
     )
     async def counts(
         self,
@@ -255,7 +255,7 @@ class ResidentController(Controller):
         "/export",
         media_type="text/csv",
         summary="The filtered residents as CSV (UTF-8 with a byte-order mark, for Excel)",
-        responses=problems(400, 401, 403),
+        responses=problems(400, 401, 403, 404),
     )
     async def export(
         self, db: DB, request: Request[Any, Any, Any], filters: Filters, reveal: Reveal = False
