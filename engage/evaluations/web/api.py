@@ -26,20 +26,20 @@ from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
-from engage.web.text import Line
+from engage.web.text import FilledLine, Line
 
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
 RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
-Text = Annotated[Line, Meta(min_length=1, max_length=200)]
+Text = Annotated[FilledLine, Meta(min_length=1, max_length=200)]
 
 
 class QuestionIn(Struct):
-    zh: Annotated[Line, Meta(min_length=1, max_length=60)]
-    en: Annotated[Line, Meta(min_length=1, max_length=100)]
+    zh: Annotated[FilledLine, Meta(min_length=1, max_length=60)]
+    en: Annotated[FilledLine, Meta(min_length=1, max_length=100)]
 
 
 class SubjectIn(Struct):
-    name: Annotated[Line, Meta(min_length=1, max_length=100, description="the official or the office")]
+    name: Annotated[FilledLine, Meta(min_length=1, max_length=100, description="the official or the office")]
     unit: Annotated[Line, Meta(max_length=200, description="e.g. the community or department")] = ""
 
 
@@ -86,7 +86,7 @@ class ScheduleIn(Struct):
 class ContactIn(Struct):
     subject_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     phone: Annotated[
-        str, Meta(min_length=1, max_length=40, description="any format; must be a verified resident")
+        Line, Meta(min_length=1, max_length=40, description="any format; must be a verified resident")
     ]
     served_on: date
     matter: Annotated[
