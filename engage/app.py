@@ -80,6 +80,7 @@ from engage.sms.web.api import InboundMessageController, MessageController
 from engage.sms.web.organizer import outbox
 from engage.sms.web.organizer import reply as outbox_reply
 from engage.sms.web.public_api import twilio_inbound, twilio_status
+from engage.web.bodies import StrictBodyRequest, StructSchemas
 from engage.web.deps import provide_db
 from engage.web.flash import flashes
 from engage.web.headers import before_send_hook
@@ -289,7 +290,8 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
         # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), StructSchemas()],
+        request_class=StrictBodyRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         logging_config=LoggingConfig(log_exceptions="debug"),

@@ -177,7 +177,24 @@ def redis_error_handler(request: Request[Any, Any, Any], exc: RedisError) -> Res
     return engage_error_handler(request, unavailable())
 
 
-_FIELD_IN_MESSAGE = re.compile(r"at `\$\.([\w.\[\]]+)`|field `(\w+)`")
+# What a body field's pattern means, in words, for its 400 (msgid by pattern): a regex is no message.
+_PATTERN_MEANINGS: dict[str, str] = {}
+_PATTERN_PROBLEM = re.compile(r"Expected `str` matching regex (.+?)(?: - at `.*)?$")
+
+
+def explain_pattern(pattern: str, msgid: str) -> str:
+    """`pattern`, whose validation failures will read `msgid` (translated) instead of the regex."""
+    _PATTERN_MEANINGS[repr(pattern)] = msgid
+    return pattern
+
+
+def _pattern_meaning(message: str) -> str | None:
+    found = _PATTERN_PROBLEM.match(message)
+    msgid = _PATTERN_MEANINGS.get(found.group(1)) if found else None
+    return gettext(msgid) if msgid else None
+
+
+_FIELD_IN_MESSAGE = re.compile(r"(?:at|in) `\$\.([\w.\[\]]+)`|field `(\w+)`")  # "at `key` in `$.x`": x
 _MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
@@ -253,7 +270,9 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
         field = missing.group(1)
     detail = exc.detail
     if problems and problems[0].get("message"):
-        detail = f"{field}: {problems[0]['message']}" if field else str(problems[0]["message"])
+        message = str(problems[0]["message"])
+        message = _pattern_meaning(message) or message
+        detail = f"{field}: {message}" if field else message
     return _answer(
         request, 400, VALIDATION_CODE, detail, field, extra={"problems": problems} if problems else None
     )

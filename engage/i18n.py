@@ -61,6 +61,11 @@ def translated(message: str, locale: str) -> str:
     return _catalogue(locale).messages.get(message, message)
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogue where it is defined; translated later, where it is shown."""
+    return message
+
+
 def gettext(message: str) -> str:
     return _catalogue(current_locale.get()).messages.get(message, message)
 

@@ -43,9 +43,10 @@ log = logging.getLogger(__name__)
 
 
 class LotteryFailed(EngageError):
-    """Freezing found the quotas infeasible, or the solver failed: 422, the panel stays a draft."""
+    """Freezing found the quotas infeasible for the pool as it is now, or the solver failed: 409 (the
+    state of the pool, not the request's shape: it can succeed later), the panel stays a draft."""
 
-    status_code = 422
+    status_code = 409
     code = "lottery_failed"
 
 

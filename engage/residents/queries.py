@@ -128,11 +128,11 @@ async def resolve_filter(
     """Check what an organizer asked for; raises InvalidInput naming the field that is wrong."""
     code = (community or "").strip() or None
     if code is not None and not code.isprintable():
-        raise InvalidInput("community", "no community with such a code")  # e.g. NUL: PostgreSQL refuses it
+        raise NotFound("community", "no community with such a code")  # e.g. NUL: PostgreSQL refuses it
     if code is not None:
         found = (await db.execute(select(Community.code).where(Community.code == code))).scalar_one_or_none()
         if found is None:
-            raise InvalidInput("community", f"no community with the code {code!r}")
+            raise NotFound("community", f"no community with the code {code!r}")
     raw_phone = (phone or "").strip()
     return ResidentFilter(
         role=_one_of("role", role, [r.value for r in ResidentRoleKind]),

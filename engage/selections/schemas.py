@@ -20,6 +20,7 @@ from engage.selections.models import (
 )
 
 Fraction = Annotated[str, Meta(description="an exact fraction, e.g. 4/5", examples=["4/5"])]
+Instant = Annotated[datetime, Meta(tz=True)]  # always with its offset; /schema says date-time
 Decimal2 = Annotated[str, Meta(description="a number shown with two decimals", examples=["82.85"])]
 
 S = TypeVar("S")
@@ -61,10 +62,10 @@ class SelectionPost(Struct):
 class StageOut(Struct):
     kind: StageKind
     status: StageStatus
-    opens_at: datetime
-    closes_at: datetime
-    opened_at: datetime | None
-    closed_at: datetime | None
+    opens_at: Instant
+    closes_at: Instant
+    opened_at: Instant | None
+    closed_at: Instant | None
     notice_id: int | None
     appointed_notice_id: int | None = None
 
@@ -358,7 +359,7 @@ class LinkView(Struct):
     title_zh: str
     title_en: str
     stage: StageStatus
-    closes_at: datetime
+    closes_at: Instant
     applicants: list[Candidate]
     used: bool
 

@@ -7,8 +7,12 @@ naming the field."""
 from __future__ import annotations
 
 import unicodedata
+from typing import Annotated
 
-from engage.errors import InvalidInput
+from msgspec import Meta
+
+from engage.errors import InvalidInput, explain_pattern
+from engage.i18n import N_
 from engage.i18n import gettext as _
 
 CONTROL = "Contains a character that cannot be stored (a control character)."
@@ -36,3 +40,31 @@ def storable(field: str, value: str, *, lines: bool = False) -> str:
     if found is not None:
         raise InvalidInput(field, _(found))
     return value
+
+
+# The same rule as a pattern, for API bodies: /schema states it and msgspec enforces it (400 naming the
+# field, in the words above). Cc is U+0000-U+001F and U+007F-U+009F. No surrogates: the JSON decoder
+# refuses a lone one before any field is read, and a surrogate range makes the pattern invalid for
+# other regex engines (clients validating against /schema).
+_NEVER = "".join(f"\\u{ord(c):04x}" for c in sorted(_HIDDEN))
+_ONE_LINE = r"\x00-\x1f\x7f-\x9f" + _NEVER
+_LINES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _NEVER
+UNREADABLE = N_(
+    "Contains a character that cannot be stored or that hides text (a control character, a zero-width or"
+    " right-to-left mark)."
+)
+UNREADABLE_OR_BLANK = N_("Is blank, or contains a character that cannot be stored or that hides text.")
+LINE_PATTERN = explain_pattern(rf"^[^{_ONE_LINE}]*$", UNREADABLE)
+LINES_PATTERN = explain_pattern(rf"^[^{_LINES}]*$", UNREADABLE)
+# Not only spaces either, where a text is required.
+FILLED_LINE_PATTERN = explain_pattern(
+    rf"^[^{_ONE_LINE}]*[^\s{_ONE_LINE}][^{_ONE_LINE}]*$", UNREADABLE_OR_BLANK
+)
+FILLED_LINES_PATTERN = explain_pattern(rf"^[^{_LINES}]*[^\s{_LINES}][^{_LINES}]*$", UNREADABLE_OR_BLANK)
+
+Line = Annotated[str, Meta(pattern=LINE_PATTERN)]
+"""Storable text on one line."""
+Lines = Annotated[str, Meta(pattern=LINES_PATTERN)]
+"""Storable text; line breaks and tabs allowed."""
+FilledLine = Annotated[str, Meta(pattern=FILLED_LINE_PATTERN)]
+FilledLines = Annotated[str, Meta(pattern=FILLED_LINES_PATTERN)]

@@ -1,7 +1,7 @@
 """The grand jury's personal invitation link (issue 5, item 4): the link in the text opens a page
 without signing in where the member confirms, declines or withdraws, through the same code as a "1"
 or "2" by text; replacements invited after the reminder run still get a reminder; a lottery that
-fails at freeze answers 422 naming the problem; categories appear in words on the pages."""
+fails at freeze answers 409 naming the problem; categories appear in words on the pages."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def test_a_replacement_invited_after_the_reminder_run_still_gets_a_reminder(
 
 
 @pytest.mark.slow
-def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
+def test_quotas_made_infeasible_by_exclusions_answer_409_and_the_page_says_so(
     client: TestClient[Litestar], panel_staff: dict[str, str], db: Session, settings: Settings
 ) -> None:
     base = draft_small_panel(
@@ -203,7 +203,7 @@ def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
         == 200
     )
     refused = client.post(f"{base}/freeze", headers=panel_staff)
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 409, refused.text
     assert refused.json()["field"] == "quotas" and "participant_type/expert" in refused.json()["detail"]
     assert client.get(base, headers=panel_staff).json()["status"] == "draft"
 
@@ -215,13 +215,13 @@ def test_quotas_made_infeasible_by_exclusions_answer_422_and_the_page_says_so(
         data={"_csrf_token": csrf_token(client, f"{page}/freeze")},
         headers={"Accept-Language": "en"},
     )
-    assert shown.status_code == 422
+    assert shown.status_code == 409
     assert "The lottery could not be computed; the panel stays a draft." in shown.text
     assert "participant_type/expert" in shown.text
 
 
 @pytest.mark.slow
-def test_a_solver_failure_at_freeze_is_a_422_not_a_500(
+def test_a_solver_failure_at_freeze_is_a_409_not_a_500(
     client: TestClient[Litestar], panel_staff: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def failing(*args: Any, **kwargs: Any) -> Any:
@@ -231,12 +231,12 @@ def test_a_solver_failure_at_freeze_is_a_422_not_a_500(
     monkeypatch.setattr("engage.panels.services.prepare", failing)
     base = draft_small_panel(client, panel_staff)
     refused = client.post(f"{base}/freeze", headers=panel_staff)
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert refused.json()["field"] == "algorithm" and "Time limit reached" in refused.json()["detail"]
     assert client.get(base, headers=panel_staff).json()["status"] == "draft"
     monkeypatch.setattr("engage.panels.services.check_feasibility", failing)
     checked = client.get(f"{base}/feasibility", headers=panel_staff)
-    assert (checked.status_code, checked.json()["field"]) == (422, "algorithm")
+    assert (checked.status_code, checked.json()["field"]) == (409, "algorithm")
 
 
 @pytest.mark.slow

@@ -188,7 +188,7 @@ def test_infeasible_quotas_are_refused_naming_the_quota(
     assert report["feasible"] is False
     assert report["relaxation"][0]["feature"] == "expert" and report["relaxation"][0]["new_min"] == 20
     refused = client.post(f"/api/v1/panels/{panel_id}/freeze", headers=panel_staff)
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert refused.json()["field"] == "quotas" and "participant_type/expert" in refused.json()["detail"]
     assert client.get(f"/api/v1/panels/{panel_id}", headers=panel_staff).json()["status"] == "draft"
 

@@ -27,21 +27,22 @@ from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.openapi import csv_upload
-from engage.web.routes import LISTING, change, create, read
+from engage.web.routes import CHANGE, LISTING, change, create, read
+from engage.web.text import FilledLine, Line
 
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
 RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
-Text = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[FilledLine, Meta(min_length=1, max_length=200)]
 
 
 class QuestionIn(Struct):
-    zh: Annotated[str, Meta(min_length=1, max_length=60)]
-    en: Annotated[str, Meta(min_length=1, max_length=100)]
+    zh: Annotated[FilledLine, Meta(min_length=1, max_length=60)]
+    en: Annotated[FilledLine, Meta(min_length=1, max_length=100)]
 
 
 class SubjectIn(Struct):
-    name: Annotated[str, Meta(min_length=1, max_length=100, description="the official or the office")]
-    unit: Annotated[str, Meta(max_length=200, description="e.g. the community or department")] = ""
+    name: Annotated[FilledLine, Meta(min_length=1, max_length=100, description="the official or the office")]
+    unit: Annotated[Line, Meta(max_length=200, description="e.g. the community or department")] = ""
 
 
 class CampaignIn(Struct):
@@ -53,11 +54,11 @@ class CampaignIn(Struct):
     questions: Annotated[list[QuestionIn], Meta(min_length=1, max_length=services.MAX_QUESTIONS)]
     subjects: Annotated[list[SubjectIn], Meta(min_length=1, max_length=services.MAX_SUBJECTS)]
     community_codes: Annotated[
-        list[Annotated[str, Meta(min_length=1, max_length=32)]],
+        list[Annotated[Line, Meta(min_length=1, max_length=32)]],
         Meta(max_length=100, description="online: who may answer (none: every community)"),
     ] = []
     threshold: Annotated[
-        str,
+        Line,
         Meta(
             min_length=1,
             max_length=16,
@@ -87,10 +88,12 @@ class ScheduleIn(Struct):
 class ContactIn(Struct):
     subject_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     phone: Annotated[
-        str, Meta(min_length=1, max_length=40, description="any format; must be a verified resident")
+        Line, Meta(min_length=1, max_length=40, description="any format; must be a verified resident")
     ]
     served_on: date
-    matter: Annotated[str, Meta(min_length=1, max_length=40, description="the kind of matter, e.g. 户籍证明")]
+    matter: Annotated[
+        Line, Meta(min_length=1, max_length=40, description="the kind of matter, e.g. 户籍证明")
+    ]
 
 
 @dataclass
@@ -360,9 +363,15 @@ class EvaluationController(OrganizerApi):
         description="Subjects are matched by name and unit: those kept keep their id and service contacts; "
         "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
         "Audited as evaluation.edit. 409 once the evaluation has opened.",
+        fails=(*CHANGE, 422),
     )
     async def edit(
-        self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId, data: CampaignIn
+        self,
+        db: DB,
+        state: State,
+        request: Request[Any, Any, Any],
+        campaign_id: CampaignId,
+        data: JSONBody[CampaignIn],
     ) -> CampaignOut:
         draft = draft_from(data)
         campaign = await editing.edit_campaign(db, _actor(request), campaign_id, draft, state.settings)

@@ -4,7 +4,6 @@ role reads. Publishing commits, then enqueues the fan-out job (workers.fanout) w
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -25,13 +24,15 @@ from engage.residents.notice_kinds import NoticeKind
 from engage.web.deps import DB, MAX_ID
 from engage.web.fields import copy_fields
 from engage.web.routes import LISTING, change, create, read
+from engage.web.text import FilledLine, FilledLines, Line, storable
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
-Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Title = Annotated[FilledLine, Meta(min_length=1, max_length=200)]
 Body = Annotated[
-    str, Meta(min_length=1, max_length=1600, description="plain text; the SMS adds signature and link")
+    FilledLines,
+    Meta(min_length=1, max_length=1600, description="plain text; the SMS adds signature and link"),
 ]
-CommunityCode = Annotated[str, Meta(min_length=1, max_length=32)]
+CommunityCode = Annotated[Line, Meta(min_length=1, max_length=32)]
 
 
 class NoticeIn(Struct):
@@ -117,9 +118,7 @@ class NoticePage:
 
 
 def _plain(field: str, value: str, *, lines: bool = False) -> str:
-    allowed = {"\n"} if lines else set()
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
-        raise InvalidInput(field, "must not contain control characters")
+    storable(field, value, lines=lines)  # the rule the body's patterns state
     if not value.strip():
         raise InvalidInput(field, "must not be blank")
     return value

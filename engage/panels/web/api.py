@@ -37,7 +37,8 @@ from engage.panels.seats.schedule import (
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID
 from engage.web.fields import copy_fields
-from engage.web.routes import CHANGE, LISTING, change, create, read
+from engage.web.routes import CHANGE, LISTING, ONE, change, create, read
+from engage.web.text import Line
 
 PanelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the panel")]
 MemberId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a member of the panel's pool")]
@@ -49,7 +50,7 @@ Algorithm = Literal["leximin", "maximin", "legacy"]
 class QuotaRow(Struct):
     category: Category
     feature: Annotated[
-        str,
+        Line,
         Meta(
             min_length=1,
             max_length=32,
@@ -66,11 +67,11 @@ class QuotaRow(Struct):
 
 
 class PanelIn(Struct):
-    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    title: Annotated[Line, Meta(min_length=1, max_length=200)]
     size: Annotated[int, Meta(ge=1, le=1000, description="seats")]
     algorithm: Algorithm = "leximin"
-    event_date: Annotated[str, Meta(max_length=100, description="as the invitation says it")] = ""
-    place: Annotated[str, Meta(max_length=200)] = ""
+    event_date: Annotated[Line, Meta(max_length=100, description="as the invitation says it")] = ""
+    place: Annotated[Line, Meta(max_length=200)] = ""
     reply_deadline: Annotated[datetime, Meta(tz=True)] | None = None
     max_prior_service: (
         Annotated[int, Meta(ge=1, le=100, description="leave out residents who attended this many panels")]
@@ -88,10 +89,10 @@ ResidentIds = Annotated[list[Annotated[int, Meta(ge=1, le=MAX_ID)]], Meta(max_le
 class CandidateIn(Struct):
     """What is known about one candidate; the residents it puts in conflict are excluded at freeze."""
 
-    key: Annotated[str, Meta(min_length=1, max_length=200, description="the candidate's key (public)")]
-    name: Annotated[str, Meta(max_length=200, description="matched against declared conflicts")] = ""
-    work_unit: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
-    household_key: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    key: Annotated[Line, Meta(min_length=1, max_length=200, description="the candidate's key (public)")]
+    name: Annotated[Line, Meta(max_length=200, description="matched against declared conflicts")] = ""
+    work_unit: Annotated[Line, Meta(min_length=1, max_length=200)] | None = None
+    household_key: Annotated[Line, Meta(min_length=1, max_length=200)] | None = None
     nominator_resident_ids: ResidentIds = []
     family_resident_ids: ResidentIds = []
     household_resident_ids: ResidentIds = []
@@ -100,19 +101,21 @@ class CandidateIn(Struct):
 
 class ExclusionsIn(Struct):
     resident_ids: ResidentIds = []
-    work_units: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(max_length=100)] = []
+    work_units: Annotated[
+        list[Annotated[Line, Meta(min_length=1, max_length=200)]], Meta(max_length=100)
+    ] = []
     candidates: Annotated[list[CandidateIn], Meta(max_length=100)] = []
 
 
 class DrawIn(Struct):
     seed_parts: Annotated[
-        list[Annotated[str, Meta(min_length=1, max_length=200)]],
+        list[Annotated[Line, Meta(min_length=1, max_length=200)]],
         Meta(min_length=1, max_length=services.MAX_SEED_PARTS, description="revealed in the published order"),
     ]
 
 
 class CheckInIn(Struct):
-    code: Annotated[str, Meta(min_length=1, max_length=8, description="from the confirmation text")]
+    code: Annotated[Line, Meta(min_length=1, max_length=8, description="from the confirmation text")]
 
 
 @dataclass
@@ -401,7 +404,7 @@ class PanelController(OrganizerApi):
     @read(
         "/{panel_id:int}/feasibility",
         summary="Whether the pool as it is now can fill the panel within the quotas; if not, why",
-        fails=(400, 401, 403, 404, 422),
+        fails=(*ONE, 409),
     )
     async def feasibility(self, db: DB, state: State, panel_id: PanelId) -> FeasibilityOut:
         """Run before freezing: says whether the quotas can be met by the pool as it is, and which quota
@@ -424,13 +427,14 @@ class PanelController(OrganizerApi):
         "/{panel_id:int}/freeze",
         summary="Fix the pool and compute the lottery; answers the commitment to publish",
         guards=[staff],
-        fails=(400, 401, 403, 404, 409, 422),
+        fails=CHANGE,
     )
     async def freeze(
         self, db: DB, state: State, request: Request[Any, Any, Any], panel_id: PanelId
     ) -> PanelOut:
         """The pool is fixed and the lottery computed; the answer's commitment is published before the draw,
-        so no one can choose the outcome. 422 `lottery_failed` when the quotas cannot be met."""
+        so no one can choose the outcome. 409 `lottery_failed` when the quotas cannot be met by the pool as it
+        is now (or the solver failed)."""
         panel = await services.freeze(db, _actor(request), panel_id, candidate_source(state))
         return _panel_out(panel)
 

@@ -25,7 +25,7 @@ from engage.residents.queries import EXPORT_COLUMNS, EXPORT_SAFE_COLUMNS, CountB
 from engage.residents.roster import COLUMNS, MAX_ROWS, RosterRejected, write_csv
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.openapi import csv_upload
-from engage.web.routes import LISTING, read
+from engage.web.routes import ONE, read
 
 Phone = Annotated[
     str | None,
@@ -206,7 +206,7 @@ class ResidentController(OrganizerApi):
     tags = ["residents"]
     dependencies = {"filters": Provide(provide_filters)}
 
-    @read(summary="Residents, filtered and paginated", fails=LISTING)
+    @read(summary="Residents, filtered and paginated", fails=ONE)
     async def list_residents(
         self,
         db: DB,
@@ -233,7 +233,7 @@ class ResidentController(OrganizerApi):
     @read(
         "/counts",
         summary="How many residents have each value of one attribute ({value: count}; `unknown` if unsaid)",
-        fails=LISTING,
+        fails=ONE,
     )
     async def counts(
         self,
@@ -247,7 +247,7 @@ class ResidentController(OrganizerApi):
     @read(
         "/export",
         summary="The filtered residents as CSV (UTF-8 with a byte-order mark, for Excel)",
-        fails=LISTING,
+        fails=ONE,
         media_type="text/csv",
     )
     async def export(

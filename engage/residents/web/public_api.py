@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from msgspec import Meta, Struct
 
-from engage.errors import Conflict, InvalidInput, UnknownValue
+from engage.errors import Conflict, InvalidInput, NotFound, UnknownValue
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
@@ -28,15 +28,18 @@ from engage.residents.signup import (
     send_code,
 )
 from engage.web.deps import DB, problems
+from engage.web.text import Line
 
 TOKEN_PURPOSE = "signup"  # noqa: S105 - a label, not a secret
 TOKEN_LIFETIME = 30 * 60
 
-Short = Annotated[str, Meta(max_length=200)]
+Short = Annotated[Line, Meta(max_length=200)]
 
 
 class CodeRequest(Struct):
-    phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
+    phone: Annotated[
+        Line, Meta(min_length=1, max_length=40, description="mobile number in any common format")
+    ]
 
 
 class SignupCodeSent(Struct):
@@ -45,8 +48,8 @@ class SignupCodeSent(Struct):
 
 
 class VerifyRequest(Struct):
-    phone: Annotated[str, Meta(max_length=40)]
-    code: Annotated[str, Meta(max_length=20)]
+    phone: Annotated[Line, Meta(min_length=1, max_length=40)]
+    code: Annotated[Line, Meta(max_length=20)]
 
 
 class Verified(Struct):
@@ -60,7 +63,7 @@ CommunityCode = Annotated[
 
 
 class Registration(Struct):
-    token: Annotated[str, Meta(max_length=1000)]
+    token: Annotated[Line, Meta(max_length=1000)]
     name: Short
     community: CommunityCode
     age_band: AgeBand
@@ -130,7 +133,7 @@ class SignupApi(Controller):
         "/complete",
         status_code=201,
         summary="Register with profile, roles and consents",
-        responses=problems(400, 409, 422),
+        responses=problems(400, 404, 409, 422),
     )
     async def complete(self, data: JSONBody[Registration], db: DB, state: State) -> Registered:
         """The profile (community, age band, gender, occupation, participant type), the roles and one consent
@@ -139,7 +142,7 @@ class SignupApi(Controller):
             state.settings.verifying_keys(Purpose.SIGNUP_TOKEN), TOKEN_PURPOSE, data.token
         )
         if payload is None:
-            raise InvalidInput("token", _("This sign-up has expired. Start again with a new code."))
+            raise NotFound("token", _("This sign-up has expired. Start again with a new code."))
         ids = await community_ids(db)
         known = sorted(ids)
         named = [("community", data.community)]

@@ -4,9 +4,9 @@ Thin: parse, run the sync service in the request's session, commit, then dispatc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
 from litestar import Controller, Request, get, post, put
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
-from engage.errors import Forbidden, InvalidInput
+from engage.errors import Forbidden, NotFound
 from engage.jobs import After, dispatch
 from engage.keys import Purpose
 from engage.residents import tokens
@@ -34,6 +34,7 @@ from engage.selections.models import (
     StageKind,
     StageStatus,
 )
+from engage.selections.rules.red_line import Rating
 from engage.selections.stages import assessment as balloting
 from engage.selections.stages import interview as interviews
 from engage.selections.stages import nomination as nominating
@@ -41,13 +42,14 @@ from engage.selections.stages import outcome
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.routes import change, create, read
+from engage.web.text import Line, Lines
 
 T = TypeVar("T")
 SelectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the selection")]
 ItemId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 Token = Annotated[str, Parameter(min_length=8, max_length=64, description="the personal link's token")]
-Short = Annotated[str, Meta(min_length=1, max_length=200)]
-Text = Annotated[str, Meta(max_length=2000)]
+Short = Annotated[Line, Meta(min_length=1, max_length=200)]
+Text = Annotated[Lines, Meta(max_length=2000)]
 
 
 async def run(db: AsyncSession, work: Callable[[Session], T]) -> T:
@@ -87,15 +89,15 @@ class DatesIn(Struct):
 class CriterionIn(Struct):
     code: Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
     max_points: Annotated[int, Meta(ge=1, le=100)]
-    name_zh: Annotated[str, Meta(max_length=100)] = ""
-    name_en: Annotated[str, Meta(max_length=100)] = ""
+    name_zh: Annotated[Line, Meta(max_length=100)] = ""
+    name_en: Annotated[Line, Meta(max_length=100)] = ""
 
 
 class SelectionIn(Struct):
     title_zh: Short
     title_en: Short
     unit: Short
-    unit_category: Annotated[str, Meta(min_length=1, max_length=64)]
+    unit_category: Annotated[Line, Meta(min_length=1, max_length=64)]
     posts: Annotated[list[PostIn], Meta(min_length=1, max_length=services.MAX_POSTS)]
     stages: Annotated[list[StageIn], Meta(min_length=6, max_length=6)]
     rubric: Annotated[list[CriterionIn], Meta(min_length=1, max_length=20)]
@@ -106,14 +108,14 @@ class SelectionIn(Struct):
 
 class ApplicantIn(Struct):
     post_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
-    work_unit: Annotated[str, Meta(max_length=200)] = ""
+    name: Annotated[Line, Meta(min_length=1, max_length=100)]
+    work_unit: Annotated[Line, Meta(max_length=200)] = ""
 
 
 class WithdrawIn(Struct):
     objection: (
         Annotated[
-            str,
+            Line,
             Meta(
                 max_length=20,
                 description="the reference of the upheld objection that withdraws a proposed appointee",
@@ -129,7 +131,7 @@ class ApplicantsIn(Struct):
 
 class InviteeIn(Struct):
     resident_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    group: Annotated[str, Meta(min_length=1, max_length=32)]
+    group: Annotated[Line, Meta(min_length=1, max_length=32)]
 
 
 class InvitationsIn(Struct):
@@ -147,31 +149,38 @@ class PanelLinkIn(Struct):
 
 class ConflictIn(Struct):
     applicant_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    reason: Annotated[str, Meta(max_length=200)] = ""
+    reason: Annotated[Line, Meta(max_length=200)] = ""
 
 
 class NominationIn(Struct):
-    token: Annotated[str, Meta(min_length=1, max_length=1000, description="from /api/v1/signup/verify")]
+    token: Annotated[Line, Meta(min_length=1, max_length=1000, description="from /api/v1/signup/verify")]
     selection_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     post_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
-    work_unit: Annotated[str, Meta(max_length=200)] = ""
-    reason: Annotated[str, Meta(max_length=nominating.MAX_REASON)] = ""
+    name: Annotated[Line, Meta(min_length=1, max_length=100)]
+    work_unit: Annotated[Line, Meta(max_length=200)] = ""
+    reason: Annotated[Lines, Meta(max_length=nominating.MAX_REASON)] = ""
+
+
+# JSON keys are strings: an id key is a string of digits, and /schema says so (propertyNames), which an
+# int key type would not. Nine digits at most keep it below MAX_ID.
+IdKey = Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,8}$", description="an applicant id")]
+Points = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+
+
+def by_id(mapping: Mapping[str, T]) -> Mapping[int, T]:
+    return {int(key): value for key, value in mapping.items()}
 
 
 class BallotIn(Struct):
-    ratings: dict[Annotated[int, Meta(ge=1, le=MAX_ID)], Annotated[str, Meta(max_length=32)]]
+    ratings: dict[IdKey, Rating]
 
 
 class SpeechIn(Struct):
-    points: dict[Annotated[int, Meta(ge=1, le=MAX_ID)], Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]]
+    points: dict[IdKey, Points]
 
 
 class ScoresIn(Struct):
-    scores: dict[
-        Annotated[int, Meta(ge=1, le=MAX_ID)],
-        dict[Annotated[str, Meta(max_length=32)], Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]],
-    ]
+    scores: dict[IdKey, dict[Annotated[Line, Meta(max_length=32)], Points]]
 
 
 def _spec(data: SelectionIn) -> services.SelectionSpec:
@@ -307,16 +316,14 @@ class SelectionController(OrganizerApi):
         request: Request[Any, Any, Any],
         state: State,
         selection_id: SelectionId,
-        kind: Annotated[str, Parameter(max_length=32)],
-        edge: Annotated[str, Parameter(max_length=8, description="open or close")],
+        kind: Annotated[StageKind, Parameter(description="the stage")],
+        edge: Annotated[Literal["open", "close"], Parameter(description="open or close")],
     ) -> out.SelectionOut:
         """Stages open and close on their dates by themselves; this moves one now. Closing a stage
         computes its outcome (verdicts, rankings, the proposal) and publishes its notice. Refusals:
         409 `previous_stage_open`, `stage_already_moved`, `stage_not_open`, `quorum_not_met` (the
         assessment), `margin_not_met` (the speech stage), `scores_sealed` (the interview)."""
         actor = _actor(request)
-        if edge not in ("open", "close"):
-            raise InvalidInput("edge", "open or close")
         move = stages.open_stage if edge == "open" else stages.close_stage
         _, after = await run(db, lambda s: move(s, actor, selection_id, kind, state.settings))
         await after_commit(state, after)
@@ -334,7 +341,7 @@ class SelectionController(OrganizerApi):
         request: Request[Any, Any, Any],
         state: State,
         selection_id: SelectionId,
-        kind: Annotated[str, Parameter(max_length=32)],
+        kind: Annotated[StageKind, Parameter(description="the stage")],
         data: JSONBody[DatesIn],
     ) -> out.SelectionOut:
         """Move a stage that has not closed. An open stage keeps its opening time; the public notice
@@ -496,7 +503,7 @@ class SelectionController(OrganizerApi):
 def _resident_from_token(session: Session, secrets: tuple[str, ...], token: str) -> int:
     payload = tokens.unsign(secrets, TOKEN_PURPOSE, token)
     if payload is None:
-        raise InvalidInput("token", "sign in again with a new code: this token is invalid or expired")
+        raise NotFound("token", "sign in again with a new code: this token is invalid or expired")
     from sqlalchemy import select
 
     resident_id = session.execute(
@@ -556,7 +563,7 @@ class ParticipationApi(Controller):
     async def cast(self, db: DB, token: Token, data: JSONBody[BallotIn]) -> out.Cast:
         """`ratings` maps each applicant id to competent, basically_competent or not_competent. The
         ballot is secret: only the counts are kept. 409 `ballot_already_cast` the second time."""
-        await run(db, lambda s: balloting.cast_ballot(s, token, data.ratings))
+        await run(db, lambda s: balloting.cast_ballot(s, token, by_id(data.ratings)))
         return out.Cast(cast=True)
 
     @get("/speech/{token:str}", summary="What a speech rater's link opens", responses=problems(400, 404, 429))
@@ -572,7 +579,7 @@ class ParticipationApi(Controller):
     )
     async def rate_speeches(self, db: DB, token: Token, data: JSONBody[SpeechIn]) -> out.Submitted:
         """`points` maps each applicant id to points from 0 to the rules' speech_max_points."""
-        await run(db, lambda s: balloting.submit_speech_scores(s, token, data.points))
+        await run(db, lambda s: balloting.submit_speech_scores(s, token, by_id(data.points)))
         return out.Submitted(submitted=True)
 
     @get("/scores/{token:str}", summary="A juror's scoring sheet", responses=problems(400, 404, 429))
@@ -603,7 +610,7 @@ class ParticipationApi(Controller):
     async def score(self, db: DB, token: Token, data: JSONBody[ScoresIn]) -> out.Submitted:
         """`scores` maps each candidate id to points per rubric criterion code (0 to its max_points).
         Submitted once: 409 `scores_already_submitted` afterwards."""
-        await run(db, lambda s: interviews.submit(s, token, data.scores))
+        await run(db, lambda s: interviews.submit(s, token, by_id(data.scores)))
         return out.Submitted(submitted=True)
 
 

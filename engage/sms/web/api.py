@@ -25,13 +25,14 @@ from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.sms.services import MAX_BODY, queue_typed_message_async
 from engage.web.deps import DB, MAX_ID
 from engage.web.routes import LISTING, change, read
+from engage.web.text import FilledLines, Line
 
 REVEAL_ROLES = frozenset({Role.ADMIN.value, Role.ORGANIZER.value})  # as for residents' numbers
 
 
 class NewMessage(Struct):
-    to: Annotated[str, Meta(min_length=1, max_length=32, description="phone number, any common format")]
-    body: Annotated[str, Meta(min_length=1, max_length=MAX_BODY)]
+    to: Annotated[Line, Meta(min_length=1, max_length=32, description="phone number, any common format")]
+    body: Annotated[FilledLines, Meta(min_length=1, max_length=MAX_BODY)]
 
 
 @dataclass

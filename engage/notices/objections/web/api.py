@@ -30,6 +30,7 @@ from engage.residents.codes import CODE_LIFETIME
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.openapi import BEARER
+from engage.web.text import FilledLines, Line, Lines
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 ObjectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the objection")]
@@ -37,7 +38,9 @@ Days = Annotated[int, Meta(ge=1, le=period_services.MAX_DAYS, description="worki
 
 
 class CodeIn(Struct):
-    phone: Annotated[str, Meta(max_length=40, description="mobile number in any common format")]
+    phone: Annotated[
+        Line, Meta(min_length=1, max_length=40, description="mobile number in any common format")
+    ]
 
 
 class ObjectionCodeSent(Struct):
@@ -46,10 +49,10 @@ class ObjectionCodeSent(Struct):
 
 
 class ObjectionIn(Struct):
-    reason: Annotated[str, Meta(max_length=objections.MAX_REASON, description="required, plain text")]
-    name: Annotated[str, Meta(max_length=objections.MAX_NAME)] = ""
-    phone: Annotated[str, Meta(max_length=40, description="empty: anonymous")] = ""
-    code: Annotated[str, Meta(max_length=20, description="the code texted to `phone`")] = ""
+    reason: Annotated[FilledLines, Meta(max_length=objections.MAX_REASON, description="required, plain text")]
+    name: Annotated[Line, Meta(max_length=objections.MAX_NAME)] = ""
+    phone: Annotated[Line, Meta(max_length=40, description="empty: anonymous")] = ""
+    code: Annotated[Line, Meta(max_length=20, description="the code texted to `phone`")] = ""
 
 
 @dataclass
@@ -109,7 +112,7 @@ class ObjectionOut:
 
 class AnswerIn(Struct):
     status: ObjectionStatus
-    reply: Annotated[str, Meta(max_length=objections.MAX_REPLY)] = ""
+    reply: Annotated[Lines, Meta(max_length=objections.MAX_REPLY)] = ""
     action: PeriodAction = PeriodAction.NONE
     days: Days | None = None
 
@@ -184,7 +187,9 @@ class PublicObjectionApi(Controller):
         db: DB,
         state: State,
         request: Request[Any, Any, Any],
-        reference: Annotated[str, Parameter(max_length=40)],
+        reference: Annotated[
+            str, Parameter(pattern=r"^[A-Za-z0-9-]{1,20}$", description="e.g. OBJ-2026-K7QM2T")
+        ],
     ) -> PublicStatusOut:
         """Anyone holding the reference an objector was given sees the objection's state and answer (never who
         filed it). Limited per address."""

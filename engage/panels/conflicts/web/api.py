@@ -22,6 +22,7 @@ from engage.panels.conflicts import services as declarations
 from engage.panels.models import DeclaredConflict
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.routes import LISTING, change, read
+from engage.web.text import FilledLine, Line
 
 ConflictId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a declared conflict")]
 
@@ -29,8 +30,10 @@ ConflictId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a declared c
 class DeclaredConflictIn(Struct):
     resident_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     kind: Literal["family", "household", "other"]
-    candidate: Annotated[str, Meta(min_length=1, max_length=200, description="the candidate's key or name")]
-    note: Annotated[str, Meta(max_length=500)] = ""
+    candidate: Annotated[
+        FilledLine, Meta(min_length=1, max_length=200, description="the candidate's key or name")
+    ]
+    note: Annotated[Line, Meta(max_length=500)] = ""
     by_resident: Annotated[bool, Meta(description="the resident declared it (the organizer records it)")] = (
         False
     )

@@ -16,9 +16,10 @@ from engage.residents.models import Community
 from engage.web.deps import DB, problems
 from engage.web.openapi import BEARER
 from engage.web.routes import ONE, change
+from engage.web.text import Line
 
 Code = Annotated[str, Parameter(max_length=32, description="the community's code, e.g. wulihe")]
-Name = Annotated[str, Meta(min_length=1, max_length=communities.NAME_MAX)]
+Name = Annotated[Line, Meta(min_length=1, max_length=communities.NAME_MAX)]
 
 
 class CommunityIn(Struct):

@@ -1,0 +1,131 @@
+"""JSON request bodies: /schema advertises exactly what msgspec enforces, and msgspec enforces it strictly.
+
+Litestar writes a Struct's schema itself and loses part of what its `Meta` says: a bound of 0 (falsy),
+and every constraint inside a container (`list[Annotated[str, Meta(min_length=1)]]` became a list of
+any strings). A client reading /schema then sent bodies the server refused. `StructSchemas` writes each
+Struct's properties from msgspec's own JSON Schema instead, so the document and the validation are one
+source; nested Structs and enums stay Litestar's named components.
+
+Litestar also converts bodies with `strict=False`, which takes `0` for false, "5" for 5 and a number of
+seconds for a date: values the schema does not allow. `StrictBodyRequest` first converts the decoded
+body strictly against the handler's type, so those are refused with the usual 400 naming the field.
+A number with no fraction (`5.0`) stays an integer, as JSON Schema says it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import msgspec
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Reference, Schema
+from litestar.plugins.htmx import HTMXRequest
+from litestar.typing import FieldDefinition
+
+_SCHEMA_FIELDS = {field.metadata.get("alias", field.name): field.name for field in dataclasses.fields(Schema)}
+_NESTED_ONE = {"items", "additionalProperties", "propertyNames", "not", "contains"}
+_NESTED_MANY = {"anyOf", "oneOf", "allOf", "prefixItems"}
+
+
+def _named_types(annotation: Any) -> dict[str, type]:
+    """The Structs and enums a body type reaches, by the name msgspec's JSON Schema gives them."""
+    found: dict[str, type] = {}
+
+    def visit(info: msgspec.inspect.Type) -> None:
+        if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.EnumType):
+            if info.cls.__name__ in found:
+                return
+            found[info.cls.__name__] = info.cls
+        for child in _children(info):
+            visit(child)
+
+    visit(msgspec.inspect.type_info(annotation))
+    return found
+
+
+def _children(info: msgspec.inspect.Type) -> list[msgspec.inspect.Type]:
+    if isinstance(info, msgspec.inspect.StructType):
+        return [field.type for field in info.fields]
+    if isinstance(info, msgspec.inspect.Metadata):
+        return [info.type]
+    if isinstance(info, msgspec.inspect.UnionType):
+        return list(info.types)
+    if isinstance(info, msgspec.inspect.DictType):
+        return [info.key_type, info.value_type]
+    item = getattr(info, "item_type", None)  # list, set, frozenset, var-tuple
+    return [item] if item is not None else list(getattr(info, "item_types", ()))
+
+
+class StructSchemas(StructSchemaPlugin):
+    """Struct components whose properties are msgspec's JSON Schema (see the module's docstring)."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        cls = field_definition.type_
+        (ref,), definitions = msgspec.json.schema_components([cls], ref_template="{name}")
+        own = definitions[ref["$ref"]]
+        named = _named_types(cls)
+        required = sorted(own.get("required", []))
+        schema: Schema = schema_creator.create_component_schema(field_definition, required, {})
+        schema.properties = {
+            name: self._schema(value, named, schema_creator)
+            for name, value in own.get("properties", {}).items()
+        }
+        return schema
+
+    def _schema(
+        self, value: dict[str, Any], named: dict[str, type], creator: SchemaCreator
+    ) -> Schema | Reference:
+        if "$ref" in value:
+            target = creator.for_field_definition(FieldDefinition.from_annotation(named[value["$ref"]]))
+            rest = {key: item for key, item in value.items() if key != "$ref"}
+            return Schema(all_of=[target], **self._fields(rest, named, creator)) if rest else target
+        return Schema(**self._fields(value, named, creator))
+
+    def _fields(
+        self, value: dict[str, Any], named: dict[str, type], creator: SchemaCreator
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in _NESTED_ONE and isinstance(item, dict):
+                item = self._schema(item, named, creator)
+            elif key in _NESTED_MANY:
+                item = [self._schema(part, named, creator) for part in item]
+            elif key == "properties":
+                item = {name: self._schema(part, named, creator) for name, part in item.items()}
+            elif key == "type":
+                item = [OpenAPIType(part) for part in item] if isinstance(item, list) else OpenAPIType(item)
+            elif key == "format":
+                item = OpenAPIFormat(item)
+            fields[_SCHEMA_FIELDS[key]] = item
+        return fields
+
+
+def _whole_numbers(value: Any) -> Any:
+    """The decoded body with `5.0` as `5`: strict msgspec takes no float for an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    return value
+
+
+class StrictBodyRequest(HTMXRequest):
+    """A request whose JSON body is converted strictly against the handler's `data` type first (an
+    HTMXRequest, which the pages' handlers take)."""
+
+    async def json(self) -> Any:
+        value = await super().json()
+        data = self.route_handler.parsed_data_field
+        if data is not None:
+            try:
+                msgspec.convert(_whole_numbers(value), data.annotation, strict=True, str_keys=True)
+            except msgspec.ValidationError as problem:
+                raise ValidationException(
+                    detail=str(problem), extra=[{"message": str(problem), "key": "data", "source": "body"}]
+                ) from problem
+        return value
