@@ -112,7 +112,7 @@ def test_a_token_signed_with_the_bare_key_is_refused(
 ) -> None:
     """S1: whoever knew SECRET_KEY could sign a sign-up token for a number that never got a code."""
     forged = tokens.sign(STRONG, "signup", {"phone": "+8613780000009"}, 600)
-    assert _complete(database_url, redis_url, tmp_path, forged, SECRET_KEY=STRONG) == 400
+    assert _complete(database_url, redis_url, tmp_path, forged, SECRET_KEY=STRONG) == 404
 
 
 @pytest.mark.slow
@@ -123,7 +123,7 @@ def test_rotation_keeps_tokens_of_a_fallback_key_valid_until_it_is_dropped(
     old, new = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     signed_before = load_settings({"ENGAGE_ENV": "test", "SECRET_KEY": old}).key(Purpose.SIGNUP_TOKEN)
     token = tokens.sign(signed_before, "signup", {"phone": "+8613780000009"}, 600)
-    assert _complete(database_url, redis_url, tmp_path, token, SECRET_KEY=new) == 400
+    assert _complete(database_url, redis_url, tmp_path, token, SECRET_KEY=new) == 404
     assert (
         _complete(database_url, redis_url, tmp_path, token, SECRET_KEY=new, SECRET_KEY_FALLBACKS=old) == 201
     )
