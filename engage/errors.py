@@ -57,6 +57,16 @@ class UnknownValue(InvalidInput):
         super().__init__(field, detail)
 
 
+class RuleBroken(InvalidInput):
+    """A request that fits /schema but breaks a rule no JSON Schema can state: two dates out of order,
+    one key given twice in a list, a text that must fit three SMS segments once composed. 422 (the
+    content is understood, its instructions cannot be carried out), naming the field; 400 stays for
+    what the schema states. docs/api.md lists these rules by operation; schemathesis.toml expects them."""
+
+    status_code = 422
+    code = "rule_broken"
+
+
 class NotFound(EngageError):
     status_code = 404
     code = "not_found"

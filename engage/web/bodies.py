@@ -4,7 +4,10 @@ Litestar writes a Struct's schema itself and loses part of what its `Meta` says:
 and every constraint inside a container (`list[Annotated[str, Meta(min_length=1)]]` became a list of
 any strings). A client reading /schema then sent bodies the server refused. `StructSchemas` writes each
 Struct's properties from msgspec's own JSON Schema instead, so the document and the validation are one
-source; nested Structs and enums stay Litestar's named components.
+source; nested Structs and enums stay Litestar's named components. A rule between members that msgspec
+cannot declare (one member required when another has a value, at least one of two) is a Struct's
+`schema_rules`, JSON Schema added to its component; the service that takes the body enforces the same
+rule, and the fuzz test (tests/app/test_api_schema.py) holds the two together.
 
 Litestar also converts bodies with `strict=False`, which takes `0` for false, "5" for 5 and a number of
 seconds for a date: values the schema does not allow. `StrictBodyRequest` first converts the decoded
@@ -26,7 +29,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.typing import FieldDefinition
 
 _SCHEMA_FIELDS = {field.metadata.get("alias", field.name): field.name for field in dataclasses.fields(Schema)}
-_NESTED_ONE = {"items", "additionalProperties", "propertyNames", "not", "contains"}
+_NESTED_ONE = {"items", "additionalProperties", "propertyNames", "not", "contains", "if", "then", "else"}
 _NESTED_MANY = {"anyOf", "oneOf", "allOf", "prefixItems"}
 
 
@@ -73,6 +76,8 @@ class StructSchemas(StructSchemaPlugin):
             name: self._schema(value, named, schema_creator)
             for name, value in own.get("properties", {}).items()
         }
+        for name, value in self._fields(getattr(cls, "schema_rules", {}), named, schema_creator).items():
+            setattr(schema, name, value)
         return schema
 
     def _schema(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from litestar import Request, put
 from litestar.datastructures import State
@@ -36,6 +36,11 @@ CommunityCode = Annotated[Line, Meta(min_length=1, max_length=32)]
 
 
 class NoticeIn(Struct):
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"audience": {"const": Audience.COMMUNITIES.value}}, "required": ["audience"]},
+        "then": {"properties": {"community_codes": {"minItems": 1}}, "required": ["community_codes"]},
+    }
+
     kind: NoticeKind
     title_zh: Title
     title_en: Title
