@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from engage.csvcells import safe_cell
-from engage.errors import InvalidInput
+from engage.errors import InvalidInput, RuleBroken
 from engage.i18n import LOCALES, translated
 from engage.phones import normalise
 from engage.residents.labels import AGE_BAND_LABELS, GENDER_LABELS, PARTICIPANT_TYPE_LABELS
@@ -133,9 +133,10 @@ class Roster:
         return not self.errors and bool(self.records)
 
 
-class RosterRejected(InvalidInput):
-    """A roster with errors: nothing was imported. Carries every row error. 422 when a cell names an
-    unknown community or option (the row error lists the valid ones), else 400."""
+class RosterRejected(RuleBroken):
+    """A roster with errors: nothing was imported. Carries every row error (one naming an unknown
+    community or option lists the valid ones). 422: /schema says the body is a CSV text; its columns
+    and rows are rules no JSON Schema states."""
 
     code = "roster_rejected"
 
@@ -143,7 +144,6 @@ class RosterRejected(InvalidInput):
         first = errors[0]
         super().__init__(first.field, f"{len(errors)} problem(s) in the file; nothing was imported")
         self.errors = tuple(errors)
-        self.status_code = 422 if any(error.allowed for error in errors) else 400
 
 
 def community_lookup(communities: Sequence[tuple[str, str, str]]) -> dict[str, str]:

@@ -464,6 +464,8 @@ def test_a_named_objector_is_texted_once_when_the_objection_is_decided(
         ({"status": "upheld", "reply": "yes", "action": "extend"}, "days", 400),
         ({"status": "upheld", "reply": "yes", "action": "extend", "days": 0}, "days", 400),
         ({"status": "upheld", "reply": "yes", "action": "delete"}, "action", 422),
+        ({"status": "rejected"}, "reply", 400),  # a decision comes with its reasons
+        ({"status": "upheld", "reply": " \n "}, "reply", 400),
     ],
 )
 def test_bad_answers_are_refused_naming_the_field(

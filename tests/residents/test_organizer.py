@@ -483,7 +483,7 @@ def test_roster_missing_a_column_imports_nothing(
     _communities(db)
     token = token_for(settings, "o@x.cn", "organizer")
     response = _import(client, token, "name,phone,participant_type\n刘洋,13900139001,expert\n")
-    assert response.status_code == 400
+    assert response.status_code == 422
     problem = response.json()
     assert problem["field"] == "community"
     assert problem["errors"] == [
@@ -515,7 +515,7 @@ def test_a_bad_row_among_good_rows_imports_nothing_and_every_error_is_listed(
         ]
     )
     response = _import(client, token, roster)
-    assert response.status_code == 422  # it names an unknown community and options: listed for each
+    assert response.status_code == 422
     errors = {(e["row"], e["field"]) for e in response.json()["errors"]}
     assert errors == {
         (3, "phone"),
@@ -539,7 +539,7 @@ def test_the_same_number_twice_in_a_file_is_a_row_error(
     token = token_for(settings, "o@x.cn", "organizer")
     roster = f"{HEADER}\n刘洋,13900139001,wulihe,deputy_pc,,,,\n刘洋,+86 139 0013 9001,wulihe,deputy_pc,,,,\n"
     response = _import(client, token, roster)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"] == [{"row": 3, "field": "phone", "message": "the same number as row 2"}]
     assert _resident_count(db) == 0
 
@@ -553,7 +553,7 @@ def test_a_number_that_is_already_registered_is_a_row_error_naming_the_resident(
     token = token_for(settings, "o@x.cn", "organizer")
     roster = f"{HEADER}\n新人,13900139001,wulihe,deputy_pc,,,,\n李娜,138 0013 8001,wulihe,deputy_pc,,,,\n"
     response = _import(client, token, roster)
-    assert response.status_code == 400
+    assert response.status_code == 422
     [error] = response.json()["errors"]
     assert (error["row"], error["field"]) == (3, "phone")
     assert four_residents["li"].pseudonym in error["message"]
@@ -584,7 +584,7 @@ def test_files_that_are_not_rosters_are_refused(
     _communities(db)
     token = token_for(settings, "o@x.cn", "organizer")
     response = _import(client, token, body)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == field
     assert _resident_count(db) == 0
 

@@ -21,6 +21,7 @@ from engage.notices import fanout, services
 from engage.notices.models import Audience, Notice, NoticeStatus
 from engage.notices.objections.web import api as objections_api
 from engage.residents.notice_kinds import NoticeKind
+from engage.web.dates import Moment, in_years
 from engage.web.deps import DB, MAX_ID
 from engage.web.fields import copy_fields
 from engage.web.routes import LISTING, change, create, read
@@ -55,7 +56,7 @@ class NoticeIn(Struct):
 
 
 class PublishIn(Struct):
-    publish_at: Annotated[datetime, Meta(tz=True, description="later: scheduled until then")] | None = None
+    publish_at: Annotated[Moment, Meta(description="later: scheduled until then")] | None = None
 
 
 @dataclass
@@ -256,9 +257,7 @@ class NoticeController(OrganizerApi):
     ) -> NoticeOut:
         """Now, or at `publish_at`. The texts go out once to every subscribed resident whose communities
         match; deliveries show their progress."""
-        at = data.publish_at
-        if at is not None and not 2000 <= at.year <= 2200:
-            raise InvalidInput("publish_at", "must be between the years 2000 and 2200")
+        at = in_years("publish_at", data.publish_at)
         actor = organizer_actor(request.user.id)
         notice = await services.publish(db, actor, notice_id, at, state.settings)
         # Committed: the job finds it. Held texts wait for the morning, scheduled ones for their time.

@@ -35,6 +35,7 @@ from engage.panels.seats.schedule import (
     schedule_member_reminders,
 )
 from engage.sms.models import SmsMessage
+from engage.web.dates import Moment, in_years
 from engage.web.deps import DB, MAX_ID
 from engage.web.fields import copy_fields
 from engage.web.routes import CHANGE, LISTING, ONE, change, create, read
@@ -72,7 +73,7 @@ class PanelIn(Struct):
     algorithm: Algorithm = "leximin"
     event_date: Annotated[Line, Meta(max_length=100, description="as the invitation says it")] = ""
     place: Annotated[Line, Meta(max_length=200)] = ""
-    reply_deadline: Annotated[datetime, Meta(tz=True)] | None = None
+    reply_deadline: Moment | None = None
     max_prior_service: (
         Annotated[int, Meta(ge=1, le=100, description="leave out residents who attended this many panels")]
         | None
@@ -331,9 +332,7 @@ class PanelController(OrganizerApi):
     async def create(self, db: DB, request: Request[Any, Any, Any], data: JSONBody[PanelIn]) -> PanelOut:
         """A panel (a grand jury) is drawn by lot from the volunteers of the pool. It starts as a draft: set
         quotas and exclusions, then freeze and draw."""
-        deadline = data.reply_deadline
-        if deadline is not None and not 2000 <= deadline.year <= 2200:
-            raise InvalidInput("reply_deadline", "must be between the years 2000 and 2200")
+        in_years("reply_deadline", data.reply_deadline)
         panel = await services.create_panel(
             db,
             _actor(request),
@@ -342,7 +341,7 @@ class PanelController(OrganizerApi):
             algorithm=data.algorithm,
             event_date=_plain("event_date", data.event_date),
             place=_plain("place", data.place),
-            reply_deadline=deadline,
+            reply_deadline=data.reply_deadline,
             max_prior_service=data.max_prior_service,
         )
         return _panel_out(panel)

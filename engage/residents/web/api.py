@@ -275,17 +275,12 @@ class ResidentController(OrganizerApi):
         operation_class=_CSV_UPLOAD,
         exception_handlers={RosterRejected: _roster_rejected},
         responses={
-            **problems(401, 403, 409),
-            400: ResponseSpec(
-                RosterProblem,
-                generate_examples=False,
-                description="the file has errors; `errors` lists every one",
-            ),
+            **problems(400, 401, 403, 409),
             422: ResponseSpec(
                 RosterProblem,
                 generate_examples=False,
-                description="a cell names an unknown community or option; `errors` lists every problem, "
-                "each unknown value with `allowed`",
+                description="the file's columns or rows break the roster's rules; `errors` lists every "
+                "problem, each unknown community or option with `allowed`",
             ),
         },
     )
@@ -293,7 +288,7 @@ class ResidentController(OrganizerApi):
         self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any]
     ) -> RosterImported:
         """Rostered experts and deputies are created and texted an invitation to confirm. All rows or none:
-        400 or 422 `roster_rejected` lists every bad row in `errors`."""
+        422 `roster_rejected` lists every bad row in `errors`."""
         actor = organizer_actor(request.user.id)
         outcome = await queries.import_roster(db, actor, body, state.settings, state.redis_url)
         return RosterImported(

@@ -194,9 +194,8 @@ class ResidentPages(OrganizerPages):
         except RosterRejected as rejected:
             rows = [(e.row, e.field, e.text(_)) for e in rejected.errors]
             context = _import_context(row_errors=rows, filename=upload.filename)
-            return Template(
-                "pages/organizer/residents/import.html", context=context, status_code=rejected.status_code
-            )
+            # a form with errors, as every page answers one
+            return Template("pages/organizer/residents/import.html", context=context, status_code=400)
         except Conflict:
             problem = _("Someone with a number in the file signed up meanwhile. Upload the file again.")
             context = _import_context(problem=problem, filename=upload.filename)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from anyio import to_thread
 from litestar import Controller, Request, get, post, put
@@ -30,7 +30,7 @@ from engage.residents.codes import CODE_LIFETIME
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.openapi import BEARER
-from engage.web.text import FilledLines, Line, Lines
+from engage.web.text import FILLED_LINES_PATTERN, FilledLines, Line, Lines
 
 NoticeId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the notice")]
 ObjectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the objection")]
@@ -110,7 +110,35 @@ class ObjectionOut:
     answered_by: str | None
 
 
+def _when(member: str, values: list[str], then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {member: {"enum": values}}, "required": [member]}, "then": then}
+
+
 class AnswerIn(Struct):
+    # The answer's rules between members (objections._check_answer enforces them, 400 naming the field).
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            # a decision is given with its reasons
+            _when(
+                "status",
+                [status.value for status in objections.FINAL],
+                {"properties": {"reply": {"pattern": FILLED_LINES_PATTERN}}, "required": ["reply"]},
+            ),
+            # only an upheld objection acts on the notice's period
+            _when(
+                "action",
+                [PeriodAction.EXTEND.value, PeriodAction.SUSPEND.value],
+                {"properties": {"status": {"const": ObjectionStatus.UPHELD.value}}},
+            ),
+            # an extension says by how many working days
+            _when(
+                "action",
+                [PeriodAction.EXTEND.value],
+                {"properties": {"days": {"type": "integer"}}, "required": ["days"]},
+            ),
+        ]
+    }
+
     status: ObjectionStatus
     reply: Annotated[Lines, Meta(max_length=objections.MAX_REPLY)] = ""
     action: PeriodAction = PeriodAction.NONE
