@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from engage.audit.models import AuditEntry
 from engage.residents.models import ResidentRoleKind
-from engage.selections.models import Applicant, ConsentStatus, Nomination, Nominee, Selection
+from engage.selections.models import (
+    Applicant,
+    ConsentStatus,
+    Nomination,
+    Nominee,
+    Selection,
+    StageKind,
+    StageStatus,
+)
 from engage.settings import Settings
 from tests.factories import organizer, sign_in
 from tests.selections.console_world import build, residents
@@ -213,6 +221,8 @@ def test_a_consenting_nominee_is_added_in_one_click(
     assert '吴刚 <span class="small">(nominated)</span>' in shown
     again = _submit(client, html, action, {})
     assert again.status_code == 409 and "already an applicant" in again.text  # type: ignore[attr-defined]
+    chinese = client.get(done.headers["location"], headers={"Accept-Language": "zh-CN"}).text  # type: ignore[attr-defined]
+    assert '吴刚<span class="small">（经推荐）</span>' in chinese  # no space before a full-width bracket
 
 
 def test_once_the_assessment_opened_the_page_says_why_nothing_can_be_added(
@@ -235,6 +245,21 @@ def test_once_the_assessment_opened_the_page_says_why_nothing_can_be_added(
     assert refused.status_code == 409
     assert "only before the Democratic assessment stage opens" in refused.text
     assert _names(db, world.selection_id) == before
+
+
+def test_the_margin_is_shown_until_the_speech_stage_opens(
+    settings: Settings, client: TestClient[Litestar], db: Session
+) -> None:
+    """It decides whether the speech stage may open; afterwards a "✗" beside a finished selection would
+    read as a fault."""
+    world = build(db, settings, until="assessment")
+    _signed_in(client, settings)
+    assert "in the running, at least" in _page(client, world.selection_id)
+    selection = db.get(Selection, world.selection_id)
+    assert selection is not None
+    selection.stage(StageKind.SPEECH).status = StageStatus.OPEN
+    db.commit()
+    assert "in the running, at least" not in _page(client, world.selection_id)
 
 
 def test_the_applicants_page_reads_as_chinese(

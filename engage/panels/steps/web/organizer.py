@@ -58,7 +58,7 @@ async def invitation_texts(
     the count of texts under the key "<locale>:texts"."""
     ids = [m.resident_id for m in members if m.resident_id is not None]
     rows = await db.execute(select(Resident.id, Resident.locale).where(Resident.id.in_(ids)))
-    locale_of = dict(rows.tuples().all())
+    locale_of: dict[int, str] = {resident_id: locale for resident_id, locale in rows.all()}
     tally: Counter[str] = Counter()
     for member in members:
         locale = locale_of.get(member.resident_id or 0, "zh_CN")

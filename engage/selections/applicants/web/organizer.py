@@ -37,7 +37,10 @@ def _load(session: Session, selection_id: int) -> dict[str, Any]:
     locale = current_locale.get()
     applicants = services.applicants_of(session, selection_id)
     admitted = {a.nominee_id for a in applicants if a.nominee_id is not None}
-    margins = {m.post_id: m for m in balloting.margin_report(session, selection)}
+    # The margin decides whether the speech stage may open; once it has, the count is history and a ✗
+    # beside a finished selection would read as a fault.
+    speech_pending = selection.stage(StageKind.SPEECH).status == StageStatus.PENDING
+    margins = {m.post_id: m for m in balloting.margin_report(session, selection)} if speech_pending else {}
     posts = [
         {
             "id": p.id,
@@ -56,6 +59,7 @@ def _load(session: Session, selection_id: int) -> dict[str, Any]:
     assessment = selection.stage(StageKind.ASSESSMENT)
     return {
         "selection_id": selection_id,
+        "locale": locale,
         "title": selection.title(locale),
         "posts": posts,
         "post_titles": {p["id"]: p["title"] for p in posts},
