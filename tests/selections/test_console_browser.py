@@ -184,6 +184,10 @@ def _applicants(visit: Visit, words: dict[str, Any]) -> None:
     visit.click("button", words["add_all"])
     assert words["added_two"] in page.content()
     visit.check("applicants-added")
+    page.set_viewport_size({"width": 390, "height": 844})  # the list checked on a phone: no sideways scroll
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    visit.check("applicants-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
     visit.click("link", words["title"])
 
 
