@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, InvalidInput, NotFound
+from engage.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from engage.i18n import gettext as _
 from engage.notices import fanout, lifecycle
 from engage.notices.models import PUBLIC_STATUSES, Audience, Notice, NoticeStatus
@@ -109,7 +109,9 @@ def check_texts(notice: Notice, settings: Settings) -> None:
                 "the text is %(segments)s SMS segments (%(units)s %(encoding)s units, signature and link "
                 "included); at most %(most)s"
             )
-            raise InvalidInput(
+            # The text as sent adds the signature, the title and a link to the body: no schema can count
+            # its segments, so this is a rule beyond the schema (422).
+            raise RuleBroken(
                 f"body_{suffix}",
                 message
                 % {

@@ -68,6 +68,13 @@ BEYOND_THE_SCHEMA = {
     ("PUT /api/v1/panels/{panel_id}/exclusions", "candidates"): "each candidate key once",
     ("PUT /api/v1/panels/{panel_id}/quotas", "quotas[].feature"): "the values depend on the category",
     ("POST /api/v1/residents/import", "*"): "the roster's columns and rows (a CSV body)",
+    # the text as sent (signature, title, body, link) fits SMS_MAX_SEGMENTS; publishing counts again
+    ("POST /api/v1/notices", "body_zh"): "its text as sent fits the segment limit",
+    ("POST /api/v1/notices", "body_en"): "its text as sent fits the segment limit",
+    ("PUT /api/v1/notices/{notice_id}", "body_zh"): "its text as sent fits the segment limit",
+    ("PUT /api/v1/notices/{notice_id}", "body_en"): "its text as sent fits the segment limit",
+    ("POST /api/v1/notices/{notice_id}/publish", "body_zh"): "its text as sent fits the segment limit",
+    ("POST /api/v1/notices/{notice_id}/publish", "body_en"): "its text as sent fits the segment limit",
 }
 
 

@@ -276,9 +276,9 @@ def test_a_body_longer_than_the_segment_limit_is_refused_naming_field_and_count(
         },
         headers={"Accept-Language": "en"},
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     problem = answer.json()
-    assert problem["field"] == "body_zh"
+    assert (problem["field"], problem["code"]) == ("body_zh", "rule_broken")
     # The notice never got an id, so the link in the text was numbered 1 when it was counted.
     too_long = count_segments(expected_text(notice_district.settings, "zh_CN", "流程", "测" * 300, 1))
     assert f"{too_long.segments} SMS segments" in problem["detail"] and "at most 3" in problem["detail"]
