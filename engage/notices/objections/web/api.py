@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from anyio import to_thread
 from litestar import Controller, Request, get, post, put
@@ -46,7 +46,30 @@ class ObjectionCodeSent(Struct):
     expires_in_seconds: int
 
 
+# Where a text must not be blank: a character that is not white space (Line has no control characters,
+# where Python's str.strip and JSON Schema's \s differ).
+_NOT_BLANK = r"[^\s]"
+
+
 class ObjectionIn(Struct):
+    # Named objections: a name alone cannot be verified, a number comes with its owner's name, and it is
+    # proven by the code texted to it (engage.notices.objections.services.file_objection enforces the same).
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            {
+                "if": {"properties": {"name": {"pattern": _NOT_BLANK}}, "required": ["name"]},
+                "then": {"properties": {"phone": {"minLength": 1}}, "required": ["phone"]},
+            },
+            {
+                "if": {"properties": {"phone": {"minLength": 1}}, "required": ["phone"]},
+                "then": {
+                    "properties": {"name": {"pattern": _NOT_BLANK}, "code": {"pattern": _NOT_BLANK}},
+                    "required": ["name", "code"],
+                },
+            },
+        ]
+    }
+
     reason: Annotated[FilledLines, Meta(max_length=objections.MAX_REASON, description="required, plain text")]
     name: Annotated[Line, Meta(max_length=objections.MAX_NAME)] = ""
     phone: Annotated[MobileNumberOrEmpty, Meta(description=f"empty: anonymous; else {RULE}")] = ""
