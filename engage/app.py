@@ -22,7 +22,7 @@ from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 
-from engage import i18n
+from engage import i18n, phones
 from engage.accounts.guards import IdentifyOrganizer
 from engage.accounts.web.api import MeController
 from engage.accounts.web.organizer import SecondFactorPages, SignInPages
@@ -289,8 +289,9 @@ def create_app(settings: Settings, *, redis_url: str | None = None) -> Litestar:
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=_jinja(settings)),
-        # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx.
-        plugins=[HTMXPlugin(), StructSchemas()],
+        # Live parts of organizer pages: handlers take HTMXRequest and answer a fragment to htmx. /schema
+        # shows the mobile numbers these settings allow (SMS_ALLOWED_REGIONS) where API types have a slot.
+        plugins=[HTMXPlugin(), StructSchemas(phones.slots(phones.mobile_rule(settings)))],
         request_class=StrictBodyRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

@@ -573,6 +573,12 @@ def typed_phone(n: int) -> str:
     ][n % 3]
 
 
+def api_phone(n: int) -> str:
+    """How a system sends the number to the API: in E.164 or as written in China, digits only."""
+    digits = f"139{n:08d}"
+    return [f"+86{digits}", digits][n % 2]
+
+
 def add_raters(db: Session, count: int = 1000) -> None:
     """1,000 verified residents over three communities, in one bulk insert; every fourth reads English."""
     db.add_all([Community(code=c, name_zh=zh, name_en=en) for c, zh, en in EVALUATION_COMMUNITIES])

@@ -264,7 +264,8 @@ async def _verified_resident(db: AsyncSession, raw_phone: str, region: str, fiel
     phone = normalise(raw_phone, region, field_name)
     resident = (await db.execute(select(Resident).where(Resident.phone == phone))).scalar_one_or_none()
     if resident is None or resident.verified_at is None:
-        raise InvalidInput(field_name, "no verified resident has this number")
+        # a number is well formed or not (400); whether a verified resident has it is the register's state
+        raise NotFound(field_name, "no verified resident has this number")
     return resident
 
 

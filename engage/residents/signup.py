@@ -22,6 +22,7 @@ from engage.errors import Conflict, InvalidInput, RateLimited
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
+from engage.phones import MOBILE_TYPES
 from engage.queues import QueueName
 from engage.residents import codes
 from engage.residents import signup_sql as sql
@@ -41,8 +42,6 @@ from engage.settings import Settings
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.sms.services import build_message
 from engage.sms.texts import render
-
-MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 def mobile_number(raw: str, region: str) -> str:

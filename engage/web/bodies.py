@@ -9,6 +9,13 @@ cannot declare (one member required when another has a value, at least one of tw
 `schema_rules`, JSON Schema added to its component; the service that takes the body enforces the same
 rule, and the fuzz test (tests/app/test_api_schema.py) holds the two together.
 
+A few patterns depend on settings (a mobile number is one of SMS_ALLOWED_REGIONS): Litestar builds the
+document lazily from types declared at import time, and building it eagerly in create_app, to patch it
+afterwards, would cost every app a quarter of a second. So such a type declares a placeholder pattern
+(`extra_json_schema`, which msgspec shows and does not enforce) and each app's `StructSchemas` is given
+what its placeholders stand for (`slots`), filling them in as it writes the document, in bodies and in
+query parameters alike. The handler enforces the same pattern itself (engage.phones.api_mobile_number).
+
 Litestar also converts bodies with `strict=False`, which takes `0` for false, "5" for 5 and a number of
 seconds for a date: values the schema does not allow. `StrictBodyRequest` first converts the decoded
 body strictly against the handler's type, so those are refused with the usual 400 naming the field.
@@ -18,6 +25,7 @@ A number with no fraction (`5.0`) stays an integer, as JSON Schema says it is.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -62,10 +70,27 @@ def _children(info: msgspec.inspect.Type) -> list[msgspec.inspect.Type]:
     return [item] if item is not None else list(getattr(info, "item_types", ()))
 
 
+def _slot(field_definition: FieldDefinition, slots: Mapping[str, str]) -> bool:
+    """Whether a field's own msgspec metadata declares a placeholder pattern (a query parameter's type)."""
+    return any(
+        isinstance(meta, msgspec.Meta) and (meta.extra_json_schema or {}).get("pattern") in slots
+        for meta in field_definition.metadata
+    )
+
+
 class StructSchemas(StructSchemaPlugin):
-    """Struct components whose properties are msgspec's JSON Schema (see the module's docstring)."""
+    """Struct components whose properties are msgspec's JSON Schema, with the app's patterns in its
+    placeholders (see the module's docstring)."""
+
+    def __init__(self, slots: Mapping[str, str] | None = None) -> None:
+        self.slots = dict(slots or {})
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return _slot(field_definition, self.slots) or super().is_plugin_supported_field(field_definition)
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        if _slot(field_definition, self.slots):
+            return Schema(**self._fields(msgspec.json.schema(field_definition.raw), {}, schema_creator))
         cls = field_definition.type_
         (ref,), definitions = msgspec.json.schema_components([cls], ref_template="{name}")
         own = definitions[ref["$ref"]]
@@ -104,6 +129,8 @@ class StructSchemas(StructSchemaPlugin):
                 item = [OpenAPIType(part) for part in item] if isinstance(item, list) else OpenAPIType(item)
             elif key == "format":
                 item = OpenAPIFormat(item)
+            elif key == "pattern":
+                item = self.slots.get(item, item)
             fields[_SCHEMA_FIELDS[key]] = item
         return fields
 

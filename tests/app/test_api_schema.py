@@ -35,14 +35,6 @@ EXAMPLES_PER_OPERATION = 30
 
 # (operation, the field its refusal names) -> the rule no JSON Schema here can state.
 BEYOND_THE_SCHEMA = {
-    ("POST /api/v1/messages", "to"): "a real phone number",
-    ("POST /api/v1/signup/code", "phone"): "a real mobile number",
-    ("POST /api/v1/signup/verify", "phone"): "a real mobile number",
-    ("POST /api/v1/notices/{notice_id}/objections/code", "phone"): "a real mobile number",
-    ("POST /api/v1/notices/{notice_id}/objections", "phone"): "a real mobile number",
-    ("GET /api/v1/residents", "phone"): "a real phone number",
-    ("GET /api/v1/residents/counts", "phone"): "a real phone number",
-    ("GET /api/v1/residents/export", "phone"): "a real phone number",
     ("POST /api/v1/evaluations", "closes_at"): "after opens_at",
     ("PUT /api/v1/evaluations/{campaign_id}", "closes_at"): "after opens_at",
     ("POST /api/v1/evaluations", "threshold"): "a fraction from 0 to 1, written 2/3, 0.8 or 80%",
@@ -52,7 +44,6 @@ BEYOND_THE_SCHEMA = {
     ("PUT /api/v1/evaluations/{campaign_id}", "opens_at"): "not in the past",
     ("POST /api/v1/evaluations", "community_codes"): "none for a reverse evaluation; known communities",
     ("PUT /api/v1/evaluations/{campaign_id}", "community_codes"): "none for a reverse evaluation; known ones",
-    ("POST /api/v1/evaluations/{campaign_id}/contacts", "phone"): "the number of a verified resident",
     ("POST /api/v1/evaluations/{campaign_id}/contacts", "served_on"): "before the evaluation closes",
     # the text publication composes from the stored campaign (title, link, signature) fits 3 segments
     ("POST /api/v1/evaluations/{campaign_id}/publish", "body_zh"): "its text fits 3 SMS segments",

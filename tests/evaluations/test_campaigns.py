@@ -19,13 +19,13 @@ from engage.notices.models import Notice
 from engage.settings import Settings
 from engage.sms.models import SmsMessage
 from tests.factories import (
+    api_phone,
     campaign_body,
     organizer_headers,
     outbox_links,
     phone_of,
     post_rating,
     token_for,
-    typed_phone,
 )
 from tests.support import run_jobs
 
@@ -75,7 +75,7 @@ def test_a_campaign_is_edited_before_it_opens_and_the_edit_is_audited(
     cid = campaign["id"]
     contact = {
         "subject_id": kept["id"],
-        "phone": typed_phone(1),
+        "phone": api_phone(1),
         "served_on": "2026-11-20",
         "matter": "户籍证明",
     }
@@ -199,7 +199,7 @@ def test_one_rating_and_one_question_read_as_grammatical_english(
     english = 4  # every fourth resident reads English
     contact = {
         "subject_id": subject,
-        "phone": typed_phone(english),
+        "phone": api_phone(english),
         "served_on": "2026-11-20",
         "matter": "ID",
     }

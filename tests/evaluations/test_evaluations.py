@@ -30,6 +30,7 @@ from tests.factories import (
     RATING_LINK,
     WINDOW,
     EvaluationDistrict,
+    api_phone,
     campaign_body,
     csrf_token,
     forget_code_limits,
@@ -309,7 +310,7 @@ def test_many_ratings_from_one_address_are_flagged_counted_apart_and_reviewed(
     ).json()
     cid, a = campaign["id"], campaign["subjects"][0]["id"]
     for n in range(5):
-        contact = {"subject_id": a, "phone": typed_phone(n), "served_on": "2026-11-20", "matter": "户籍证明"}
+        contact = {"subject_id": a, "phone": api_phone(n), "served_on": "2026-11-20", "matter": "户籍证明"}
         assert (
             client.post(f"/api/v1/evaluations/{cid}/contacts", json=contact, headers=headers).status_code
             == 201
@@ -351,11 +352,17 @@ def test_contact_for_an_unverified_or_unknown_number_is_refused_naming_the_field
     cid, a = campaign["id"], campaign["subjects"][0]["id"]
     db.execute(update(Resident).where(Resident.phone == phone_of(3)).values(verified_at=None))
     db.commit()
-    for phone in (typed_phone(3), "138 0000 0000", "12345"):
+    # a well-formed number no verified resident has names nothing in the register: 404
+    for phone in (api_phone(3), "13800000000"):
+        contact = {"subject_id": a, "phone": phone, "served_on": "2026-11-20", "matter": "户籍证明"}
+        answer = client.post(f"/api/v1/evaluations/{cid}/contacts", json=contact, headers=headers)
+        assert answer.status_code == 404 and answer.json()["field"] == "phone", answer.text
+        assert answer.json()["detail"] == "no verified resident has this number"
+    for phone in ("138 0000 0000", "12345"):  # not a number as the API takes it: 400
         contact = {"subject_id": a, "phone": phone, "served_on": "2026-11-20", "matter": "户籍证明"}
         answer = client.post(f"/api/v1/evaluations/{cid}/contacts", json=contact, headers=headers)
         assert answer.status_code == 400 and answer.json()["field"] == "phone"
-    contact = {"subject_id": a, "phone": typed_phone(1), "served_on": "2026-11-20", "matter": "户" * 41}
+    contact = {"subject_id": a, "phone": api_phone(1), "served_on": "2026-11-20", "matter": "户" * 41}
     assert (
         client.post(f"/api/v1/evaluations/{cid}/contacts", json=contact, headers=headers).json()["field"]
         == "matter"
@@ -379,7 +386,7 @@ def test_invitations_wait_for_the_opening(
     campaign = client.post("/api/v1/evaluations", json=body, headers=headers).json()
     contact = {
         "subject_id": campaign["subjects"][0]["id"],
-        "phone": typed_phone(1),
+        "phone": api_phone(1),
         "served_on": "2026-11-20",
     }
     contact["matter"] = "户籍证明"

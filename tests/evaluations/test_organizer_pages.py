@@ -89,7 +89,7 @@ def test_organizer_creates_a_campaign_records_and_imports_contacts_and_invites(
         served_on="2026-11-20",
         matter="户籍证明",
     )
-    assert refused.status_code == 400 and "no verified resident has this number" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 404 and "no verified resident has this number" in refused.text  # type: ignore[attr-defined]
 
     csv_bad = "subject,phone,served_on,matter\n社保窗口,139 0000 0002,2026-11-20,社保卡\n社保窗口,139 0000 0003,someday,社保卡\n"
     answer = evaluation_staff.post(

@@ -288,6 +288,16 @@ def test_bad_objections_are_refused_naming_the_field(
     assert objection_count(db) == 0
 
 
+def test_a_named_objection_needs_a_number_and_the_number_a_name_and_its_code(
+    client: TestClient[Litestar],
+) -> None:
+    """/schema states what test_bad_objections_are_refused_naming_the_field shows the server enforces."""
+    schema = client.get("/schema/openapi.json").json()["components"]["schemas"]["ObjectionIn"]
+    name_rule, number_rule = schema["allOf"]
+    assert name_rule["if"]["required"] == ["name"] and name_rule["then"]["required"] == ["phone"]
+    assert number_rule["if"]["required"] == ["phone"] and number_rule["then"]["required"] == ["name", "code"]
+
+
 @pytest.mark.slow
 def test_an_objection_without_a_reason_field_is_refused(
     client: TestClient[Litestar], notice_staff: dict[str, str], db: Session

@@ -162,8 +162,8 @@ def test_withdrawn_role_no_longer_counts(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("typed", ["138 0013 8002", "+86 138-0013-8002", "8613800138002", "(138) 0013 8002"])
-def test_phone_filter_finds_the_one_resident_whatever_the_format(
+@pytest.mark.parametrize("typed", ["13800138002", "+8613800138002"])
+def test_phone_filter_finds_the_one_resident_by_either_form_the_api_takes(
     settings: Settings,
     client: TestClient,
     four_residents: dict[str, Resident],
@@ -178,6 +178,8 @@ def test_phone_filter_finds_the_one_resident_whatever_the_format(
     [
         ({"phone": "12345"}, "phone", 400),
         ({"phone": "not a number"}, "phone", 400),
+        ({"phone": "138 0013 8002"}, "phone", 400),  # pages read it; the API takes digits only
+        ({"phone": "8613800138002"}, "phone", 400),
         ({"community": "atlantis"}, "community", 404),  # well-formed, names nothing: state, not shape
         ({"community": "wuli\x00he"}, "community", 404),  # PostgreSQL refuses NUL: it must not reach a query
         ({"role": "king"}, "role", 400),

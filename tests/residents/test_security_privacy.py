@@ -55,7 +55,7 @@ def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key
     sign_up(client, settings)
     notice = appointment(client, notice_staff)
     forget_code_limits(settings)
-    sent = client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": SIGNUP_PHONE})
+    sent = client.post(f"/api/v1/notices/{notice['id']}/objections/code", json={"phone": SIGNUP_E164})
     assert sent.status_code == 202, sent.text
     run_jobs(settings)
     bodies = [
@@ -64,7 +64,7 @@ def test_delete_my_data_leaves_neither_number_nor_name_in_any_table_or_redis_key
         if SIGNUP_E164 in line
     ]
     code = [found.group(1) for body in bodies if (found := re.search(r"(?<!\d)(\d{6})(?!\d)", body))][-1]
-    filed = file_objection(client, notice["id"], name=NAME, phone=SIGNUP_PHONE, code=code)
+    filed = file_objection(client, notice["id"], name=NAME, phone=SIGNUP_E164, code=code)
     assert filed.status_code == 201, filed.text
     digits = SIGNUP_E164.removeprefix("+86")
     assert _rows_holding(db, [digits, NAME])  # the scan finds them before: it is not vacuous

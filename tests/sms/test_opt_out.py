@@ -112,7 +112,7 @@ def test_no_sign_in_code_goes_to_a_stopped_number_until_it_sends_start(
 ) -> None:
     add_resident(db, locale="en")
     assert "no more texts" in sms_district.text("STOP")  # the resident's own language
-    code_request = {"phone": "138 0013 8000"}
+    code_request = {"phone": "13800138000"}
     english_browser = {"Accept-Language": "en"}  # refusals speak the page's language
     refused = httpx.post(
         f"{sms_district.base_url}/api/v1/signup/code", json=code_request, headers=english_browser

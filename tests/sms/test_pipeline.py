@@ -28,7 +28,7 @@ def test_message_queued_through_the_api_reaches_the_console_outbox(
     settings: Settings, client: TestClient
 ) -> None:  # type: ignore[type-arg]
     token = token_for(settings, "o@x.cn", "admin")
-    queued = _queue(client, token, "138 0013 8000", "您好，这是测试短信。")
+    queued = _queue(client, token, "13800138000", "您好，这是测试短信。")
     assert queued["status"] == "queued"
     assert queued["to"] == "+86138****8000"
     run_jobs(settings)
@@ -43,7 +43,7 @@ def test_message_is_sent_through_twilio_sdk_to_the_gateway(
 ) -> None:
     token = token_for(twilio_settings, "o@x.cn", "admin")
     with TestClient(app=create_app(twilio_settings)) as client:
-        queued = _queue(client, token, "+86 138 0013 8000", "Hello from Engage")
+        queued = _queue(client, token, "+8613800138000", "Hello from Engage")
         run_jobs(twilio_settings)
         shown = client.get(f"/api/v1/messages/{queued['id']}", headers={"Authorization": f"Bearer {token}"})
     assert shown.json()["status"] == "sent"

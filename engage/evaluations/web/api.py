@@ -23,6 +23,7 @@ from engage.audit.services import organizer_actor
 from engage.errors import InvalidInput
 from engage.evaluations import editing, ratings, results, services
 from engage.evaluations.models import Campaign, CommentStatus
+from engage.phones import RULE, MobileNumber, api_mobile_number
 from engage.sms.models import SmsMessage
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
@@ -87,9 +88,7 @@ class ScheduleIn(Struct):
 
 class ContactIn(Struct):
     subject_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    phone: Annotated[
-        Line, Meta(min_length=1, max_length=40, description="any format; must be a verified resident")
-    ]
+    phone: Annotated[MobileNumber, Meta(description=f"{RULE}; of a verified resident (404 otherwise)")]
     served_on: date
     matter: Annotated[
         Line, Meta(min_length=1, max_length=40, description="the kind of matter, e.g. 户籍证明")
@@ -416,7 +415,8 @@ class EvaluationController(OrganizerApi):
     ) -> ContactOut:
         """A reverse evaluation starts from a service: the office records that it served a resident, who can
         then be invited to rate it."""
-        contact = services.ContactIn(data.subject_id, data.phone, data.served_on, data.matter)
+        phone = api_mobile_number(data.phone, state.settings, "phone")
+        contact = services.ContactIn(data.subject_id, phone, data.served_on, data.matter)
         row = await services.record_contact(db, _actor(request), campaign_id, contact, state.settings)
         return ContactOut(row.id, row.subject_id, row.served_on, row.matter)
 

@@ -19,6 +19,7 @@ from msgspec import Struct
 
 from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
+from engage.phones import RULE, MobileNumber, api_mobile_number
 from engage.residents import queries
 from engage.residents.models import ParticipantType, Resident, ResidentRoleKind
 from engage.residents.queries import EXPORT_COLUMNS, EXPORT_SAFE_COLUMNS, CountBy, ResidentFilter
@@ -28,11 +29,9 @@ from engage.web.openapi import csv_upload
 from engage.web.routes import ONE, read
 
 Phone = Annotated[
-    str | None,
+    MobileNumber | None,
     Parameter(
-        max_length=32,
-        description="a phone number in any format; finds the one resident with it (admin and organizer "
-        "only, audited like a reveal)",
+        description=f"{RULE}; finds the one resident with it (admin and organizer only, audited like a reveal)"
     ),
 ]
 Reveal = Annotated[
@@ -62,7 +61,7 @@ async def provide_filters(
         community=community,
         participant_type=participant_type.value if participant_type else None,
         verified=verified,
-        phone=phone,
+        phone=api_mobile_number(phone, state.settings, "phone") if phone is not None else None,
     )
     # here, once, for the list, the counts and the export alike
     await queries.audit_phone_filter(db, request.user, filters, f"api.phone_filter:{request.url.path}")

@@ -14,7 +14,7 @@ from engage.errors import Conflict, InvalidInput, NotFound, UnknownValue
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
-from engage.phones import mask
+from engage.phones import MobileNumber, api_mobile_number, mask
 from engage.residents import tokens
 from engage.residents.codes import CODE_LIFETIME
 from engage.residents.models import AgeBand, Gender, Occupation, ParticipantType, ResidentRoleKind
@@ -23,7 +23,6 @@ from engage.residents.profile import Problems, check_choices, check_profile
 from engage.residents.signup import (
     check_code,
     community_ids,
-    mobile_number,
     register,
     send_code,
 )
@@ -37,9 +36,7 @@ Short = Annotated[Line, Meta(max_length=200)]
 
 
 class CodeRequest(Struct):
-    phone: Annotated[
-        Line, Meta(min_length=1, max_length=40, description="mobile number in any common format")
-    ]
+    phone: MobileNumber
 
 
 class SignupCodeSent(Struct):
@@ -48,7 +45,7 @@ class SignupCodeSent(Struct):
 
 
 class VerifyRequest(Struct):
-    phone: Annotated[Line, Meta(min_length=1, max_length=40)]
+    phone: MobileNumber
     code: Annotated[Line, Meta(max_length=20)]
 
 
@@ -106,7 +103,8 @@ class SignupApi(Controller):
         """The first step of sign-up (and of a nomination): a code to the number, valid 10 minutes. Limited
         per number, per address and for the district: 429 `rate_limited` with Retry-After."""
         client = request.client.host if request.client else "unknown"
-        sent = await send_code(db, state.redis, state.settings, data.phone, client)
+        phone = api_mobile_number(data.phone, state.settings, "phone")
+        sent = await send_code(db, state.redis, state.settings, phone, client)
         return SignupCodeSent(phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds()))
 
     @post(
@@ -121,7 +119,7 @@ class SignupApi(Controller):
         """A right code gives a token for /api/v1/signup/complete and /api/v1/nominations, valid about 30
         minutes; `registered` says whether the number is already a resident. Wrong, used and expired codes
         get the same answer, 400 `code_spent`: ask for a new code."""
-        phone = mobile_number(data.phone, state.settings.default_region)
+        phone = api_mobile_number(data.phone, state.settings, "phone")
         client = request.client.host if request.client else "unknown"
         registered = await check_code(db, state.redis, state.settings, phone, data.code, client)
         token = tokens.sign(

@@ -20,18 +20,18 @@ from engage.accounts.models import Role
 from engage.audit.services import organizer_actor, record_async
 from engage.db import utcnow
 from engage.errors import NotFound
-from engage.phones import mask
+from engage.phones import MobileNumber, api_mobile_number, mask
 from engage.sms.models import InboundMessage, MessageStatus, SmsMessage
 from engage.sms.services import MAX_BODY, queue_typed_message_async
 from engage.web.deps import DB, MAX_ID
 from engage.web.routes import LISTING, change, read
-from engage.web.text import FilledLines, Line
+from engage.web.text import FilledLines
 
 REVEAL_ROLES = frozenset({Role.ADMIN.value, Role.ORGANIZER.value})  # as for residents' numbers
 
 
 class NewMessage(Struct):
-    to: Annotated[Line, Meta(min_length=1, max_length=32, description="phone number, any common format")]
+    to: MobileNumber
     body: Annotated[FilledLines, Meta(min_length=1, max_length=MAX_BODY)]
 
 
@@ -93,7 +93,8 @@ class MessageController(OrganizerApi):
         only numbers of SMS_ALLOWED_REGIONS. A sandbox token records the text without sending it (`status`
         sandbox)."""
         actor = organizer_actor(request.user.id)
-        message = await queue_typed_message_async(db, state.settings, actor, data.to, data.body, utcnow())
+        to = api_mobile_number(data.to, state.settings, "to")
+        message = await queue_typed_message_async(db, state.settings, actor, to, data.body, utcnow())
         await db.commit()
         await jobs.after_commit(state.redis_url, jobs.After(texts=[message.id]))
         return _out(message)

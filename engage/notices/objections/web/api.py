@@ -25,7 +25,7 @@ from engage.notices.models import PUBLIC_STATUSES, Notice
 from engage.notices.objections import periods as period_services
 from engage.notices.objections import services as objections
 from engage.notices.objections.models import Objection, ObjectionStatus, PeriodAction
-from engage.phones import mask
+from engage.phones import RULE, MobileNumber, MobileNumberOrEmpty, api_mobile_number, mask
 from engage.residents.codes import CODE_LIFETIME
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
@@ -38,9 +38,7 @@ Days = Annotated[int, Meta(ge=1, le=period_services.MAX_DAYS, description="worki
 
 
 class CodeIn(Struct):
-    phone: Annotated[
-        Line, Meta(min_length=1, max_length=40, description="mobile number in any common format")
-    ]
+    phone: MobileNumber
 
 
 class ObjectionCodeSent(Struct):
@@ -48,10 +46,33 @@ class ObjectionCodeSent(Struct):
     expires_in_seconds: int
 
 
+# Where a text must not be blank: a character that is not white space (Line has no control characters,
+# where Python's str.strip and JSON Schema's \s differ).
+_NOT_BLANK = r"[^\s]"
+
+
 class ObjectionIn(Struct):
+    # Named objections: a name alone cannot be verified, a number comes with its owner's name, and it is
+    # proven by the code texted to it (engage.notices.objections.services.file_objection enforces the same).
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            {
+                "if": {"properties": {"name": {"pattern": _NOT_BLANK}}, "required": ["name"]},
+                "then": {"properties": {"phone": {"minLength": 1}}, "required": ["phone"]},
+            },
+            {
+                "if": {"properties": {"phone": {"minLength": 1}}, "required": ["phone"]},
+                "then": {
+                    "properties": {"name": {"pattern": _NOT_BLANK}, "code": {"pattern": _NOT_BLANK}},
+                    "required": ["name", "code"],
+                },
+            },
+        ]
+    }
+
     reason: Annotated[FilledLines, Meta(max_length=objections.MAX_REASON, description="required, plain text")]
     name: Annotated[Line, Meta(max_length=objections.MAX_NAME)] = ""
-    phone: Annotated[Line, Meta(max_length=40, description="empty: anonymous")] = ""
+    phone: Annotated[MobileNumberOrEmpty, Meta(description=f"empty: anonymous; else {RULE}")] = ""
     code: Annotated[Line, Meta(max_length=20, description="the code texted to `phone`")] = ""
 
 
@@ -274,8 +295,9 @@ class ObjectionController(Controller):
     ) -> ObjectionCodeSent:
         """A named objection is confirmed by a code texted to the objector's phone. Anonymous objections need
         no code."""
+        phone = api_mobile_number(data.phone, state.settings, "phone")
         sent = await objections.request_code(
-            db, state.redis, state.settings, notice_id, data.phone, _client(request)
+            db, state.redis, state.settings, notice_id, phone, _client(request)
         )
         return ObjectionCodeSent(
             phone=mask(sent.phone), expires_in_seconds=int(CODE_LIFETIME.total_seconds())
@@ -297,7 +319,8 @@ class ObjectionController(Controller):
     ) -> FiledOut:
         """Accepted only while the notice's period is open (409 otherwise). The answer carries the reference
         to follow the objection with."""
-        filing = objections.Filing(reason=data.reason, name=data.name, phone=data.phone, code=data.code)
+        phone = api_mobile_number(data.phone, state.settings, "phone") if data.phone else ""
+        filing = objections.Filing(reason=data.reason, name=data.name, phone=phone, code=data.code)
         objection = await objections.file_objection(
             db, state.redis, state.settings, notice_id, filing, _client(request), current_locale.get()
         )
