@@ -102,8 +102,10 @@ async def _limit(redis: Redis, limits: list[tuple[str, int, int]]) -> None:
 
 class CodeSpent(InvalidInput):
     """The latest code can no longer be used (used, expired, or too many wrong tries): only a new
-    code helps, so pages say how to get one."""
+    code helps, so pages say how to get one. 403: a well-formed code that grants nothing is a credential
+    refused, not a malformed request."""
 
+    status_code = 403
     code = "code_spent"
 
 

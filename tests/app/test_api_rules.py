@@ -15,6 +15,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from engage.errors import InvalidInput
+from engage.residents.codes import API_CODE_PATTERN
 from engage.settings import Settings
 from engage.web.dates import YEAR_PATTERN, Moment, in_years
 from tests.factories import token_for
@@ -87,3 +88,18 @@ def test_a_notice_to_communities_names_them(client: TestClient[Litestar], admin:
         body = NOTICE | {"audience": "communities"} | given_codes
         refused = client.post("/api/v1/notices", json=body, headers=admin)
         assert (refused.status_code, refused.json()["field"]) == (400, "community_codes")
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "123456\n", " 123456", "１２３４５６", "12 34 56", ""])
+def test_a_code_is_six_digits_as_texted(client: TestClient[Litestar], code: str) -> None:
+    """/schema states the form (no wrong guess is counted for a slip); a well-formed code that grants
+    nothing is 403 `code_spent`, tested with the sign-up."""
+    schemas = _schemas(client)
+    assert schemas["VerifyRequest"]["properties"]["code"]["pattern"] == API_CODE_PATTERN
+    assert schemas["ObjectionIn"]["properties"]["code"]["pattern"] == f"^(?:{API_CODE_PATTERN[1:-1]})?$"
+    english = {"Accept-Language": "en"}
+    refused = client.post(
+        "/api/v1/signup/verify", json={"phone": "13800138000", "code": code}, headers=english
+    )
+    assert (refused.status_code, refused.json()["field"]) == (400, "code")
+    assert "6-digit" in refused.json()["detail"]

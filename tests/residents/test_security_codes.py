@@ -61,7 +61,7 @@ def test_verify_answers_unknown_used_expired_and_wrong_alike(
             client, pending, "000000" if _code(settings, pending) != "000000" else "111111"
         ),
     }
-    assert {status for status, _ in answers.values()} == {400}
+    assert {status for status, _ in answers.values()} == {403}
     assert len({text for _, text in answers.values()}) == 1, answers
 
 
@@ -73,13 +73,13 @@ def test_verify_is_limited_per_number_and_per_address(
     """S3: 200 calls to /verify in 2 s were all answered."""
     per_number = settings.code_checks_per_number_per_hour
     answers = [_verify(client, "+8613780000011", "123456")[0] for _ in range(per_number + 1)]
-    assert answers[:per_number] == [400] * per_number and answers[-1] == 429
+    assert answers[:per_number] == [403] * per_number and answers[-1] == 429
     # no key names the number itself
     assert not [key for key in redis.Redis.from_url(redis_url).keys("engage:rl:*") if b"13780000011" in key]
     # other numbers from the same address, until the address's own limit
     left = settings.code_checks_per_ip_per_hour - per_number - 1
     others = [_verify(client, f"+86137800{n:05d}", "123456")[0] for n in range(100, 100 + left)]
-    assert set(others) == {400}
+    assert set(others) == {403}
     limited = client.post("/api/v1/signup/verify", json={"phone": "+8613780099999", "code": "123456"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
 

@@ -76,7 +76,7 @@ def test_api_reused_code_is_refused_as_used(settings: Settings, client: TestClie
         client.post("/api/v1/signup/verify", json={"phone": "13800138000", "code": code}).status_code == 200
     )
     again = client.post("/api/v1/signup/verify", json={"phone": "13800138000", "code": code})
-    assert again.status_code == 400
+    assert again.status_code == 403
     assert again.json()["field"] == "code" and "no longer valid" in again.json()["detail"]
 
 

@@ -54,7 +54,7 @@ def test_a_new_code_retires_the_older_one_and_is_texted(
     assert [row.used_at is None for row in sorted(rows, key=lambda row: row.id)] == [False, True]
     assert all(row.attempts == 0 and row.expires_at > datetime.now(UTC) for row in rows)
     older = client.post("/api/v1/signup/verify", json={"phone": PHONE, "code": first})
-    assert older.status_code == 400, older.text
+    assert older.status_code == 403, older.text
     latest = client.post("/api/v1/signup/verify", json={"phone": PHONE, "code": second})
     assert latest.status_code == 200, latest.text
 

@@ -10,13 +10,13 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from msgspec import Meta, Struct
 
-from engage.errors import Conflict, InvalidInput, NotFound, UnknownValue
+from engage.errors import Conflict, InvalidInput, NotFound, UnknownValue, explain_pattern
 from engage.i18n import current_locale
 from engage.i18n import gettext as _
 from engage.keys import Purpose
 from engage.phones import MobileNumber, api_mobile_number, mask
 from engage.residents import tokens
-from engage.residents.codes import CODE_LIFETIME
+from engage.residents.codes import API_CODE_PATTERN, CODE_FORM, CODE_LIFETIME, is_api_code
 from engage.residents.models import AgeBand, Gender, Occupation, ParticipantType, ResidentRoleKind
 from engage.residents.notice_kinds import NoticeKind
 from engage.residents.profile import Problems, check_choices, check_profile
@@ -46,7 +46,7 @@ class SignupCodeSent(Struct):
 
 class VerifyRequest(Struct):
     phone: MobileNumber
-    code: Annotated[Line, Meta(max_length=20)]
+    code: Annotated[str, Meta(pattern=explain_pattern(API_CODE_PATTERN, CODE_FORM), description="as texted")]
 
 
 class Verified(Struct):
@@ -111,15 +111,17 @@ class SignupApi(Controller):
         "/verify",
         status_code=200,
         summary="Check the code; returns a token for the next step",
-        responses=problems(400, 429),
+        responses=problems(400, 403, 429),
     )
     async def verify(
         self, data: JSONBody[VerifyRequest], db: DB, state: State, request: Request[Any, Any, Any]
     ) -> Verified:
         """A right code gives a token for /api/v1/signup/complete and /api/v1/nominations, valid about 30
         minutes; `registered` says whether the number is already a resident. Wrong, used and expired codes
-        get the same answer, 400 `code_spent`: ask for a new code."""
+        get the same answer, 403 `code_spent`: ask for a new code."""
         phone = api_mobile_number(data.phone, state.settings, "phone")
+        if not is_api_code(data.code):
+            raise InvalidInput("code", _(CODE_FORM))
         client = request.client.host if request.client else "unknown"
         registered = await check_code(db, state.redis, state.settings, phone, data.code, client)
         token = tokens.sign(

@@ -19,14 +19,15 @@ from msgspec import Meta, Struct
 from engage import jobs
 from engage.accounts.guards import any_organizer, staff
 from engage.audit.services import organizer_actor
-from engage.errors import NotFound
+from engage.errors import InvalidInput, NotFound, explain_pattern
 from engage.i18n import current_locale
+from engage.i18n import gettext as _
 from engage.notices.models import PUBLIC_STATUSES, Notice
 from engage.notices.objections import periods as period_services
 from engage.notices.objections import services as objections
 from engage.notices.objections.models import Objection, ObjectionStatus, PeriodAction
 from engage.phones import RULE, MobileNumber, MobileNumberOrEmpty, api_mobile_number, mask
-from engage.residents.codes import CODE_LIFETIME
+from engage.residents.codes import API_CODE_PATTERN, CODE_FORM, CODE_LIFETIME, is_api_code
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.openapi import BEARER
@@ -49,6 +50,7 @@ class ObjectionCodeSent(Struct):
 # Where a text must not be blank: a character that is not white space (Line has no control characters,
 # where Python's str.strip and JSON Schema's \s differ).
 _NOT_BLANK = r"[^\s]"
+OPTIONAL_CODE = f"^(?:{API_CODE_PATTERN[1:-1]})?$"  # empty for an anonymous objection
 
 
 class ObjectionIn(Struct):
@@ -63,7 +65,7 @@ class ObjectionIn(Struct):
             {
                 "if": {"properties": {"phone": {"minLength": 1}}, "required": ["phone"]},
                 "then": {
-                    "properties": {"name": {"pattern": _NOT_BLANK}, "code": {"pattern": _NOT_BLANK}},
+                    "properties": {"name": {"pattern": _NOT_BLANK}, "code": {"minLength": 1}},
                     "required": ["name", "code"],
                 },
             },
@@ -73,7 +75,9 @@ class ObjectionIn(Struct):
     reason: Annotated[FilledLines, Meta(max_length=objections.MAX_REASON, description="required, plain text")]
     name: Annotated[Line, Meta(max_length=objections.MAX_NAME)] = ""
     phone: Annotated[MobileNumberOrEmpty, Meta(description=f"empty: anonymous; else {RULE}")] = ""
-    code: Annotated[Line, Meta(max_length=20, description="the code texted to `phone`")] = ""
+    code: Annotated[
+        str, Meta(pattern=explain_pattern(OPTIONAL_CODE, CODE_FORM), description="the code texted to `phone`")
+    ] = ""
 
 
 @dataclass
@@ -307,7 +311,7 @@ class ObjectionController(Controller):
         "/objections",
         status_code=201,
         summary="File an objection during the notice period: anonymous (reason only) or named (phone + code)",
-        responses=problems(400, 404, 409, 429),
+        responses=problems(400, 403, 404, 409, 429),
     )
     async def file(
         self,
@@ -320,6 +324,8 @@ class ObjectionController(Controller):
         """Accepted only while the notice's period is open (409 otherwise). The answer carries the reference
         to follow the objection with."""
         phone = api_mobile_number(data.phone, state.settings, "phone") if data.phone else ""
+        if data.code and not is_api_code(data.code):
+            raise InvalidInput("code", _(CODE_FORM))
         filing = objections.Filing(reason=data.reason, name=data.name, phone=phone, code=data.code)
         objection = await objections.file_objection(
             db, state.redis, state.settings, notice_id, filing, _client(request), current_locale.get()
