@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, InvalidInput, NotFound
+from engage.errors import Conflict, InvalidInput, NotFound, RuleBroken, UnknownValue
 from engage.evaluations.models import Campaign, Mode, ServiceContact, Subject
 from engage.evaluations.rules import stats
 from engage.i18n import LOCALE_NAMES, current_locale
@@ -38,6 +38,7 @@ MAX_QUESTIONS = 9  # one digit each in an SMS reply
 MAX_SUBJECTS = 200
 MAX_IMPORT_ROWS = 5000
 IMPORT_COLUMNS = ("subject", "phone", "served_on", "matter")
+YEARS = (2000, 2200)  # of a campaign's dates, as written
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,13 @@ def subject_of(campaign: Campaign, subject_id: int) -> Subject:
     raise NotFound("subject_id", f"evaluation {campaign.id} has no subject {subject_id}")
 
 
+def check_year(field_name: str, moment: datetime | None) -> None:
+    """A campaign's date lies in YEARS: far outside, it means nothing here, and at the ends of the
+    calendar it cannot even be converted to UTC (year 1 at +08:00)."""
+    if moment is not None and not YEARS[0] <= moment.year <= YEARS[1]:
+        raise InvalidInput(field_name, f"must be between the years {YEARS[0]} and {YEARS[1]}")
+
+
 def check_draft(draft: CampaignDraft) -> None:
     storable("title_zh", draft.title_zh)
     storable("title_en", draft.title_en)
@@ -139,8 +147,10 @@ def check_draft(draft: CampaignDraft) -> None:
         raise InvalidInput("mode", "must be online or reverse")
     if not draft.title_zh.strip() or not draft.title_en.strip():
         raise InvalidInput("title_zh" if not draft.title_zh.strip() else "title_en", "must not be empty")
+    check_year("opens_at", draft.opens_at)
+    check_year("closes_at", draft.closes_at)
     if draft.closes_at <= draft.opens_at:
-        raise InvalidInput("closes_at", "must be after opens_at")
+        raise RuleBroken("closes_at", "must be after opens_at")
     if not 1 <= len(draft.questions) <= MAX_QUESTIONS:
         raise InvalidInput("questions", f"between 1 and {MAX_QUESTIONS} questions (one digit each by SMS)")
     for question in draft.questions:
@@ -151,8 +161,8 @@ def check_draft(draft: CampaignDraft) -> None:
     names = [(s.name.strip(), s.unit.strip()) for s in draft.subjects]
     if any(not name for name, _ in names):
         raise InvalidInput("subjects", "every subject needs a name")
-    if len(set(names)) != len(names):
-        raise InvalidInput("subjects", "the same name and unit are given twice")
+    if len(set(names)) != len(names):  # compared as stored: without the spaces around them
+        raise RuleBroken("subjects", "the same name and unit are given twice")
     try:
         stats.parse_threshold(draft.threshold)
     except ValueError as problem:
@@ -162,13 +172,14 @@ def check_draft(draft: CampaignDraft) -> None:
 
 
 async def known_community_codes(db: AsyncSession, wanted: list[str]) -> list[str]:
-    """The codes, sorted and once each, or InvalidInput naming those no community has."""
+    """The codes, sorted and once each, or UnknownValue naming the first no community has and listing
+    the communities there are (as sign-up does)."""
     codes = sorted(set(wanted))
     if codes:
-        known = set((await db.execute(select(Community.code).where(Community.code.in_(codes)))).scalars())
-        unknown = [code for code in codes if code not in known]
+        known = list((await db.execute(select(Community.code).order_by(Community.code))).scalars())
+        unknown = [code for code in wanted if code not in set(known)]
         if unknown:
-            raise InvalidInput("community_codes", f"no community {', '.join(unknown)}")
+            raise UnknownValue("community_codes", unknown[0], known)
     return codes
 
 
@@ -254,7 +265,7 @@ def check_invitation_length(
                 "encoding": count.encoding.value,
                 "most": settings.sms_max_segments,
             }
-            raise InvalidInput(field_name, message % values)
+            raise RuleBroken(field_name, message % values)
 
 
 # -- service contacts ----------------------------------------------------------------------------
@@ -274,9 +285,11 @@ def _check_matter(matter: str) -> None:
         raise InvalidInput("matter", "between 1 and 40 characters")
 
 
-def _check_served_on(served_on: date, campaign: Campaign) -> None:
-    if served_on > campaign.closes_at.date():
-        raise InvalidInput("served_on", "after the evaluation closes")
+AFTER_CLOSE = "after the evaluation closes"
+
+
+def _served_after_close(served_on: date, campaign: Campaign) -> bool:
+    return served_on > campaign.closes_at.date()
 
 
 def _check_takes_contacts(campaign: Campaign) -> None:
@@ -312,7 +325,8 @@ async def record_contact(
     subject = subject_of(campaign, contact.subject_id)
     matter = contact.matter.strip()
     _check_matter(matter)
-    _check_served_on(contact.served_on, campaign)
+    if _served_after_close(contact.served_on, campaign):  # the campaign's present closing: it can move
+        raise Conflict("served_on", AFTER_CLOSE)
     check_invitation_length(settings, campaign, subject, matter, "matter")
     resident = await _verified_resident(db, contact.phone, settings.default_region, "phone")
     if (subject.id, resident.id, contact.served_on, matter) in await _recorded(db, campaign):
@@ -439,8 +453,8 @@ def _check_row(
         problems.append(RowError(line, "subject", "not one of this evaluation's subjects"))
     phone = check("phone", lambda: normalise(str(raw.get("phone") or ""), settings.default_region, "phone"))
     served_on = check("served_on", lambda: date.fromisoformat(str(raw.get("served_on") or "").strip()))
-    if served_on is not None:
-        check("served_on", lambda: _check_served_on(served_on, campaign))
+    if served_on is not None and _served_after_close(served_on, campaign):
+        problems.append(RowError(line, "served_on", AFTER_CLOSE))
     matter = str(raw.get("matter") or "").strip()
     check("matter", lambda: _check_matter(matter))
     if subject is not None and matter:

@@ -37,14 +37,13 @@ EXAMPLES_PER_OPERATION = 30
 BEYOND_THE_SCHEMA = {
     ("POST /api/v1/evaluations", "closes_at"): "after opens_at",
     ("PUT /api/v1/evaluations/{campaign_id}", "closes_at"): "after opens_at",
-    ("POST /api/v1/evaluations", "threshold"): "a fraction from 0 to 1, written 2/3, 0.8 or 80%",
-    ("PUT /api/v1/evaluations/{campaign_id}", "threshold"): "a fraction from 0 to 1, written 2/3, 0.8 or 80%",
-    ("POST /api/v1/evaluations/{campaign_id}/schedule", "closes_at"): "one date at least; after opens_at",
+    ("POST /api/v1/evaluations/{campaign_id}/schedule", "closes_at"): "in the future; after opens_at",
     ("POST /api/v1/evaluations/{campaign_id}/schedule", "opens_at"): "not in the past",
     ("PUT /api/v1/evaluations/{campaign_id}", "opens_at"): "not in the past",
-    ("POST /api/v1/evaluations", "community_codes"): "none for a reverse evaluation; known communities",
-    ("PUT /api/v1/evaluations/{campaign_id}", "community_codes"): "none for a reverse evaluation; known ones",
-    ("POST /api/v1/evaluations/{campaign_id}/contacts", "served_on"): "before the evaluation closes",
+    ("POST /api/v1/evaluations", "community_codes"): "known communities (unknown_value)",
+    ("PUT /api/v1/evaluations/{campaign_id}", "community_codes"): "known communities (unknown_value)",
+    # the invitation composed with the stored campaign's subject and questions fits 3 SMS segments
+    ("POST /api/v1/evaluations/{campaign_id}/contacts", "matter"): "its invitation fits 3 SMS segments",
     # the text publication composes from the stored campaign (title, link, signature) fits 3 segments
     ("POST /api/v1/evaluations/{campaign_id}/publish", "body_zh"): "its text fits 3 SMS segments",
     ("POST /api/v1/evaluations/{campaign_id}/publish", "body_en"): "its text fits 3 SMS segments",
@@ -53,8 +52,9 @@ BEYOND_THE_SCHEMA = {
     ("POST /api/v1/selections", "rubric[].code"): "each criterion code once",
     ("POST /api/v1/selections/{selection_id}/invitations", "invitees[].group"): "a group of that stage",
     ("POST /api/v1/selections/{selection_id}/invitations", "invitees[].resident_id"): "once; holds the role",
-    ("POST /api/v1/evaluations", "subjects"): "each subject (name and unit) once",
-    ("PUT /api/v1/evaluations/{campaign_id}", "subjects"): "each subject (name and unit) once",
+    # each subject (name and unit) once; the invitation naming it fits 3 SMS segments (reverse)
+    ("POST /api/v1/evaluations", "subjects"): "each name and unit once; invitation fits 3 SMS",
+    ("PUT /api/v1/evaluations/{campaign_id}", "subjects"): "each name and unit once; invitation fits 3 SMS",
     ("PUT /api/v1/panels/{panel_id}/quotas", "quotas"): "each category and value once",
     ("PUT /api/v1/panels/{panel_id}/exclusions", "candidates"): "each candidate key once",
     ("PUT /api/v1/panels/{panel_id}/quotas", "quotas[].feature"): "the values depend on the category",
