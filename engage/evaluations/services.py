@@ -84,8 +84,9 @@ class RowError:
     detail: str
 
 
-class ImportRejected(InvalidInput):
-    """A CSV with at least one bad row: nothing was imported; `rows` says what is wrong where."""
+class ImportRejected(RuleBroken):
+    """A CSV with at least one bad row: nothing was imported; `rows` says what is wrong where. 422: the
+    API takes any text as the file; what its rows must say, no JSON Schema can state."""
 
     code = "import_rejected"
 
@@ -373,12 +374,12 @@ def _read_rows(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput("file", f"missing columns: {', '.join(missing)} (need {','.join(IMPORT_COLUMNS)})")
+        raise RuleBroken("file", f"missing columns: {', '.join(missing)} (need {','.join(IMPORT_COLUMNS)})")
     rows = list(reader)
     if not rows:
-        raise InvalidInput("file", "no rows")
+        raise RuleBroken("file", "no rows")
     if len(rows) > MAX_IMPORT_ROWS:
-        raise InvalidInput("file", f"{len(rows)} rows; at most {MAX_IMPORT_ROWS} per file")
+        raise RuleBroken("file", f"{len(rows)} rows; at most {MAX_IMPORT_ROWS} per file")
     return rows
 
 

@@ -44,9 +44,12 @@ BEYOND_THE_SCHEMA = {
     ("PUT /api/v1/evaluations/{campaign_id}", "community_codes"): "known communities (unknown_value)",
     # the invitation composed with the stored campaign's subject and questions fits 3 SMS segments
     ("POST /api/v1/evaluations/{campaign_id}/contacts", "matter"): "its invitation fits 3 SMS segments",
+    ("POST /api/v1/evaluations/{campaign_id}/contacts/import", "file"): "the columns and rows (a CSV body)",
     # the text publication composes from the stored campaign (title, link, signature) fits 3 segments
     ("POST /api/v1/evaluations/{campaign_id}/publish", "body_zh"): "its text fits 3 SMS segments",
     ("POST /api/v1/evaluations/{campaign_id}/publish", "body_en"): "its text fits 3 SMS segments",
+    ("POST /api/v1/evaluations/{campaign_id}/publish", "title_zh"): "its title fits 200 characters",
+    ("POST /api/v1/evaluations/{campaign_id}/publish", "title_en"): "its title fits 200 characters",
     ("POST /api/v1/selections", "stages"): "every stage once, in timetable order",
     ("POST /api/v1/selections", "posts[].advance"): "at least as many as the post's seats",
     ("POST /api/v1/selections", "rubric[].code"): "each criterion code once",

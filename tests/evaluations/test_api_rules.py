@@ -174,13 +174,46 @@ def test_a_service_after_the_stored_closing_conflicts_with_it(
     assert refusal(blank)[::2] == (400, "matter")
 
 
-def test_results_whose_text_cannot_fit_the_sms_segments_break_a_rule(
-    thirty_raters: None, client: TestClient[Litestar], settings: Settings
+@pytest.mark.parametrize(
+    ("title", "field"),
+    [
+        ({"title_zh": "评" * 150}, "body_zh"),  # its text, with the link and signature, is over 3 segments
+        (
+            {"title_zh": "评" * 199},
+            "title_zh",
+        ),  # "…结果" would not fit a notice's title (a 500 on PostgreSQL)
+        ({"title_en": "E" * 195}, "title_en"),
+    ],
+)
+def test_results_whose_notice_cannot_hold_the_campaigns_title_break_a_rule(
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings, title: dict[str, str], field: str
 ) -> None:
     headers = organizer_headers(settings)
-    campaign = create(
-        client, headers, mode="online", title_zh="评" * 200, opens_at=later(-2), closes_at=later(-1)
-    )
+    campaign = create(client, headers, mode="online", opens_at=later(-2), closes_at=later(-1), **title)
     answer = client.post(f"{API}/{campaign['id']}/publish", headers=headers)
-    assert refusal(answer) == (422, "rule_broken", "body_zh")
+    assert refusal(answer) == (422, "rule_broken", field)
     assert client.get(f"{API}/{campaign['id']}", headers=headers).json()["notice_id"] is None
+
+
+def test_a_contacts_file_without_its_columns_or_rows_breaks_a_rule(
+    thirty_raters: None, client: TestClient[Litestar], settings: Settings
+) -> None:
+    """Any text is a file the document allows; what its rows must say is beyond it."""
+    staff = organizer_headers(settings)
+    campaign = create(client, staff)
+    headers = {**staff, "Content-Type": "text/csv"}
+    for text in ("a,b\n1,2\n", "subject,phone,served_on,matter\n"):
+        answer = client.post(
+            f"{API}/{campaign['id']}/contacts/import", content=text.encode(), headers=headers
+        )
+        assert refusal(answer) == (422, "rule_broken", "file"), text
+    bad_row = (
+        f"subject,phone,served_on,matter\n{campaign['subjects'][0]['id']},{typed_phone(1)},someday,户籍证明\n"
+    )
+    answer = client.post(f"{API}/{campaign['id']}/contacts/import", content=bad_row.encode(), headers=headers)
+    assert refusal(answer) == (422, "import_rejected", "file")
+    assert answer.json()["rows"] == [{"line": 2, "field": "served_on", "detail": "not a date (YYYY-MM-DD)"}]
+    assert (
+        client.post(f"{API}/{campaign['id']}/contacts/import", content=b"\xff", headers=headers).status_code
+        == 400
+    )

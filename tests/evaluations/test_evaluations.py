@@ -116,7 +116,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(
     refused = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=bad, headers={"Content-Type": "text/csv"}
     )
-    assert refused.status_code == 400
+    assert (refused.status_code, refused.json()["code"]) == (422, "import_rejected")
     assert [(r["line"], r["field"]) for r in refused.json()["rows"]] == [
         (3, "phone"),
         (4, "subject"),
@@ -142,7 +142,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(
     again = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=contacts_csv(rows), headers={"Content-Type": "text/csv"}
     )
-    assert again.status_code == 400 and len(again.json()["rows"]) == 200  # a file imported twice counts once
+    assert again.status_code == 422 and len(again.json()["rows"]) == 200  # a file imported twice counts once
     assert {r["detail"] for r in again.json()["rows"]} == {
         "this service contact is already recorded (same office, resident, date and matter)"
     }

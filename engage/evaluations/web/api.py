@@ -172,8 +172,8 @@ class ContactRowError:
 
 @dataclass
 class ImportProblem:
-    """A refused import: `rows` lists each row's errors; a request refused as a whole (no file, not
-    UTF-8) has no rows."""
+    """A refused import: `rows` lists each row's errors; a file refused as a whole (a missing column, no
+    rows, too many) has no rows."""
 
     status_code: int
     code: str
@@ -337,8 +337,10 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
     rows = [ContactRowError(e.line, e.field, e.detail) for e in exc.rows]
-    problem = ImportProblem(status_code=400, code=exc.code, detail=exc.detail, field=exc.field, rows=rows)
-    return Response(problem, status_code=400, media_type=MediaType.JSON)
+    problem = ImportProblem(
+        status_code=exc.status_code, code=exc.code, detail=exc.detail, field=exc.field, rows=rows
+    )
+    return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
 _CSV_UPLOAD = csv_upload(
@@ -460,19 +462,21 @@ class EvaluationController(OrganizerApi):
         operation_class=_CSV_UPLOAD,
         exception_handlers={services.ImportRejected: _import_rejected},
         responses={
-            **problems(401, 403, 404, 409),
-            400: ResponseSpec(
+            **problems(400, 401, 403, 404, 409),
+            422: ResponseSpec(
                 ImportProblem,
                 generate_examples=False,
-                description="the file has errors; `rows` lists every one",
+                description="the file has errors; `rows` lists every one (none when a column or every row "
+                "is missing, or there are too many)",
             ),
         },
     )
     async def import_contacts(
         self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> ContactsImported:
-        """The CSV form of adding contacts, for offices that keep a register. 400 `import_rejected` lists
-        every bad row in `rows`; nothing is imported then."""
+        """The CSV form of adding contacts, for offices that keep a register. 422 `import_rejected` lists
+        every bad row in `rows`; nothing is imported then. 422 `rule_broken` for a missing column, no rows
+        or too many; 400 for a body that is not UTF-8."""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -572,7 +576,8 @@ class EvaluationController(OrganizerApi):
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> PublishedOut:
         """The results become a public notice, texted to subscribers. Only after the campaign closed (409);
-        422 when the campaign's title makes the text longer than the SMS limit."""
+        422 when the campaign's title makes the notice's title longer than 200 characters or its text
+        longer than the SMS limit."""
         notice = await results.publish(db, _actor(request), campaign_id, state.settings)
         await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, notice.publish_at)]))
         return PublishedOut(notice.id)
