@@ -20,7 +20,7 @@ from engage import i18n
 from engage.audit.services import record_async
 from engage.csvcells import safe_cell
 from engage.db import utcnow
-from engage.errors import Conflict, InvalidInput, RuleBroken
+from engage.errors import Conflict, RuleBroken
 from engage.evaluations.models import Campaign, CommentStatus, Rating, RatingStatus, ServiceContact, Subject
 from engage.evaluations.rules import stats
 from engage.evaluations.services import get_campaign
@@ -217,14 +217,8 @@ async def publish(db: AsyncSession, actor: str, campaign_id: int, settings: Sett
         audience=Audience.KIND.value,
         community_codes=[],
     )
-    try:
-        notice = await notices.create_draft(db, actor, draft, settings)
-    except InvalidInput as problem:
-        # The texts are composed from the stored campaign (its title with the link and signature), so
-        # one that does not fit the SMS segments is a rule broken, not a malformed request.
-        if problem.field in ("body_zh", "body_en"):
-            raise RuleBroken(problem.field, problem.detail) from None
-        raise
+    # A text over the SMS segments (the title with the link and signature) is refused here: RuleBroken.
+    notice = await notices.create_draft(db, actor, draft, settings)
     notice = await notices.publish(db, actor, notice.id, None, settings)
     campaign = await get_campaign(db, campaign_id)
     campaign.notice_id = notice.id

@@ -32,13 +32,13 @@ from engage.sms.models import SmsMessage
 from engage.sms.segments import count_segments
 from engage.sms.services import build_message
 from engage.sms.texts import render
+from engage.web.dates import in_years
 from engage.web.text import storable
 
 MAX_QUESTIONS = 9  # one digit each in an SMS reply
 MAX_SUBJECTS = 200
 MAX_IMPORT_ROWS = 5000
 IMPORT_COLUMNS = ("subject", "phone", "served_on", "matter")
-YEARS = (2000, 2200)  # of a campaign's dates, as written
 
 
 @dataclass(frozen=True)
@@ -125,13 +125,6 @@ def subject_of(campaign: Campaign, subject_id: int) -> Subject:
     raise NotFound("subject_id", f"evaluation {campaign.id} has no subject {subject_id}")
 
 
-def check_year(field_name: str, moment: datetime | None) -> None:
-    """A campaign's date lies in YEARS: far outside, it means nothing here, and at the ends of the
-    calendar it cannot even be converted to UTC (year 1 at +08:00)."""
-    if moment is not None and not YEARS[0] <= moment.year <= YEARS[1]:
-        raise InvalidInput(field_name, f"must be between the years {YEARS[0]} and {YEARS[1]}")
-
-
 def check_draft(draft: CampaignDraft) -> None:
     storable("title_zh", draft.title_zh)
     storable("title_en", draft.title_en)
@@ -148,8 +141,9 @@ def check_draft(draft: CampaignDraft) -> None:
         raise InvalidInput("mode", "must be online or reverse")
     if not draft.title_zh.strip() or not draft.title_en.strip():
         raise InvalidInput("title_zh" if not draft.title_zh.strip() else "title_en", "must not be empty")
-    check_year("opens_at", draft.opens_at)
-    check_year("closes_at", draft.closes_at)
+    # Far outside these years a date means nothing here, and year 1 at +08:00 cannot even become UTC.
+    in_years("opens_at", draft.opens_at)
+    in_years("closes_at", draft.closes_at)
     if draft.closes_at <= draft.opens_at:
         raise RuleBroken("closes_at", "must be after opens_at")
     if not 1 <= len(draft.questions) <= MAX_QUESTIONS:

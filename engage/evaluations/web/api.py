@@ -27,6 +27,7 @@ from engage.fractions import SHARE_PATTERN
 from engage.i18n import N_
 from engage.phones import RULE, MobileNumber, api_mobile_number
 from engage.sms.models import SmsMessage
+from engage.web.dates import Moment, in_years
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.openapi import csv_upload
@@ -36,8 +37,6 @@ from engage.web.text import FilledLine, Line
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
 RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
 Text = Annotated[FilledLine, Meta(min_length=1, max_length=200)]
-# The years of services.YEARS, as written; msgspec does not check a pattern on a date, services.check_year does.
-Moment = Annotated[datetime, Meta(tz=True, extra_json_schema={"pattern": r"^(?:2[01][0-9]{2}|2200)-"})]
 THRESHOLD_PATTERN = explain_pattern(
     SHARE_PATTERN,
     N_(
@@ -320,8 +319,8 @@ def results_out(found: results.CampaignResults) -> ResultsOut:
 
 
 def draft_from(data: CampaignIn) -> services.CampaignDraft:
-    services.check_year("opens_at", data.opens_at)  # what /schema states, before any state is looked at
-    services.check_year("closes_at", data.closes_at)
+    in_years("opens_at", data.opens_at)  # what /schema states, before any state is looked at
+    in_years("closes_at", data.closes_at)
     return copy_fields(
         services.CampaignDraft,
         data,
@@ -418,8 +417,8 @@ class EvaluationController(OrganizerApi):
     ) -> CampaignOut:
         if data.opens_at is None and data.closes_at is None:
             raise InvalidInput("closes_at", "give opens_at, closes_at or both")
-        services.check_year("opens_at", data.opens_at)
-        services.check_year("closes_at", data.closes_at)
+        in_years("opens_at", data.opens_at)
+        in_years("closes_at", data.closes_at)
         campaign = await editing.reschedule(db, _actor(request), campaign_id, data.opens_at, data.closes_at)
         return campaign_out(campaign)
 
