@@ -17,6 +17,39 @@ class OutOfRange(ValueError):
 
 
 MAX_DIGITS = 30  # "1e-999999999" would build a denominator of a billion digits
+MOST_DECIMALS = 10  # places after the point in SHARE_PATTERN: more than any standard needs
+
+
+def _fractions() -> str:
+    """n/d with 0 <= n <= d <= 99 and no leading zero, as one alternation.
+
+    A regex cannot compare two numbers, so it cannot say "n <= d" in general: it can only list the
+    denominators each numerator may take. That list is finite only for a bounded denominator, and two
+    digits hold every share people write as a fraction (2/3, 4/5, 17/20); larger ones are written as
+    a decimal or a percentage. Listed one by one, the 5,049 pairs would fill /schema; grouped by digits,
+    109 branches say the same."""
+    branches = ["[0-9]/[1-9][0-9]"]  # one digit over two: always at most 1
+    branches += [f"{n}/[{max(n, 1)}-9]" for n in range(10)]  # one digit over one (never over 0)
+    for tens in range(1, 10):  # two digits over two: the same tens and no fewer units, or more tens
+        branches += [f"{tens}{units}/{tens}[{units}-9]" for units in range(10)]
+        if tens < 9:
+            branches.append(f"{tens}[0-9]/[{tens + 1}-9][0-9]")
+    return "|".join(branches)
+
+
+def _share_pattern() -> str:
+    places = f"[0-9]{{1,{MOST_DECIMALS}}}"
+    zeros = f"0{{1,{MOST_DECIMALS}}}"
+    decimal = rf"0(?:\.{places})?|1(?:\.{zeros})?"
+    percentage = rf"(?:[0-9]|[1-9][0-9])(?:\.{places})?%|100(?:\.{zeros})?%"
+    # (?!\n): Python's `$` also matches before a final newline; JSON Schema's (ECMAScript) does not.
+    return rf"^(?:{decimal}|{percentage}|{_fractions()})(?!\n)$"
+
+
+SHARE_PATTERN = _share_pattern()
+"""A share from 0 to 1 as an API takes it: a decimal (0.8), a percentage (80%) or a fraction n/d
+(2/3) with a denominator up to 99; no spaces, no leading zeros. `parse_fraction` takes every string it
+matches (tests/app/test_fractions.py); forms, which `parse_fraction` reads directly, take more."""
 
 
 def _decimal(text: str) -> Fraction:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, InvalidInput
+from engage.errors import Conflict, RuleBroken
 from engage.evaluations.models import Campaign, Mode, ServiceContact, Subject
 from engage.evaluations.services import (
     CampaignDraft,
@@ -37,18 +37,18 @@ class Schedule:
 
 def check_schedule(now: datetime, current: Schedule, wanted: Schedule) -> None:
     """Refuse a change of dates that would rewrite what has happened (Conflict) or that makes no
-    sense (InvalidInput), naming the field."""
+    sense (RuleBroken: dates out of order or in the past), naming the field."""
     if current.closes_at <= now:
         raise Conflict("closes_at", "the evaluation has closed; its dates stay as they were")
     if wanted.opens_at != current.opens_at:
         if current.opens_at <= now:
             raise Conflict("opens_at", "the evaluation has opened; its opening stays as it was")
         if wanted.opens_at < now:
-            raise InvalidInput("opens_at", "must not be in the past")
+            raise RuleBroken("opens_at", "must not be in the past")
     if wanted.closes_at <= now:
-        raise InvalidInput("closes_at", "must be in the future (to close now, use close)")
+        raise RuleBroken("closes_at", "must be in the future (to close now, use close)")
     if wanted.closes_at <= wanted.opens_at:
-        raise InvalidInput("closes_at", "must be after opens_at")
+        raise RuleBroken("closes_at", "must be after opens_at")
 
 
 def closing_now(now: datetime, current: Schedule) -> Schedule:
@@ -75,7 +75,7 @@ async def edit_campaign(
         raise Conflict("opens_at", "the evaluation has opened: move its dates or close it instead")
     check_draft(draft)
     if draft.opens_at < now:
-        raise InvalidInput("opens_at", "must not be in the past")
+        raise RuleBroken("opens_at", "must not be in the past")
     codes = await known_community_codes(db, draft.community_codes)
     contacts = await _contacts(db, campaign.id)
     if contacts and draft.mode != campaign.mode:

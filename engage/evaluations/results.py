@@ -20,7 +20,7 @@ from engage import i18n
 from engage.audit.services import record_async
 from engage.csvcells import safe_cell
 from engage.db import utcnow
-from engage.errors import Conflict
+from engage.errors import Conflict, RuleBroken
 from engage.evaluations.models import Campaign, CommentStatus, Rating, RatingStatus, ServiceContact, Subject
 from engage.evaluations.rules import stats
 from engage.evaluations.services import get_campaign
@@ -186,6 +186,10 @@ def english_summary(ratings: int, below: int, subjects: int, link: str) -> str:
     return f"{counted}; {below} of {subjects} below the standard: {link}"
 
 
+# A notice's title (notices.title_zh, title_en): a campaign's title may be as long, and gains a suffix.
+RESULTS_TITLE_MOST = 200
+
+
 async def publish(db: AsyncSession, actor: str, campaign_id: int, settings: Settings) -> Notice:
     """Publish the results as a notice (once the campaign closed); the caller enqueues the fan-out."""
     campaign = await get_campaign(db, campaign_id)
@@ -193,19 +197,27 @@ async def publish(db: AsyncSession, actor: str, campaign_id: int, settings: Sett
         raise Conflict("campaign_id", "results are published after the evaluation closes")
     if campaign.notice_id is not None:
         raise Conflict("campaign_id", f"already published as notice {campaign.notice_id}")
+    titles = {"title_zh": f"{campaign.title_zh}结果", "title_en": f"{campaign.title_en}: results"}
+    for field_name, title in titles.items():
+        if len(title) > RESULTS_TITLE_MOST:
+            detail = (
+                f"the results notice's title would be {len(title)} characters; at most {RESULTS_TITLE_MOST}"
+            )
+            raise RuleBroken(field_name, detail)
     results = await campaign_results(db, campaign_id)
     link = results_link(settings, campaign.id)
     below = sum(1 for r in results.subjects if r.verdict.below)
     draft = notices.Draft(
         kind=NoticeKind.STAGE_RESULT.value,
-        title_zh=f"{campaign.title_zh}结果",
-        title_en=f"{campaign.title_en}: results",
+        title_zh=titles["title_zh"],
+        title_en=titles["title_en"],
         # Short: the notice goes out by SMS with its title and link, within settings.sms_max_segments.
         body_zh=f"有效评价{results.ratings}份，{len(results.subjects)}个对象中{below}个低于标准。详见{link}",
         body_en=english_summary(results.ratings, below, len(results.subjects), link),
         audience=Audience.KIND.value,
         community_codes=[],
     )
+    # A text over the SMS segments (the title with the link and signature) is refused here: RuleBroken.
     notice = await notices.create_draft(db, actor, draft, settings)
     notice = await notices.publish(db, actor, notice.id, None, settings)
     campaign = await get_campaign(db, campaign_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, InvalidInput, NotFound
+from engage.errors import Conflict, InvalidInput, NotFound, RuleBroken, UnknownValue
 from engage.evaluations.models import Campaign, Mode, ServiceContact, Subject
 from engage.evaluations.rules import stats
 from engage.i18n import LOCALE_NAMES, current_locale
@@ -32,6 +32,7 @@ from engage.sms.models import SmsMessage
 from engage.sms.segments import count_segments
 from engage.sms.services import build_message
 from engage.sms.texts import render
+from engage.web.dates import in_years
 from engage.web.text import storable
 
 MAX_QUESTIONS = 9  # one digit each in an SMS reply
@@ -83,8 +84,9 @@ class RowError:
     detail: str
 
 
-class ImportRejected(InvalidInput):
-    """A CSV with at least one bad row: nothing was imported; `rows` says what is wrong where."""
+class ImportRejected(RuleBroken):
+    """A CSV with at least one bad row: nothing was imported; `rows` says what is wrong where. 422: the
+    API takes any text as the file; what its rows must say, no JSON Schema can state."""
 
     code = "import_rejected"
 
@@ -139,8 +141,11 @@ def check_draft(draft: CampaignDraft) -> None:
         raise InvalidInput("mode", "must be online or reverse")
     if not draft.title_zh.strip() or not draft.title_en.strip():
         raise InvalidInput("title_zh" if not draft.title_zh.strip() else "title_en", "must not be empty")
+    # Far outside these years a date means nothing here, and year 1 at +08:00 cannot even become UTC.
+    in_years("opens_at", draft.opens_at)
+    in_years("closes_at", draft.closes_at)
     if draft.closes_at <= draft.opens_at:
-        raise InvalidInput("closes_at", "must be after opens_at")
+        raise RuleBroken("closes_at", "must be after opens_at")
     if not 1 <= len(draft.questions) <= MAX_QUESTIONS:
         raise InvalidInput("questions", f"between 1 and {MAX_QUESTIONS} questions (one digit each by SMS)")
     for question in draft.questions:
@@ -151,8 +156,8 @@ def check_draft(draft: CampaignDraft) -> None:
     names = [(s.name.strip(), s.unit.strip()) for s in draft.subjects]
     if any(not name for name, _ in names):
         raise InvalidInput("subjects", "every subject needs a name")
-    if len(set(names)) != len(names):
-        raise InvalidInput("subjects", "the same name and unit are given twice")
+    if len(set(names)) != len(names):  # compared as stored: without the spaces around them
+        raise RuleBroken("subjects", "the same name and unit are given twice")
     try:
         stats.parse_threshold(draft.threshold)
     except ValueError as problem:
@@ -162,13 +167,14 @@ def check_draft(draft: CampaignDraft) -> None:
 
 
 async def known_community_codes(db: AsyncSession, wanted: list[str]) -> list[str]:
-    """The codes, sorted and once each, or InvalidInput naming those no community has."""
+    """The codes, sorted and once each, or UnknownValue naming the first no community has and listing
+    the communities there are (as sign-up does)."""
     codes = sorted(set(wanted))
     if codes:
-        known = set((await db.execute(select(Community.code).where(Community.code.in_(codes)))).scalars())
-        unknown = [code for code in codes if code not in known]
+        known = list((await db.execute(select(Community.code).order_by(Community.code))).scalars())
+        unknown = [code for code in wanted if code not in set(known)]
         if unknown:
-            raise InvalidInput("community_codes", f"no community {', '.join(unknown)}")
+            raise UnknownValue("community_codes", unknown[0], known)
     return codes
 
 
@@ -254,7 +260,7 @@ def check_invitation_length(
                 "encoding": count.encoding.value,
                 "most": settings.sms_max_segments,
             }
-            raise InvalidInput(field_name, message % values)
+            raise RuleBroken(field_name, message % values)
 
 
 # -- service contacts ----------------------------------------------------------------------------
@@ -274,9 +280,11 @@ def _check_matter(matter: str) -> None:
         raise InvalidInput("matter", "between 1 and 40 characters")
 
 
-def _check_served_on(served_on: date, campaign: Campaign) -> None:
-    if served_on > campaign.closes_at.date():
-        raise InvalidInput("served_on", "after the evaluation closes")
+AFTER_CLOSE = "after the evaluation closes"
+
+
+def _served_after_close(served_on: date, campaign: Campaign) -> bool:
+    return served_on > campaign.closes_at.date()
 
 
 def _check_takes_contacts(campaign: Campaign) -> None:
@@ -312,7 +320,8 @@ async def record_contact(
     subject = subject_of(campaign, contact.subject_id)
     matter = contact.matter.strip()
     _check_matter(matter)
-    _check_served_on(contact.served_on, campaign)
+    if _served_after_close(contact.served_on, campaign):  # the campaign's present closing: it can move
+        raise Conflict("served_on", AFTER_CLOSE)
     check_invitation_length(settings, campaign, subject, matter, "matter")
     resident = await _verified_resident(db, contact.phone, settings.default_region, "phone")
     if (subject.id, resident.id, contact.served_on, matter) in await _recorded(db, campaign):
@@ -359,12 +368,12 @@ def _read_rows(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput("file", f"missing columns: {', '.join(missing)} (need {','.join(IMPORT_COLUMNS)})")
+        raise RuleBroken("file", f"missing columns: {', '.join(missing)} (need {','.join(IMPORT_COLUMNS)})")
     rows = list(reader)
     if not rows:
-        raise InvalidInput("file", "no rows")
+        raise RuleBroken("file", "no rows")
     if len(rows) > MAX_IMPORT_ROWS:
-        raise InvalidInput("file", f"{len(rows)} rows; at most {MAX_IMPORT_ROWS} per file")
+        raise RuleBroken("file", f"{len(rows)} rows; at most {MAX_IMPORT_ROWS} per file")
     return rows
 
 
@@ -439,8 +448,8 @@ def _check_row(
         problems.append(RowError(line, "subject", "not one of this evaluation's subjects"))
     phone = check("phone", lambda: normalise(str(raw.get("phone") or ""), settings.default_region, "phone"))
     served_on = check("served_on", lambda: date.fromisoformat(str(raw.get("served_on") or "").strip()))
-    if served_on is not None:
-        check("served_on", lambda: _check_served_on(served_on, campaign))
+    if served_on is not None and _served_after_close(served_on, campaign):
+        problems.append(RowError(line, "served_on", AFTER_CLOSE))
     matter = str(raw.get("matter") or "").strip()
     check("matter", lambda: _check_matter(matter))
     if subject is not None and matter:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from engage.fractions import NotAFraction, OutOfRange, parse_fraction
+from engage.fractions import SHARE_PATTERN, NotAFraction, OutOfRange, parse_fraction
 
 
 @pytest.mark.parametrize(
@@ -36,3 +39,24 @@ def test_bounds_are_the_callers() -> None:
     with pytest.raises(OutOfRange):
         parse_fraction("3/2")
     assert parse_fraction("3/2", low=Fraction(1), high=Fraction(10)) == Fraction(3, 2)
+
+
+@given(st.from_regex(SHARE_PATTERN, fullmatch=True))
+def test_every_share_the_api_pattern_matches_is_parsed(typed: str) -> None:
+    assert 0 <= parse_fraction(typed) <= 1
+
+
+def test_the_api_pattern_takes_a_fraction_exactly_when_it_is_at_most_1_over_at_most_99() -> None:
+    pattern = re.compile(SHARE_PATTERN)
+    for numerator in range(150):
+        for denominator in range(150):
+            text = f"{numerator}/{denominator}"
+            wanted = 1 <= denominator <= 99 and numerator <= denominator
+            assert (pattern.search(text) is not None) == wanted, text
+
+
+@pytest.mark.parametrize(
+    "typed", ["0.5\n", " 0.5", "1.01", "100.1%", "-0", "+1", "01/2", "1/02", "0.", ".5", "1e-1"]
+)
+def test_the_api_pattern_takes_no_other_way_of_writing(typed: str) -> None:
+    assert re.search(SHARE_PATTERN, typed) is None

@@ -105,7 +105,7 @@ def test_a_campaign_is_edited_before_it_opens_and_the_edit_is_audited(
     online = client.put(f"{API}/{cid}", json={**body, "mode": "online"}, headers=headers)
     assert (online.status_code, online.json()["field"]) == (409, "mode")
     bad = client.put(f"{API}/{cid}", json={**body, "closes_at": later(1)}, headers=headers)
-    assert (bad.status_code, bad.json()["field"]) == (400, "closes_at")
+    assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (422, "rule_broken", "closes_at")
     assert len(audit(db, "evaluation.edit")) == 1
 
 
@@ -121,7 +121,7 @@ def test_an_open_campaign_cannot_be_edited_but_its_closing_can_move_and_it_can_c
     moved_opening = client.post(f"{API}/{cid}/schedule", json={"opens_at": later(1)}, headers=headers)
     assert (moved_opening.status_code, moved_opening.json()["field"]) == (409, "opens_at")
     past = client.post(f"{API}/{cid}/schedule", json={"closes_at": later(-1)}, headers=headers)
-    assert (past.status_code, past.json()["field"]) == (400, "closes_at")
+    assert (past.status_code, past.json()["code"], past.json()["field"]) == (422, "rule_broken", "closes_at")
     empty = client.post(f"{API}/{cid}/schedule", json={}, headers=headers)
     assert (empty.status_code, empty.json()["field"]) == (400, "closes_at")
     new_closing = later(20)

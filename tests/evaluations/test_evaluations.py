@@ -116,7 +116,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(
     refused = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=bad, headers={"Content-Type": "text/csv"}
     )
-    assert refused.status_code == 400
+    assert (refused.status_code, refused.json()["code"]) == (422, "import_rejected")
     assert [(r["line"], r["field"]) for r in refused.json()["rows"]] == [
         (3, "phone"),
         (4, "subject"),
@@ -142,7 +142,7 @@ def test_reverse_evaluation_of_1000_residents_with_200_served(
     again = evaluation_district.api(
         "POST", f"/{cid}/contacts/import", content=contacts_csv(rows), headers={"Content-Type": "text/csv"}
     )
-    assert again.status_code == 400 and len(again.json()["rows"]) == 200  # a file imported twice counts once
+    assert again.status_code == 422 and len(again.json()["rows"]) == 200  # a file imported twice counts once
     assert {r["detail"] for r in again.json()["rows"]} == {
         "this service contact is already recorded (same office, resident, date and matter)"
     }
@@ -406,15 +406,15 @@ def test_campaign_with_bad_input_is_refused_naming_the_field(
 ) -> None:
     headers = organizer_headers(settings)
     cases = [
-        ({"threshold": "5/4"}, "threshold"),
-        ({"closes_at": "2020-01-01T00:00:00+00:00"}, "closes_at"),
-        ({"mode": "online", "community_codes": ["nowhere"]}, "community_codes"),
-        ({"questions": [{"zh": "问", "en": "Q"}] * 10}, "questions"),
+        ({"threshold": "5/4"}, 400, "threshold"),  # /schema states these
+        ({"questions": [{"zh": "问", "en": "Q"}] * 10}, 400, "questions"),
+        ({"community_codes": ["wulihe"]}, 400, "community_codes"),  # none for a reverse evaluation
+        ({"closes_at": "2020-01-01T00:00:00+00:00"}, 422, "closes_at"),  # before opens_at
+        ({"mode": "online", "community_codes": ["nowhere"]}, 422, "community_codes"),  # no such community
     ]
-    for change, field in cases:
+    for change, status, field in cases:
         answer = client.post("/api/v1/evaluations", json=campaign_body(**change), headers=headers)
-        assert answer.status_code == 400, change
-        assert answer.json()["field"] == field
+        assert (answer.status_code, answer.json()["field"]) == (status, field), change
     auditor = {"Authorization": f"Bearer {token_for(settings, 'sun@district.gov.cn', 'auditor')}"}
     assert client.post("/api/v1/evaluations", json=campaign_body(), headers=auditor).status_code == 403
     assert client.post("/api/v1/evaluations", json=campaign_body()).status_code == 401

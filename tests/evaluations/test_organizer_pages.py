@@ -97,7 +97,7 @@ def test_organizer_creates_a_campaign_records_and_imports_contacts_and_invites(
         data={"_csrf_token": csrf_token(evaluation_staff, page)},
         files={"file": ("contacts.csv", csv_bad.encode(), "text/csv")},
     )
-    assert answer.status_code == 400 and "not a date (YYYY-MM-DD)" in answer.text
+    assert answer.status_code == 422 and "not a date (YYYY-MM-DD)" in answer.text
     assert db.execute(select(func.count(ServiceContact.id))).scalar_one() == 1  # all or nothing
     csv_good = csv_bad.replace("someday", "2026-11-21")
     answer = evaluation_staff.post(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from litestar import MediaType, Request, Response, post, put
 from litestar.datastructures import State
@@ -20,11 +20,14 @@ from msgspec import Meta, Struct
 from engage import jobs
 from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
-from engage.errors import InvalidInput
+from engage.errors import InvalidInput, explain_pattern
 from engage.evaluations import editing, ratings, results, services
-from engage.evaluations.models import Campaign, CommentStatus
+from engage.evaluations.models import Campaign, CommentStatus, Mode
+from engage.fractions import SHARE_PATTERN
+from engage.i18n import N_
 from engage.phones import RULE, MobileNumber, api_mobile_number
 from engage.sms.models import SmsMessage
+from engage.web.dates import Moment, in_years
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
 from engage.web.openapi import csv_upload
@@ -34,6 +37,13 @@ from engage.web.text import FilledLine, Line
 CampaignId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the evaluation")]
 RatingId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="a rating (never a resident)")]
 Text = Annotated[FilledLine, Meta(min_length=1, max_length=200)]
+THRESHOLD_PATTERN = explain_pattern(
+    SHARE_PATTERN,
+    N_(
+        "Write a share from 0 to 1 without spaces: a decimal (0.8), a percentage (80%) or a fraction "
+        "whose denominator is at most 99 (2/3)."
+    ),
+)
 
 
 class QuestionIn(Struct):
@@ -47,11 +57,17 @@ class SubjectIn(Struct):
 
 
 class CampaignIn(Struct):
+    # A reverse evaluation is answered by the residents an office served, never by communities.
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"mode": {"const": Mode.REVERSE.value}}, "required": ["mode"]},
+        "then": {"properties": {"community_codes": {"maxItems": 0}}},
+    }
+
     title_zh: Text
     title_en: Text
     mode: Literal["online", "reverse"]
-    opens_at: Annotated[datetime, Meta(tz=True)]
-    closes_at: Annotated[datetime, Meta(tz=True)]
+    opens_at: Moment
+    closes_at: Moment
     questions: Annotated[list[QuestionIn], Meta(min_length=1, max_length=services.MAX_QUESTIONS)]
     subjects: Annotated[list[SubjectIn], Meta(min_length=1, max_length=services.MAX_SUBJECTS)]
     community_codes: Annotated[
@@ -59,11 +75,12 @@ class CampaignIn(Struct):
         Meta(max_length=100, description="online: who may answer (none: every community)"),
     ] = []
     threshold: Annotated[
-        Line,
+        str,
         Meta(
-            min_length=1,
+            pattern=THRESHOLD_PATTERN,
             max_length=16,
-            description="satisfaction rate below which a subject is flagged: 2/3, 0.8 or 80%",
+            description="satisfaction rate below which a subject is flagged: 2/3, 0.8 or 80% "
+            "(a fraction's denominator at most 99)",
         ),
     ] = "2/3"
     min_answers: Annotated[int, Meta(ge=1, le=100000, description="fewer answers: too few to judge")] = 1
@@ -76,13 +93,19 @@ class CampaignIn(Struct):
 
 
 class ScheduleIn(Struct):
+    # One date at least: a body with neither (or both null) moves nothing and is refused.
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"required": ["opens_at"], "properties": {"opens_at": {"type": "string"}}},
+            {"required": ["closes_at"], "properties": {"closes_at": {"type": "string"}}},
+        ]
+    }
+
     opens_at: (
-        Annotated[datetime, Meta(tz=True, description="a new opening; only before the evaluation opens")]
-        | None
+        Annotated[Moment, Meta(description="a new opening; only before the evaluation opens")] | None
     ) = None
     closes_at: (
-        Annotated[datetime, Meta(tz=True, description="a new closing, in the future; only before it closes")]
-        | None
+        Annotated[Moment, Meta(description="a new closing, in the future; only before it closes")] | None
     ) = None
 
 
@@ -91,7 +114,7 @@ class ContactIn(Struct):
     phone: Annotated[MobileNumber, Meta(description=f"{RULE}; of a verified resident (404 otherwise)")]
     served_on: date
     matter: Annotated[
-        Line, Meta(min_length=1, max_length=40, description="the kind of matter, e.g. 户籍证明")
+        FilledLine, Meta(min_length=1, max_length=40, description="the kind of matter, e.g. 户籍证明")
     ]
 
 
@@ -148,8 +171,8 @@ class ContactRowError:
 
 @dataclass
 class ImportProblem:
-    """A refused import: `rows` lists each row's errors; a request refused as a whole (no file, not
-    UTF-8) has no rows."""
+    """A refused import: `rows` lists each row's errors; a file refused as a whole (a missing column, no
+    rows, too many) has no rows."""
 
     status_code: int
     code: str
@@ -296,6 +319,8 @@ def results_out(found: results.CampaignResults) -> ResultsOut:
 
 
 def draft_from(data: CampaignIn) -> services.CampaignDraft:
+    in_years("opens_at", data.opens_at)  # what /schema states, before any state is looked at
+    in_years("closes_at", data.closes_at)
     return copy_fields(
         services.CampaignDraft,
         data,
@@ -311,8 +336,10 @@ async def send_texts(state: State, messages: list[SmsMessage]) -> None:
 
 def _import_rejected(_: Request[Any, Any, Any], exc: services.ImportRejected) -> Response[ImportProblem]:
     rows = [ContactRowError(e.line, e.field, e.detail) for e in exc.rows]
-    problem = ImportProblem(status_code=400, code=exc.code, detail=exc.detail, field=exc.field, rows=rows)
-    return Response(problem, status_code=400, media_type=MediaType.JSON)
+    problem = ImportProblem(
+        status_code=exc.status_code, code=exc.code, detail=exc.detail, field=exc.field, rows=rows
+    )
+    return Response(problem, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
 _CSV_UPLOAD = csv_upload(
@@ -361,7 +388,8 @@ class EvaluationController(OrganizerApi):
         method=put,
         description="Subjects are matched by name and unit: those kept keep their id and service contacts; "
         "one with contacts cannot be removed, nor the mode changed once contacts are recorded. "
-        "Audited as evaluation.edit. 409 once the evaluation has opened.",
+        "Audited as evaluation.edit. 409 once the evaluation has opened; 422 for an opening in the past, "
+        "a closing not after it, a subject given twice or an unknown community.",
         fails=(*CHANGE, 422),
     )
     async def edit(
@@ -380,13 +408,17 @@ class EvaluationController(OrganizerApi):
         "/{campaign_id:int}/schedule",
         summary="Move a campaign's dates: its opening until it opens, its closing until it closes",
         guards=[staff],
-        description="Audited as evaluation.reschedule with the dates before and after.",
+        description="Audited as evaluation.reschedule with the dates before and after. 409 for a date that "
+        "has passed; 422 for a new opening in the past, or a closing in the past or not after the opening.",
+        fails=(*CHANGE, 422),
     )
     async def reschedule(
         self, db: DB, request: Request[Any, Any, Any], campaign_id: CampaignId, data: JSONBody[ScheduleIn]
     ) -> CampaignOut:
         if data.opens_at is None and data.closes_at is None:
             raise InvalidInput("closes_at", "give opens_at, closes_at or both")
+        in_years("opens_at", data.opens_at)
+        in_years("closes_at", data.closes_at)
         campaign = await editing.reschedule(db, _actor(request), campaign_id, data.opens_at, data.closes_at)
         return campaign_out(campaign)
 
@@ -404,6 +436,7 @@ class EvaluationController(OrganizerApi):
         summary="Record that an office served a verified resident (reverse evaluations)",
         guards=[staff],
         status_code=201,
+        fails=(*CHANGE, 422),
     )
     async def add_contact(
         self,
@@ -414,7 +447,8 @@ class EvaluationController(OrganizerApi):
         data: JSONBody[ContactIn],
     ) -> ContactOut:
         """A reverse evaluation starts from a service: the office records that it served a resident, who can
-        then be invited to rate it."""
+        then be invited to rate it. 409 for a service after the evaluation closes; 422 when the invitation
+        with this matter would be longer than the SMS limit."""
         phone = api_mobile_number(data.phone, state.settings, "phone")
         contact = services.ContactIn(data.subject_id, phone, data.served_on, data.matter)
         row = await services.record_contact(db, _actor(request), campaign_id, contact, state.settings)
@@ -427,19 +461,21 @@ class EvaluationController(OrganizerApi):
         operation_class=_CSV_UPLOAD,
         exception_handlers={services.ImportRejected: _import_rejected},
         responses={
-            **problems(401, 403, 404, 409),
-            400: ResponseSpec(
+            **problems(400, 401, 403, 404, 409),
+            422: ResponseSpec(
                 ImportProblem,
                 generate_examples=False,
-                description="the file has errors; `rows` lists every one",
+                description="the file has errors; `rows` lists every one (none when a column or every row "
+                "is missing, or there are too many)",
             ),
         },
     )
     async def import_contacts(
         self, body: RawBody, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> ContactsImported:
-        """The CSV form of adding contacts, for offices that keep a register. 400 `import_rejected` lists
-        every bad row in `rows`; nothing is imported then."""
+        """The CSV form of adding contacts, for offices that keep a register. 422 `import_rejected` lists
+        every bad row in `rows`; nothing is imported then. 422 `rule_broken` for a missing column, no rows
+        or too many; 400 for a body that is not UTF-8."""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -533,11 +569,14 @@ class EvaluationController(OrganizerApi):
         summary="Publish the results as a notice (after the close); its texts go to subscribers",
         guards=[staff],
         status_code=201,
+        fails=(*CHANGE, 422),
     )
     async def publish(
         self, db: DB, state: State, request: Request[Any, Any, Any], campaign_id: CampaignId
     ) -> PublishedOut:
-        """The results become a public notice, texted to subscribers. Only after the campaign closed."""
+        """The results become a public notice, texted to subscribers. Only after the campaign closed (409);
+        422 when the campaign's title makes the notice's title longer than 200 characters or its text
+        longer than the SMS limit."""
         notice = await results.publish(db, _actor(request), campaign_id, state.settings)
         await jobs.after_commit(state.redis_url, jobs.After(notices_at=[(notice.id, notice.publish_at)]))
         return PublishedOut(notice.id)
