@@ -49,7 +49,7 @@ from engage.selections.stages import nomination as nominating
 from engage.selections.stages import outcome
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
-from engage.web.routes import change, create, read
+from engage.web.routes import CHANGE, change, create, read
 from engage.web.text import FilledLine, Line, Lines
 
 T = TypeVar("T")
@@ -315,7 +315,10 @@ class SelectionController(OrganizerApi):
         """A new selection starts as a draft: nothing is public and nothing runs until it is published.
         `stages` gives all six stages (nomination, assessment, speech, interview, result, public_notice)
         in this order; `rules` may set any of the rule keys shown in the answer (threshold, quorum,
-        margin, weights, trims); the rest keep their defaults (docs/selection.md)."""
+        margin, weights, trims); the rest keep their defaults (docs/selection.md). 422 `rule_broken`:
+        a stage closing before it opens or opening before the previous one closes, a post advancing
+        fewer than its seats, a criterion code twice, a share out of its bounds or weights not adding
+        up to 1."""
         spec = _spec(data)
         actor = _actor(request)
         selection_id = await run(db, lambda s: services.create_selection(s, actor, spec).id)
@@ -416,6 +419,7 @@ class SelectionController(OrganizerApi):
         summary="New dates for a stage that has not closed (the timetable's order must hold)",
         guards=[staff],
         method=put,
+        fails=(*CHANGE, 422),
     )
     async def reschedule(
         self,
@@ -427,7 +431,9 @@ class SelectionController(OrganizerApi):
         data: JSONBody[DatesIn],
     ) -> out.SelectionOut:
         """Move a stage that has not closed. An open stage keeps its opening time; the public notice
-        stage runs with its notice period instead (extend or suspend that)."""
+        stage runs with its notice period instead (extend or suspend that). 422 `rule_broken` when the
+        stage would close before it opens, open before the previous stage closes, or close after the
+        next one opens."""
         actor = _actor(request)
         _, after = await run(
             db,
@@ -453,7 +459,9 @@ class SelectionController(OrganizerApi):
     ) -> out.InvitationsSent:
         """Each invitee gets a personal link by text. `group` is an evaluator group for the assessment
         (leadership, staff, resident_rep) or a rater group for the speech stage (staff, resident).
-        409 `already_invited` names the invitee; 409 `stage_closed` once the stage has closed."""
+        Each resident once (422 `rule_broken`); 404 names an invitee who is no resident, 409 one
+        without the evaluator role; 409 `already_invited` names the invitee; 409 `stage_closed` once
+        the stage has closed."""
         actor = _actor(request)
         invitees = [balloting.Invitee(i.resident_id, i.group) for i in data.invitees]
         invitations, after = await run(
