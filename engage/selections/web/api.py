@@ -128,7 +128,7 @@ SpeechWeights = Annotated[
 ]
 
 
-class RulesIn(Struct, frozen=True):
+class RulesIn(Struct):
     """The rules a selection may set; each left out keeps its default (docs/selection.md)."""
 
     threshold: Annotated[Share, Meta(description="from 0 to 1")] | UnsetType = UNSET
@@ -167,7 +167,7 @@ class SelectionIn(Struct):
         ),
     ]
     rubric: Annotated[list[CriterionIn], Meta(min_length=1, max_length=20)]
-    rules: RulesIn = RulesIn()
+    rules: RulesIn | UnsetType = UNSET  # left out: every rule keeps its default
     eligibility_zh: Text = ""
     eligibility_en: Text = ""
 
@@ -273,7 +273,7 @@ def _spec(data: SelectionIn) -> services.SelectionSpec:
             for p in data.posts
         ],
         stages=[services.StageSpec(s.kind, s.opens_at, s.closes_at) for s in data.stages],
-        rules=to_builtins(data.rules),
+        rules={} if isinstance(data.rules, UnsetType) else to_builtins(data.rules),
         rubric=[
             {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "max_points": c.max_points}
             for c in data.rubric
