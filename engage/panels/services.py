@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.audit.services import record_async
 from engage.db import utcnow
-from engage.errors import Conflict, EngageError, InvalidInput, NotFound, UnknownValue
+from engage.errors import Conflict, EngageError, NotFound, RuleBroken, UnknownValue
 from engage.lottery import (
     FeasibilityReport,
     InfeasibleQuotas,
@@ -136,6 +136,8 @@ async def update_panel(db: AsyncSession, actor: str, panel_id: int, changes: Map
 
 
 def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int, values: Mapping[str, Sequence[str]]) -> None:
+    """Beyond /schema: the values of each category (422 unknown_value), a min above its max or a row
+    given twice (422 rule_broken); a min above the panel's size conflicts with the panel (409)."""
     seen: set[tuple[str, str]] = set()
     for index, row in enumerate(rows):
         name = f"{row['category']}/{row['feature']}"
@@ -144,11 +146,11 @@ def _check_quota_rows(rows: Sequence[dict[str, Any]], size: int, values: Mapping
         if row["feature"] not in values[row["category"]]:
             raise UnknownValue(f"quotas[{index}].feature", row["feature"], values[row["category"]])
         if row["min"] > row["max"]:
-            raise InvalidInput("quotas", f"{name}: min {row['min']} is more than max {row['max']}")
+            raise RuleBroken("quotas", f"{name}: min {row['min']} is more than max {row['max']}")
         if row["min"] > size:
-            raise InvalidInput("quotas", f"{name}: min {row['min']} is more than the panel size {size}")
+            raise Conflict("quotas", f"{name}: min {row['min']} is more than the panel size {size}")
         if (row["category"], row["feature"]) in seen:
-            raise InvalidInput("quotas", f"{name}: given twice")
+            raise RuleBroken("quotas", f"{name}: given twice")
         seen.add((row["category"], row["feature"]))
 
 
@@ -174,7 +176,7 @@ async def set_exclusions(
     """The organizer's exclusions: residents, work units, and candidates whose conflicts exclude."""
     keys = [c.key for c in candidates]
     if len(set(keys)) != len(keys):
-        raise InvalidInput("candidates", "each candidate key may be given once")
+        raise RuleBroken("candidates", "each candidate key may be given once")
     panel = await get_panel(db, panel_id, for_update=True)
     require_status(panel, PanelStatus.DRAFT)
     panel.exclusions = {

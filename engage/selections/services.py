@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engage.audit.models import AuditEntry
 from engage.audit.services import record
-from engage.errors import Conflict, InvalidInput, NotFound
+from engage.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.notices import fanout, lifecycle
@@ -105,6 +105,8 @@ def rules_of(selection: Selection) -> Rules:
 
 
 def _check_stages(stages: Sequence[StageSpec]) -> None:
+    """The kinds in the timetable's order (/schema states it: 400), then the dates in that order
+    (beyond any JSON Schema: 422)."""
     kinds = [stage.kind for stage in stages]
     if sorted(
         kinds, key=lambda k: STAGE_ORDER.index(StageKind(k)) if k in STAGE_ORDER else -1
@@ -116,9 +118,9 @@ def _check_stages(stages: Sequence[StageSpec]) -> None:
         if stage.opens_at.tzinfo is None or stage.closes_at.tzinfo is None:
             raise InvalidInput(f"stages[{index}]", "times need a timezone")
         if stage.closes_at <= stage.opens_at:
-            raise InvalidInput(f"stages[{index}].closes_at", _("A stage must close after it opens."))
+            raise RuleBroken(f"stages[{index}].closes_at", _("A stage must close after it opens."))
         if previous_close is not None and stage.opens_at < previous_close:
-            raise InvalidInput(
+            raise RuleBroken(
                 f"stages[{index}].opens_at", _("A stage cannot open before the previous one closes.")
             )
         previous_close = stage.closes_at
@@ -143,7 +145,7 @@ def create_selection(session: Session, actor: str, spec: SelectionSpec) -> Selec
         if not 1 <= post.seats <= MAX_SEATS:
             raise InvalidInput(f"posts[{index}].seats", f"from 1 to {MAX_SEATS}")
         if post.advance is not None and post.advance < post.seats:
-            raise InvalidInput(f"posts[{index}].advance", "at least as many as there are seats")
+            raise RuleBroken(f"posts[{index}].advance", "at least as many as there are seats")
     _check_stages(spec.stages)
     rules = Rules.parse(spec.rules)
     rubric = parse_rubric(spec.rubric)
@@ -308,7 +310,7 @@ def post_of(selection: Selection, post_id: int, field_name: str = "post_id") -> 
     for post in selection.posts:
         if post.id == post_id:
             return post
-    raise InvalidInput(field_name, f"selection {selection.id} has no post {post_id}")
+    raise NotFound(field_name, f"selection {selection.id} has no post {post_id}")
 
 
 def _before(selection: Selection, kind: StageKind, what: str) -> None:
@@ -456,21 +458,22 @@ def undo_withdrawal(session: Session, actor: str, selection_id: int, applicant_i
 
 
 def _upheld_objection(session: Session, selection: Selection, reference: str | None) -> str:
+    """The reference of the upheld objection that withdraws a proposed appointee: 409 without one
+    (the applicant's status asks for it), 404 when it names no objection to this selection's
+    appointment notice, 409 when that objection was not upheld."""
+    words = _("Give the reference of an objection upheld against this selection's appointment notice.")
+    if not reference:
+        raise Conflict("objection", words)
     notice_id = selection.stage(StageKind.PUBLIC_NOTICE).notice_id
-    found = None
-    if reference and notice_id is not None:
-        found = session.execute(
-            select(Objection).where(
-                Objection.reference == reference.strip().upper(),
-                Objection.notice_id == notice_id,
-                Objection.status == ObjectionStatus.UPHELD,
-            )
-        ).scalar_one_or_none()
-    if found is None:
-        raise InvalidInput(
-            "objection",
-            _("Give the reference of an objection upheld against this selection's appointment notice."),
+    found = session.execute(
+        select(Objection).where(
+            Objection.reference == reference.strip().upper(), Objection.notice_id == notice_id
         )
+    ).scalar_one_or_none()
+    if notice_id is None or found is None:
+        raise NotFound("objection", words)
+    if found.status != ObjectionStatus.UPHELD:
+        raise Conflict("objection", words)
     return found.reference
 
 

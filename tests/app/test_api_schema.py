@@ -33,6 +33,7 @@ from tests.support import LiveServer
 
 EXAMPLES_PER_OPERATION = 30
 
+RESCHEDULE = "PUT /api/v1/selections/{selection_id}/stages/{kind}"
 # (operation, the field its refusal names) -> the rule no JSON Schema here can state.
 BEYOND_THE_SCHEMA = {
     ("POST /api/v1/evaluations", "closes_at"): "after opens_at",
@@ -50,15 +51,28 @@ BEYOND_THE_SCHEMA = {
     ("POST /api/v1/evaluations/{campaign_id}/publish", "body_en"): "its text fits 3 SMS segments",
     ("POST /api/v1/evaluations/{campaign_id}/publish", "title_zh"): "its title fits 200 characters",
     ("POST /api/v1/evaluations/{campaign_id}/publish", "title_en"): "its title fits 200 characters",
-    ("POST /api/v1/selections", "stages"): "every stage once, in timetable order",
-    ("POST /api/v1/selections", "posts[].advance"): "at least as many as the post's seats",
-    ("POST /api/v1/selections", "rubric[].code"): "each criterion code once",
-    ("POST /api/v1/selections/{selection_id}/invitations", "invitees[].group"): "a group of that stage",
-    ("POST /api/v1/selections/{selection_id}/invitations", "invitees[].resident_id"): "once; holds the role",
     # each subject (name and unit) once; the invitation naming it fits 3 SMS segments (reverse)
     ("POST /api/v1/evaluations", "subjects"): "each name and unit once; invitation fits 3 SMS",
     ("PUT /api/v1/evaluations/{campaign_id}", "subjects"): "each name and unit once; invitation fits 3 SMS",
-    ("PUT /api/v1/panels/{panel_id}/quotas", "quotas"): "each category and value once",
+    ("POST /api/v1/selections", "stages[].closes_at"): "after the stage opens",
+    ("POST /api/v1/selections", "stages[].opens_at"): "not before the previous stage closes",
+    ("POST /api/v1/selections", "posts[].advance"): "at least as many as the post's seats",
+    ("POST /api/v1/selections", "rubric[].code"): "each criterion code once",
+    ("POST /api/v1/selections", "rules.threshold"): "a share from 0 to 1, written 4/5, 0.8 or 80%",
+    ("POST /api/v1/selections", "rules.quorum"): "a share from 0 to 1, written 4/5, 0.8 or 80%",
+    ("POST /api/v1/selections", "rules.margin"): "a share from 1 to 10, written 3/2, 1.5 or 150%",
+    ("POST /api/v1/selections", "rules.trim_large_share"): "a share from 0 to 1/3, written 1/10, 0.1 or 10%",
+    ("POST /api/v1/selections", "rules.jury_weights"): "the weights add up to 1",
+    ("POST /api/v1/selections", "rules.jury_weights.expert"): "a positive share up to 1",
+    ("POST /api/v1/selections", "rules.jury_weights.deputy"): "a positive share up to 1",
+    ("POST /api/v1/selections", "rules.jury_weights.resident"): "a positive share up to 1",
+    ("POST /api/v1/selections", "rules.speech_weights"): "the weights add up to 1",
+    ("POST /api/v1/selections", "rules.speech_weights.staff"): "a positive share up to 1",
+    ("POST /api/v1/selections", "rules.speech_weights.resident"): "a positive share up to 1",
+    (RESCHEDULE, "opens_at"): "not before the previous stage closes",
+    (RESCHEDULE, "closes_at"): "after opens_at, and no later than the next stage opens",
+    ("POST /api/v1/selections/{selection_id}/invitations", "invitees[].resident_id"): "each invitee once",
+    ("PUT /api/v1/panels/{panel_id}/quotas", "quotas"): "each category and value once; a min at most its max",
     ("PUT /api/v1/panels/{panel_id}/exclusions", "candidates"): "each candidate key once",
     ("PUT /api/v1/panels/{panel_id}/quotas", "quotas[].feature"): "the values depend on the category",
     ("POST /api/v1/residents/import", "*"): "the roster's columns and rows (a CSV body)",

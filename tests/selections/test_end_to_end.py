@@ -233,7 +233,8 @@ def test_a_selection_runs_from_posts_to_appointment(panel_district: PanelDistric
         f"/selections/{sid}/invitations",
         json={"stage": "assessment", "invitees": [{"resident_id": outsider.id, "group": "staff"}]},
     )
-    assert refused.status_code == 400 and refused.json()["field"] == "invitees[0].resident_id"
+    # a resident without the evaluator role: the request is understood, the resident is not one to invite
+    assert refused.status_code == 409 and refused.json()["field"] == "invitees[0].resident_id"
     api.ok("POST", f"/selections/{sid}/stages/assessment/open")
     ballots = links(db, "b")
     assert len(ballots) == 41
@@ -546,11 +547,12 @@ def test_a_selection_runs_from_posts_to_appointment(panel_district: PanelDistric
     assert refused.status_code == 409 and "suspended" in refused.json()["detail"]
     dropped = next(a for a in held["applicants"] if a["status"] == "suspended")
     no_reason = api("POST", f"/selections/{sid}/applicants/{dropped['id']}/withdraw")
-    assert no_reason.status_code == 400 and no_reason.json()["field"] == "objection"
+    # a proposed appointee leaves only on an upheld objection: its status asks for one (409)
+    assert no_reason.status_code == 409 and no_reason.json()["field"] == "objection"
     not_upheld = api(
         "POST", f"/selections/{sid}/applicants/{dropped['id']}/withdraw", json={"objection": reference}
     )
-    assert not_upheld.status_code == 400  # the rejected objection cannot withdraw anyone
+    assert not_upheld.status_code == 409  # the rejected objection cannot withdraw anyone
     gone = api.ok(
         "POST", f"/selections/{sid}/applicants/{dropped['id']}/withdraw", json={"objection": upheld_ref}
     )

@@ -88,6 +88,7 @@ def test_a_proposed_appointee_is_withdrawn_on_the_page_only_with_an_upheld_objec
     page = client.get(path)
     assert "Withdraw on this objection" in page.text and "proposed for appointment" in page.text
     refused = _post(client, f"{path}/applicants/{applicant.id}/withdraw", {"objection": "OBJ-2026-NOPE00"})
-    assert refused.status_code == 400 and "appointment notice" in refused.text  # type: ignore[attr-defined]
+    # the reference names no objection to this selection's appointment notice
+    assert refused.status_code == 404 and "appointment notice" in refused.text  # type: ignore[attr-defined]
     db.expire_all()
     assert db.get(Applicant, applicant.id).status == "proposed"  # type: ignore[union-attr]

@@ -106,11 +106,11 @@ def test_a_stage_is_rescheduled_within_the_timetable_and_its_new_edges_are_sched
     )
     db.expire_all()
     assert services.get_selection(db, selection_id).stage("nomination").opens_at == later
-    # Overlapping the next stage is refused and changes nothing.
+    # Overlapping the next stage is refused (its closing is too late: 422) and changes nothing.
     try:
         stages.reschedule_stage(db, "test", selection_id, "nomination", later, start + timedelta(hours=3))
     except EngageError as error:
-        assert error.field == "stages[1].opens_at"
+        assert (error.status_code, error.field) == (422, "closes_at")
     else:
         raise AssertionError("an overlap was accepted")
     db.rollback()

@@ -376,7 +376,9 @@ class PanelController(OrganizerApi):
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[QuotasIn]
     ) -> PanelOut:
         """Each row bounds how many seats go to residents with one value of a category (participant_type,
-        gender, age_band, community). Values must exist: 422 `unknown_value` lists the valid ones."""
+        gender, age_band, community). Values must exist: 422 `unknown_value` lists the valid ones. Each
+        category and value once, a min at most its max (422 `rule_broken`) and at most the panel's size
+        (409)."""
         rows = [
             {"category": q.category, "feature": _plain("quotas", q.feature), "min": q.min, "max": q.max}
             for q in data.quotas
@@ -388,11 +390,13 @@ class PanelController(OrganizerApi):
         summary="Exclude residents by id or by work unit (e.g. a candidate's) from a draft panel",
         guards=[staff],
         method=put,
+        fails=(*CHANGE, 422),
     )
     async def set_exclusions(
         self, db: DB, request: Request[Any, Any, Any], panel_id: PanelId, data: JSONBody[ExclusionsIn]
     ) -> PanelOut:
-        """Excluded residents are left out of the pool at freeze, e.g. a candidate's colleagues."""
+        """Excluded residents are left out of the pool at freeze, e.g. a candidate's colleagues. Each
+        candidate key is given once (422 `rule_broken`)."""
         units = [_plain("work_units", unit) for unit in data.work_units]
         candidates = [_candidate(c) for c in data.candidates]
         panel = await services.set_exclusions(

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from engage.errors import InvalidInput
+from engage.errors import InvalidInput, RuleBroken
 from engage.fractions import NotAFraction, OutOfRange, parse_fraction
 from engage.web.text import storable
 
 JURY_GROUPS = ("expert", "deputy", "resident")
 EVALUATOR_GROUPS = ("leadership", "staff", "resident_rep")
 RATER_GROUPS = ("staff", "resident")
+# A criterion's code: letters, digits and _, at least one letter or digit. Checked with re.fullmatch,
+# since Python's `$` would also take a final line break that the JSON Schema pattern refuses.
+CODE = "[A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*"
+CODE_PATTERN = f"^{CODE}$"
 
 
 def fraction(value: Any, field_name: str, *, low: Fraction, high: Fraction) -> Fraction:
-    """`engage.fractions.parse_fraction` in [low, high]; anything else names the field."""
+    """`engage.fractions.parse_fraction` in [low, high]; anything else names the field. A rule beyond
+    /schema, which says "a number or a text" (422)."""
     try:
         return parse_fraction(value, low=low, high=high)
     except NotAFraction:
-        raise InvalidInput(field_name, f"{value!r} is not a number or a fraction like 4/5") from None
+        raise RuleBroken(field_name, f"{value!r} is not a number or a fraction like 4/5") from None
     except OutOfRange:
-        raise InvalidInput(field_name, f"{value} must lie between {low} and {high}") from None
+        raise RuleBroken(field_name, f"{value} must lie between {low} and {high}") from None
 
 
 def text(value: Fraction) -> str:
@@ -126,9 +132,9 @@ def _weights(
             raise InvalidInput(f"{name}.{group}", f"unknown group; use {', '.join(groups)}")
         weights[group] = fraction(value, f"{name}.{group}", low=Fraction(0), high=Fraction(1))
         if weights[group] == 0:
-            raise InvalidInput(f"{name}.{group}", "a weight must be positive; leave the group out instead")
+            raise RuleBroken(f"{name}.{group}", "a weight must be positive; leave the group out instead")
     if sum(weights.values()) != 1:
-        raise InvalidInput(name, f"the weights add up to {text(sum(weights.values(), Fraction(0)))}, not 1")
+        raise RuleBroken(name, f"the weights add up to {text(sum(weights.values(), Fraction(0)))}, not 1")
     return weights
 
 
@@ -149,11 +155,11 @@ def parse_rubric(raw: list[dict[str, Any]]) -> list[Criterion]:
     criteria: list[Criterion] = []
     for index, item in enumerate(raw):
         where = f"rubric[{index}]"
-        code = str(item.get("code", "")).strip()
-        if not code or not code.replace("_", "").isalnum() or len(code) > 32:
+        code = str(item.get("code", ""))
+        if not re.fullmatch(CODE, code) or len(code) > 32:
             raise InvalidInput(f"{where}.code", "a short code of letters, digits and _")
         if code in {c.code for c in criteria}:
-            raise InvalidInput(f"{where}.code", f"{code} appears twice")
+            raise RuleBroken(f"{where}.code", f"{code} appears twice")
         criteria.append(
             Criterion(
                 code=code,

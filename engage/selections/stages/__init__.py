@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from engage.audit.services import record
-from engage.errors import Conflict
+from engage.errors import Conflict, RuleBroken
 from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.selections import labels
@@ -106,6 +106,14 @@ def close_stage(
     return selection, after
 
 
+def _body_field(timetable_field: str | None, position: int) -> str:
+    """The member of the rescheduling body that a timetable problem (`stages[i].opens_at`) is about: the
+    stage's own date, or its closing when the next stage would then open before it closes."""
+    if timetable_field == f"stages[{position}].opens_at":
+        return "opens_at"
+    return "closes_at"
+
+
 def reschedule_stage(
     session: Session, actor: str, selection_id: int, kind: str, opens_at: datetime, closes_at: datetime
 ) -> tuple[Selection, After]:
@@ -128,7 +136,10 @@ def reschedule_stage(
         else StageSpec(s.kind, s.opens_at, s.closes_at)
         for s in selection.stages
     ]
-    _check_stages(specs)
+    try:
+        _check_stages(specs)
+    except RuleBroken as problem:
+        raise RuleBroken(_body_field(problem.field, stage.position), problem.detail) from None
     stage.opens_at, stage.closes_at = opens_at, closes_at
     record(
         session,

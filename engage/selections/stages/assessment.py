@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engage import links
 from engage.audit.services import record
 from engage.db import utcnow
-from engage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engage.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleBroken
 from engage.i18n import gettext as _
 from engage.jobs import After
 from engage.links import new_token, token_hash
@@ -98,10 +98,12 @@ def invite(
         if invitee.group not in groups:
             raise InvalidInput(f"{where}.group", f"unknown group; use {', '.join(groups)}")
         if invitee.resident_id in seen:
-            raise InvalidInput(f"{where}.resident_id", "listed twice")
+            raise RuleBroken(f"{where}.resident_id", "listed twice")
         seen.add(invitee.resident_id)
+        if session.get(Resident, invitee.resident_id) is None:
+            raise NotFound(f"{where}.resident_id", f"no resident {invitee.resident_id}")
         if not _is_evaluator(session, invitee.resident_id):
-            raise InvalidInput(
+            raise Conflict(
                 f"{where}.resident_id", _("Not a verified resident with the evaluator role (consent given).")
             )
         already = session.execute(

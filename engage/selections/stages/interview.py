@@ -48,7 +48,7 @@ def link_panel(session: Session, actor: str, selection_id: int, panel_id: int) -
         raise Conflict("panel_id", _("The panel is chosen before the interview opens."))
     panel = session.get(Panel, panel_id)
     if panel is None:
-        raise InvalidInput("panel_id", f"no panel {panel_id}")
+        raise NotFound("panel_id", f"no panel {panel_id}")
     taken = session.execute(
         select(Selection.id).where(Selection.panel_id == panel_id, Selection.id != selection.id)
     ).first()

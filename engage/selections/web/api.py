@@ -6,19 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from anyio import to_thread
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType, to_builtins
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engage.accounts.guards import OrganizerApi, staff
 from engage.audit.services import organizer_actor
 from engage.errors import Forbidden, NotFound
+from engage.fractions import MAX_DIGITS
 from engage.jobs import After, dispatch
 from engage.keys import Purpose
 from engage.residents import tokens
@@ -27,12 +28,19 @@ from engage.residents.web.public_api import TOKEN_PURPOSE
 from engage.selections import schemas as out
 from engage.selections import services, stages
 from engage.selections.models import (
+    STAGE_ORDER,
     ApplicantStatus,
     ConsentStatus,
     InvitationStage,
     Selection,
     StageKind,
     StageStatus,
+)
+from engage.selections.rules.config import (
+    CODE_PATTERN,
+    EVALUATOR_GROUPS,
+    JURY_GROUPS,
+    RATER_GROUPS,
 )
 from engage.selections.rules.red_line import Rating
 from engage.selections.stages import assessment as balloting
@@ -41,8 +49,8 @@ from engage.selections.stages import nomination as nominating
 from engage.selections.stages import outcome
 from engage.web.deps import DB, MAX_ID, problems
 from engage.web.fields import copy_fields
-from engage.web.routes import change, create, read
-from engage.web.text import Line, Lines
+from engage.web.routes import CHANGE, change, create, read
+from engage.web.text import FilledLine, Line, Lines
 
 T = TypeVar("T")
 SelectionId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="the selection")]
@@ -87,10 +95,60 @@ class DatesIn(Struct):
 
 
 class CriterionIn(Struct):
-    code: Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
+    code: Annotated[str, Meta(min_length=1, max_length=32, pattern=CODE_PATTERN)]
     max_points: Annotated[int, Meta(ge=1, le=100)]
     name_zh: Annotated[Line, Meta(max_length=100)] = ""
     name_en: Annotated[Line, Meta(max_length=100)] = ""
+
+
+# A share: 4/5, "4/5", 0.8, "0.8" or "80%". Its bounds, and the text's form, are checked by
+# rules.config.fraction (422 naming the rule): JSON Schema has no fraction type to bound.
+Share = float | Annotated[str, Meta(max_length=2 * MAX_DIGITS, description='such as "4/5", "0.8" or "80%"')]
+
+
+JuryGroup = Literal["expert", "deputy", "resident"]
+RaterGroup = Literal["staff", "resident"]
+EvaluatorGroup = Literal["leadership", "staff", "resident_rep"]
+assert (get_args(JuryGroup), get_args(RaterGroup), get_args(EvaluatorGroup)) == (
+    JURY_GROUPS,
+    RATER_GROUPS,
+    EVALUATOR_GROUPS,
+)
+WEIGHTS = "a positive share per group; the shares add up to 1"
+# msgspec enforces the keys (Literal) but does not state them in its JSON Schema: propertyNames does.
+JuryWeights = Annotated[
+    dict[JuryGroup, Share],
+    Meta(min_length=1, description=WEIGHTS, extra_json_schema={"propertyNames": {"enum": list(JURY_GROUPS)}}),
+]
+SpeechWeights = Annotated[
+    dict[RaterGroup, Share],
+    Meta(
+        min_length=1, description=WEIGHTS, extra_json_schema={"propertyNames": {"enum": list(RATER_GROUPS)}}
+    ),
+]
+
+
+class RulesIn(Struct):
+    """The rules a selection may set; each left out keeps its default (docs/selection.md)."""
+
+    threshold: Annotated[Share, Meta(description="from 0 to 1")] | UnsetType = UNSET
+    basically_counts: bool | UnsetType = UNSET
+    quorum: Annotated[Share, Meta(description="from 0 to 1")] | UnsetType = UNSET
+    margin: Annotated[Share, Meta(description="from 1 to 10")] | UnsetType = UNSET
+    trim_small_max: Annotated[int, Meta(ge=0, le=1000)] | UnsetType = UNSET
+    trim_small: Annotated[int, Meta(ge=0, le=10)] | UnsetType = UNSET
+    trim_large_share: Annotated[Share, Meta(description="from 0 to 1/3")] | UnsetType = UNSET
+    jury_weights: JuryWeights | UnsetType = UNSET
+    speech_weights: SpeechWeights | UnsetType = UNSET
+    speech_max_points: Annotated[int, Meta(ge=1, le=1000)] | UnsetType = UNSET
+    tie_break_seed: Annotated[Line, Meta(max_length=200)] | UnsetType = UNSET
+    evaluator_groups: Annotated[list[EvaluatorGroup], Meta(min_length=1, max_length=10)] | UnsetType = UNSET
+
+
+# Item i of `stages` is the stage of kind STAGE_ORDER[i] (services._check_stages refuses another order).
+IN_TIMETABLE_ORDER = [
+    {"$ref": StageIn.__name__, "properties": {"kind": {"const": kind.value}}} for kind in STAGE_ORDER
+]
 
 
 class SelectionIn(Struct):
@@ -99,16 +157,24 @@ class SelectionIn(Struct):
     unit: Short
     unit_category: Annotated[Line, Meta(min_length=1, max_length=64)]
     posts: Annotated[list[PostIn], Meta(min_length=1, max_length=services.MAX_POSTS)]
-    stages: Annotated[list[StageIn], Meta(min_length=6, max_length=6)]
+    stages: Annotated[
+        list[StageIn],
+        Meta(
+            min_length=len(STAGE_ORDER),
+            max_length=len(STAGE_ORDER),
+            description="every stage once, in the timetable's order",
+            extra_json_schema={"prefixItems": IN_TIMETABLE_ORDER},
+        ),
+    ]
     rubric: Annotated[list[CriterionIn], Meta(min_length=1, max_length=20)]
-    rules: dict[str, Any] = {}
+    rules: RulesIn | UnsetType = UNSET  # left out: every rule keeps its default
     eligibility_zh: Text = ""
     eligibility_en: Text = ""
 
 
 class ApplicantIn(Struct):
     post_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    name: Annotated[Line, Meta(min_length=1, max_length=100)]
+    name: Annotated[FilledLine, Meta(min_length=1, max_length=100)]
     work_unit: Annotated[Line, Meta(max_length=200)] = ""
 
 
@@ -134,13 +200,28 @@ class InviteeIn(Struct):
     group: Annotated[Line, Meta(min_length=1, max_length=32)]
 
 
+def _groups_of(stage: InvitationStage, groups: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"stage": {"const": stage.value}}, "required": ["stage"]},
+        "then": {"properties": {"invitees": {"items": {"properties": {"group": {"enum": list(groups)}}}}}},
+    }
+
+
 class InvitationsIn(Struct):
+    # Each stage has its own groups (assessment.invite refuses another, 400 naming the invitee's group).
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            _groups_of(InvitationStage.ASSESSMENT, EVALUATOR_GROUPS),
+            _groups_of(InvitationStage.SPEECH, RATER_GROUPS),
+        ]
+    }
+
     stage: InvitationStage
     invitees: Annotated[list[InviteeIn], Meta(min_length=1, max_length=5000)]
 
 
 class ConsentIn(Struct):
-    consent: ConsentStatus
+    consent: Literal["given", "refused"]  # pending is where a nominee starts, not an answer
 
 
 class PanelLinkIn(Struct):
@@ -156,7 +237,7 @@ class NominationIn(Struct):
     token: Annotated[Line, Meta(min_length=1, max_length=1000, description="from /api/v1/signup/verify")]
     selection_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
     post_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
-    name: Annotated[Line, Meta(min_length=1, max_length=100)]
+    name: Annotated[FilledLine, Meta(min_length=1, max_length=100)]
     work_unit: Annotated[Line, Meta(max_length=200)] = ""
     reason: Annotated[Lines, Meta(max_length=nominating.MAX_REASON)] = ""
 
@@ -192,6 +273,7 @@ def _spec(data: SelectionIn) -> services.SelectionSpec:
             for p in data.posts
         ],
         stages=[services.StageSpec(s.kind, s.opens_at, s.closes_at) for s in data.stages],
+        rules={} if isinstance(data.rules, UnsetType) else to_builtins(data.rules),
         rubric=[
             {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "max_points": c.max_points}
             for c in data.rubric
@@ -233,7 +315,10 @@ class SelectionController(OrganizerApi):
         """A new selection starts as a draft: nothing is public and nothing runs until it is published.
         `stages` gives all six stages (nomination, assessment, speech, interview, result, public_notice)
         in this order; `rules` may set any of the rule keys shown in the answer (threshold, quorum,
-        margin, weights, trims); the rest keep their defaults (docs/selection.md)."""
+        margin, weights, trims); the rest keep their defaults (docs/selection.md). 422 `rule_broken`:
+        a stage closing before it opens or opening before the previous one closes, a post advancing
+        fewer than its seats, a criterion code twice, a share out of its bounds or weights not adding
+        up to 1."""
         spec = _spec(data)
         actor = _actor(request)
         selection_id = await run(db, lambda s: services.create_selection(s, actor, spec).id)
@@ -334,6 +419,7 @@ class SelectionController(OrganizerApi):
         summary="New dates for a stage that has not closed (the timetable's order must hold)",
         guards=[staff],
         method=put,
+        fails=(*CHANGE, 422),
     )
     async def reschedule(
         self,
@@ -345,7 +431,9 @@ class SelectionController(OrganizerApi):
         data: JSONBody[DatesIn],
     ) -> out.SelectionOut:
         """Move a stage that has not closed. An open stage keeps its opening time; the public notice
-        stage runs with its notice period instead (extend or suspend that)."""
+        stage runs with its notice period instead (extend or suspend that). 422 `rule_broken` when the
+        stage would close before it opens, open before the previous stage closes, or close after the
+        next one opens."""
         actor = _actor(request)
         _, after = await run(
             db,
@@ -371,7 +459,9 @@ class SelectionController(OrganizerApi):
     ) -> out.InvitationsSent:
         """Each invitee gets a personal link by text. `group` is an evaluator group for the assessment
         (leadership, staff, resident_rep) or a rater group for the speech stage (staff, resident).
-        409 `already_invited` names the invitee; 409 `stage_closed` once the stage has closed."""
+        Each resident once (422 `rule_broken`); 404 names an invitee who is no resident, 409 one
+        without the evaluator role; 409 `already_invited` names the invitee; 409 `stage_closed` once
+        the stage has closed."""
         actor = _actor(request)
         invitees = [balloting.Invitee(i.resident_id, i.group) for i in data.invitees]
         invitations, after = await run(
@@ -408,7 +498,10 @@ class SelectionController(OrganizerApi):
         """A nominee's name is published, and the nominee can be admitted, only after consent."""
         actor = _actor(request)
         n = await run(
-            db, lambda s: nominating.record_consent(s, actor, selection_id, nominee_id, data.consent)
+            db,
+            lambda s: nominating.record_consent(
+                s, actor, selection_id, nominee_id, ConsentStatus(data.consent)
+            ),
         )
         return out.NomineeConsent(id=n.id, consent=ConsentStatus(n.consent))
 
