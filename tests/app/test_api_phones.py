@@ -127,7 +127,6 @@ def test_the_pattern_follows_the_apps_settings(
     assert answer.status_code != 400, answer.text
 
 
-@pytest.mark.parametrize("written", ["138 0013 8000", "+86 138-0013-8000", "0086 13800138000"])
 @pytest.mark.parametrize(("method", "path", "where", "field"), PHONE_FIELDS)
 def test_a_number_the_pattern_refuses_is_refused_with_400_naming_the_field(
     client: TestClient[Litestar],
@@ -136,24 +135,24 @@ def test_a_number_the_pattern_refuses_is_refused_with_400_naming_the_field(
     path: str,
     where: str,
     field: str,
-    written: str,
 ) -> None:
     url = path.format(notice_id=1, campaign_id=1)
-    bodies = {"to": {"to": written, "body": "test"}, "phone": {"phone": written, "code": "123456"}}
-    if path.endswith("/objections"):
-        bodies["phone"] |= {"reason": "理由", "name": "张三"}
-    if path.endswith("/contacts"):
-        bodies["phone"] |= {"subject_id": 1, "served_on": "2026-11-20", "matter": "户籍证明"}
     headers = phones_admin | {"Accept-Language": "en"}
-    if where == "query":
-        params = {field: written} | ({"by": "role"} if path.endswith("/counts") else {})
-        answer = client.get(url, params=params, headers=headers)
-    else:
-        answer = client.request(method.upper(), url, json=bodies[field], headers=headers)
-    assert answer.status_code == 400, answer.text
-    problem = answer.json()
-    assert problem["field"] == field
-    assert "digits only" in problem["detail"] and "[0-9]" not in problem["detail"]
+    for written in ("138 0013 8000", "+86 138-0013-8000", "0086 13800138000"):  # one app for the three
+        bodies = {"to": {"to": written, "body": "test"}, "phone": {"phone": written, "code": "123456"}}
+        if path.endswith("/objections"):
+            bodies["phone"] |= {"reason": "理由", "name": "张三"}
+        if path.endswith("/contacts"):
+            bodies["phone"] |= {"subject_id": 1, "served_on": "2026-11-20", "matter": "户籍证明"}
+        if where == "query":
+            params = {field: written} | ({"by": "role"} if path.endswith("/counts") else {})
+            answer = client.get(url, params=params, headers=headers)
+        else:
+            answer = client.request(method.upper(), url, json=bodies[field], headers=headers)
+        assert answer.status_code == 400, (written, answer.text)
+        problem = answer.json()
+        assert problem["field"] == field
+        assert "digits only" in problem["detail"] and "[0-9]" not in problem["detail"]
 
 
 def test_the_refusal_is_in_the_readers_language(client: TestClient[Litestar]) -> None:

@@ -25,7 +25,7 @@ DATE_TIME = jsonschema_rs.validator_for({"type": "string", "format": "date-time"
 
 
 @pytest.fixture
-def admin(settings: Settings) -> dict[str, str]:
+def admin_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(settings, 'admin@district.gov.cn', 'admin')}"}
 
 
@@ -72,21 +72,23 @@ def test_a_year_outside_the_bounds_is_outside_the_pattern_and_refused(written: s
 
 
 def test_the_years_are_enforced_with_a_400_naming_the_field(
-    client: TestClient[Litestar], admin: dict[str, str]
+    client: TestClient[Litestar], admin_headers: dict[str, str]
 ) -> None:
     panel = {"title": "评议团", "size": 5, "reply_deadline": "2201-01-01T00:00:00+08:00"}
-    refused = client.post("/api/v1/panels", json=panel, headers=admin)
+    refused = client.post("/api/v1/panels", json=panel, headers=admin_headers)
     assert (refused.status_code, refused.json()["field"]) == (400, "reply_deadline")
-    draft = client.post("/api/v1/notices", json=NOTICE, headers=admin).json()
+    draft = client.post("/api/v1/notices", json=NOTICE, headers=admin_headers).json()
     late = {"publish_at": "1999-01-01T00:00:00Z"}
-    refused = client.post(f"/api/v1/notices/{draft['id']}/publish", json=late, headers=admin)
+    refused = client.post(f"/api/v1/notices/{draft['id']}/publish", json=late, headers=admin_headers)
     assert (refused.status_code, refused.json()["field"]) == (400, "publish_at")
 
 
-def test_a_notice_to_communities_names_them(client: TestClient[Litestar], admin: dict[str, str]) -> None:
+def test_a_notice_to_communities_names_them(
+    client: TestClient[Litestar], admin_headers: dict[str, str]
+) -> None:
     for given_codes in ({}, {"community_codes": []}):
         body = NOTICE | {"audience": "communities"} | given_codes
-        refused = client.post("/api/v1/notices", json=body, headers=admin)
+        refused = client.post("/api/v1/notices", json=body, headers=admin_headers)
         assert (refused.status_code, refused.json()["field"]) == (400, "community_codes")
 
 

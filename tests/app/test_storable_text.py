@@ -57,7 +57,8 @@ def test_an_import_refused_as_a_whole_answers_a_problem_without_rows(
     settings: Settings,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    """The import's documented 400 allows a request refused as a whole (here: an empty file)."""
+    """The import's documented 422 allows a request refused as a whole (here: an empty file, which fits
+    /schema's "a CSV text" but has no rows)."""
     headers = {"Authorization": f"Bearer {token_for(settings, 'lin@district.gov.cn', 'organizer')}"}
     made = client.post(
         "/api/v1/evaluations", json=dict(_campaign("满意吗？"), mode="reverse"), headers=headers
@@ -68,6 +69,6 @@ def test_an_import_refused_as_a_whole_answers_a_problem_without_rows(
         content=b"",
         headers={**headers, "Content-Type": "text/csv"},
     )
-    assert answer.status_code == 400 and set(answer.json()) >= {"status_code", "detail", "field"}
+    assert answer.status_code == 422 and set(answer.json()) >= {"status_code", "detail", "field"}
     schema = client.get("/schema/openapi.json").json()["components"]["schemas"]["ImportProblem"]
     assert set(schema["required"]) <= set(answer.json())

@@ -159,5 +159,5 @@ def test_a_notice_too_long_for_three_texts_is_refused_in_chinese(
         "body_en": "ok",
     }
     answer = client.post("/api/v1/notices", json=body, headers=headers)
-    assert answer.status_code == 400 and answer.json()["field"] == "body_zh"
+    assert answer.status_code == 422 and answer.json()["field"] == "body_zh"
     assert "最多3条" in answer.json()["detail"] and "UCS" not in answer.json()["detail"]
